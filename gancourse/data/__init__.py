@@ -1,0 +1,129 @@
+"""Datasets by name: ``load_dataset("mnist")`` returns an :class:`ImageSet`.
+
+Resolution order for every dataset: the data root (``$GANCOURSE_DATA``, default ``data/``) -> a
+download from the official mirrors with checksums -> a clear error naming the download command and the
+offline alternative. ``allow_stand_in=True`` replaces that error by a generated stand-in of the same
+shape and number of classes, announced loudly and recorded in the run's config.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..paths import data_root
+from . import idx
+from .download import DownloadError, fetch_from_mirrors, offline
+from .imageset import Batch, BatchStream, ImageSet, to_uint8, to_unit_range
+
+__all__ = ["Batch", "BatchStream", "DATASETS", "DatasetNotFound", "DatasetSpec", "ImageSet",
+           "download_dataset", "load_dataset", "register_dataset", "to_uint8", "to_unit_range"]
+
+
+class DatasetNotFound(FileNotFoundError):
+    """The dataset is neither under the data root nor downloadable; the message says what to do."""
+
+
+@dataclass
+class DatasetSpec:
+    name: str
+    description: str
+    find: Callable[..., ImageSet | None]  # (root, split, **options) -> ImageSet, or None if absent
+    download: Callable[..., None] | None = None  # (root, **options) -> files placed under root
+    stand_in: Callable[..., ImageSet] | None = None  # (split, **options) -> generated substitute
+    expected: str = ""  # where the files go, for error messages
+    options: tuple[str, ...] = ()  # the keyword options ``load_dataset`` accepts for it
+
+
+DATASETS: dict[str, DatasetSpec] = {}
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    DATASETS[spec.name] = spec
+    return spec
+
+
+def _spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name]
+
+
+def download_dataset(name: str, root: Path | str | None = None, **options) -> Path:
+    """Fetch ``name`` into the data root (what ``gancourse download NAME`` runs)."""
+    spec = _spec(name)
+    root = Path(root) if root is not None else data_root()
+    if spec.download is None:
+        raise DownloadError(f"{name} has no automatic download; {spec.expected}")
+    spec.download(root, **options)
+    return root
+
+
+def load_dataset(name: str, split: str = "train", *, root: Path | str | None = None,
+                 download: bool = True, allow_stand_in: bool = False, limit: int = 0,
+                 **options) -> ImageSet:
+    """Load a dataset by name as uint8 images (N, C, H, W), labels and class names.
+
+    ``limit`` keeps the first N images; ``options`` are dataset-specific (``DATASETS[name].options``).
+    """
+    spec = _spec(name)
+    unknown = set(options) - set(spec.options)
+    if unknown:
+        allowed = ", ".join(spec.options) or "none"
+        raise TypeError(f"{name} takes no option {', '.join(sorted(unknown))}; its options: {allowed}")
+    root = Path(root) if root is not None else data_root()
+    found = spec.find(root, split, **options)
+    problem = ""
+    if found is None and download and spec.download is not None and not offline():
+        try:
+            spec.download(root, **options)
+            found = spec.find(root, split, **options)
+        except (DownloadError, OSError) as exc:
+            problem = f"\nThe download failed: {exc}"
+    if found is not None:
+        return found.head(limit)
+    if allow_stand_in and spec.stand_in is not None:
+        stand_in = spec.stand_in(split, **options)
+        banner = (f"\n{'!' * 78}\n!! {name} was not found under {root}; using a GENERATED STAND-IN.\n"
+                  f"!! Numbers and pictures below are NOT about the real {name}. "
+                  f"Get it with: gancourse download {name}\n{'!' * 78}\n")
+        print(banner, file=sys.stderr)
+        warnings.warn(f"{name}: real data not found, using a generated stand-in", stacklevel=2)
+        return stand_in.head(limit)
+    raise DatasetNotFound(
+        f"{name} ({split}) was not found under the data root {root}. {spec.expected}\n"
+        f"To get it: `gancourse download {name}` (needs internet), or set GANCOURSE_DATA to a folder "
+        f"that holds it. Offline, pass allow_stand_in=True (CLI: --allow-stand-in) to train on a "
+        f"generated stand-in of the same shape.{problem}"
+    )
+
+
+def _idx_download(name: str) -> Callable[..., None]:
+    def download(root: Path) -> None:
+        folder = Path(root) / idx.FOLDERS[name][0]
+        for filename, md5 in idx.MD5[name].items():
+            if not (folder / filename).is_file():
+                fetch_from_mirrors(filename, idx.MIRRORS[name], folder / filename, md5=md5)
+    return download
+
+
+def _idx_stand_in(name: str) -> Callable[..., ImageSet]:
+    def make(split: str) -> ImageSet:
+        from . import standins
+        return standins.make(name, split)
+    return make
+
+
+for _name, _title in (("mnist", "MNIST handwritten digits"), ("fashion-mnist", "Fashion-MNIST clothing")):
+    register_dataset(DatasetSpec(
+        name=_name,
+        description=f"{_title}, 28x28 grey, 10 classes",
+        find=lambda root, split, _n=_name: idx.load_idx_dataset(_n, Path(root), split),
+        download=_idx_download(_name),
+        stand_in=_idx_stand_in(_name),
+        expected=(f"Expected the four IDX files (train-images-idx3-ubyte.gz, ...) in "
+                  f"<data root>/{idx.FOLDERS[_name][0]}/ (or torchvision's {idx.FOLDERS[_name][1]}/)."),
+    ))

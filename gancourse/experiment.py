@@ -1,0 +1,57 @@
+"""``train``: dataset name + recipe name + budget -> a finished (or resumed) run directory.
+
+The CLI, the notebooks and the sweeps all call this, so a run looks the same whoever started it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .data import ImageSet, load_dataset
+from .devices import pick_device, seed_everything
+from .paths import runs_root
+from .recipes import build_recipe, recipe_class
+from .training import FitResult, Hook, fit
+
+
+def default_run_dir(dataset: str, recipe: str, seed: int) -> Path:
+    return runs_root() / f"{dataset}-{recipe}-seed{seed}"
+
+
+def make_evaluator(data: ImageSet, n: int = 2000, device: str = "cpu", progress: bool = True):
+    """The metric hook for ``data``, or None when no judge can be built for it (no labels, no extractor)."""
+    from .metrics import evaluator_for
+
+    try:
+        return evaluator_for(data, n=n, device=device, progress=progress)
+    except (ValueError, NotImplementedError) as exc:
+        print(f"[gancourse] no metrics for {data.name}: {exc}")
+        return None
+
+
+def train(dataset: str = "mnist", recipe: str = "dcgan", out: str | Path | None = None, *, steps: int = 0,
+          epochs: float = 0, time_budget: float = 0.0, batch_size: int = 64, seed: int = 0,
+          device: str | None = None, allow_stand_in: bool = False, limit: int = 0,
+          data_options: dict[str, Any] | None = None, data: ImageSet | None = None, flip: bool = False,
+          evaluate: bool = True, eval_every: int = 0, eval_samples: int = 2000, sample_every: int = 0,
+          checkpoint_every: int = 0, hooks: Sequence[Hook] = (), progress: bool = True,
+          **recipe_options: Any) -> FitResult:
+    """Train ``recipe`` on ``dataset``; the same call again resumes (or extends) the run in ``out``.
+
+    ``recipe_options`` go to the recipe's config (``recipe_class(recipe).Config``), checked by name.
+    """
+    torch_device = pick_device(device)
+    if data is None:
+        data = load_dataset(dataset, "train", allow_stand_in=allow_stand_in, limit=limit, **(data_options or {}))
+    cls = recipe_class(recipe)
+    config = cls.config_for(data, **recipe_options)
+    evaluator = make_evaluator(data, eval_samples, "cpu", progress) if evaluate else None
+    seed_everything(seed)  # before building the networks: the seed fixes their initial weights too
+    model = build_recipe(recipe, config, torch_device)
+    out = Path(out) if out else default_run_dir(dataset, recipe, seed)
+    return fit(model, data, out, steps=steps, epochs=epochs, time_budget=time_budget, batch_size=batch_size,
+               seed=seed, flip=flip, evaluator=evaluator, eval_every=eval_every, sample_every=sample_every,
+               checkpoint_every=checkpoint_every, hooks=hooks, progress=progress,
+               extra_config={"dataset": dataset, "data_options": data_options or {}, "limit": limit})

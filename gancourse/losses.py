@@ -1,0 +1,114 @@
+"""GAN objectives as named pairs: how D (or the critic) scores itself and how G scores itself.
+
+Every loss takes raw logits (no sigmoid in the networks) so the log-sigmoid terms stay numerically
+stable: ``softplus(-x) = -log sigmoid(x)``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+class GANLoss:
+    """Base class: ``discriminator(real_logits, fake_logits)`` and ``generator(fake_logits)``."""
+
+    name = "gan"
+
+    def discriminator(self, real: torch.Tensor, fake: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
+        raise NotImplementedError
+
+    def generator(self, fake: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+def _bce_discriminator(real: torch.Tensor, fake: torch.Tensor, smoothing: float) -> torch.Tensor:
+    # One-sided label smoothing (Salimans et al. 2016): real targets 1 - smoothing, fake targets stay 0.
+    target = 1.0 - smoothing
+    real_term = target * F.softplus(-real) + (1 - target) * F.softplus(real)
+    return real_term.mean() + F.softplus(fake).mean()
+
+
+class MinimaxLoss(GANLoss):
+    """The original game (Goodfellow et al. 2014): G minimises log(1 - D(G(z))). Saturates early."""
+
+    name = "minimax"
+
+    def discriminator(self, real, fake, smoothing=0.0):
+        return _bce_discriminator(real, fake, smoothing)
+
+    def generator(self, fake):
+        return -F.softplus(fake).mean()
+
+
+class NonSaturatingLoss(GANLoss):
+    """G maximises log D(G(z)) instead: same fixed point, strong gradients when D is winning."""
+
+    name = "non-saturating"
+
+    def discriminator(self, real, fake, smoothing=0.0):
+        return _bce_discriminator(real, fake, smoothing)
+
+    def generator(self, fake):
+        return F.softplus(-fake).mean()
+
+
+class LeastSquaresLoss(GANLoss):
+    """LSGAN (Mao et al. 2017): squared distance to the targets 1 (real) and 0 (fake)."""
+
+    name = "least-squares"
+
+    def discriminator(self, real, fake, smoothing=0.0):
+        return 0.5 * ((real - (1.0 - smoothing)) ** 2).mean() + 0.5 * (fake**2).mean()
+
+    def generator(self, fake):
+        return 0.5 * ((fake - 1.0) ** 2).mean()
+
+
+class HingeLoss(GANLoss):
+    """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN): D stops pushing once a sample is past the margin."""
+
+    name = "hinge"
+
+    def discriminator(self, real, fake, smoothing=0.0):
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+
+    def generator(self, fake):
+        return -fake.mean()
+
+
+class WassersteinLoss(GANLoss):
+    """WGAN (Arjovsky et al. 2017): the critic's E[f(fake)] - E[f(real)] estimates minus the W1 distance."""
+
+    name = "wasserstein"
+
+    def discriminator(self, real, fake, smoothing=0.0):
+        return fake.mean() - real.mean()
+
+    def generator(self, fake):
+        return -fake.mean()
+
+
+LOSSES: dict[str, GANLoss] = {cls.name: cls() for cls in
+                              (MinimaxLoss, NonSaturatingLoss, LeastSquaresLoss, HingeLoss, WassersteinLoss)}
+
+
+def get_loss(name: str) -> GANLoss:
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+    return LOSSES[name]
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None = None,
+                     target: float = 1.0) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): E[(||grad_x f(x_hat)||_2 - 1)^2] on random interpolates.
+
+    The norm is taken per sample over *all* of (C, H, W): a norm over one dimension of the 4-D
+    gradient (a common bug) penalises the wrong quantity.
+    """
+    alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+    mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    scores = critic(mixed, labels) if labels is not None else critic(mixed)
+    (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
+    norms = grad.flatten(1).norm(2, dim=1)
+    return ((norms - target) ** 2).mean()

@@ -1,0 +1,20 @@
+"""Metrics that need no internet: a small judge network trained on the real data gives the features.
+
+``Evaluator(real, judge)`` scores a recipe's samples: FID and KID in the judge's feature space,
+improved precision/recall, modes covered and the KL divergence of the class histogram from uniform,
+with the real-vs-real FID floor beside FID so the number can be read.
+"""
+
+from .judge import Judge, get_judge, train_judge
+from .scores import (
+    fid_from_features,
+    kid_from_features,
+    kl_from_uniform,
+    mode_histogram,
+    modes_covered,
+    precision_recall,
+)
+from .evaluator import Evaluator, evaluator_for
+
+__all__ = ["Evaluator", "Judge", "evaluator_for", "fid_from_features", "get_judge", "kid_from_features",
+           "kl_from_uniform", "mode_histogram", "modes_covered", "precision_recall", "train_judge"]

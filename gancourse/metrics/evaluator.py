@@ -1,0 +1,76 @@
+"""Score a generator against real images with a judge: the hook ``fit`` calls every ``eval_every`` steps."""
+
+from __future__ import annotations
+
+import torch
+
+from ..data import ImageSet, load_dataset, to_unit_range
+from .judge import Judge, get_judge
+from .scores import fid_from_features, kid_from_features, kl_from_uniform, modes_covered, precision_recall
+
+
+class Evaluator:
+    """Holds the real features once; each call samples ``n`` images from a recipe and scores them.
+
+    ``fid_floor`` is the FID between two disjoint real sets of the same size: the best a perfect
+    generator could score with this judge and this ``n``. Read FID as a multiple of it.
+    """
+
+    def __init__(self, reference: ImageSet, judge: Judge, *, floor_reference: ImageSet | None = None,
+                 n: int = 2000, seed: int = 0) -> None:
+        self.judge, self.n = judge, min(n, len(reference))
+        self.num_classes = judge.num_classes if reference.num_classes else 0
+        g = torch.Generator().manual_seed(seed)
+        index = torch.randperm(len(reference), generator=g)[: self.n]
+        self.real_features, real_pred = self._embed_uint8(reference, index)
+        self.real_modes = modes_covered(real_pred, self.num_classes) if self.num_classes else None
+        self.floor: dict[str, float] = {}
+        if floor_reference is not None:
+            other = torch.randperm(len(floor_reference), generator=g)[: self.n]
+            floor_features, _ = self._embed_uint8(floor_reference, other)
+            self.floor = {"fid_floor": fid_from_features(self.real_features, floor_features),
+                          "kid_floor": kid_from_features(self.real_features, floor_features)}
+
+    def _embed_uint8(self, data: ImageSet, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        images, _ = data.rows(index)
+        return self.judge.embed(to_unit_range(images))
+
+    def score(self, fake: torch.Tensor) -> dict[str, float]:
+        """Metrics for float images in [-1, 1] (N, C, H, W)."""
+        features, pred = self.judge.embed(fake)
+        precision, recall = precision_recall(self.real_features, features)
+        scores = {"fid": fid_from_features(self.real_features, features),
+                  "kid": kid_from_features(self.real_features, features),
+                  "precision": precision, "recall": recall, **self.floor}
+        if self.num_classes:
+            scores["modes"] = modes_covered(pred, self.num_classes)
+            scores["kl_uniform"] = kl_from_uniform(pred, self.num_classes)
+        return scores
+
+    @torch.no_grad()
+    def sample(self, recipe, batch_size: int = 500) -> torch.Tensor:
+        g = torch.Generator().manual_seed(4321)  # the same noise at every evaluation: less jitter in curves
+        chunks, made = [], 0
+        while made < self.n:
+            k = min(batch_size, self.n - made)
+            chunks.append(recipe.sample(k, generator=g).cpu())
+            made += k
+        return torch.cat(chunks)
+
+    def __call__(self, recipe) -> dict[str, float]:
+        with torch.random.fork_rng(devices=[]):  # evaluating must not change the training run's randomness
+            return self.score(self.sample(recipe))
+
+
+def evaluator_for(train: ImageSet, *, test: ImageSet | None = None, n: int = 2000, device: str = "cpu",
+                  progress: bool = True) -> Evaluator:
+    """An evaluator for a labelled dataset: judge trained on ``train``, scored against its test split.
+
+    The floor compares the test split with the training split (two real samples of size ``n``).
+    """
+    if test is None:
+        test = load_dataset(train.name, "test", allow_stand_in=train.is_stand_in)
+        if test.source != train.source:
+            raise ValueError(f"{train.name}: train is {train.source} but test is {test.source}")
+    judge = get_judge(train, test, device=device, progress=progress)
+    return Evaluator(test, judge, floor_reference=train, n=n)

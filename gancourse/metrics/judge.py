@@ -1,0 +1,131 @@
+"""The judge: a small classifier trained on the real data, whose features and predictions the metrics use.
+
+Inception-v3 features need a 100 MB download and were trained on ImageNet photos, not digits. A judge
+trained in seconds on the course's own data needs no internet and knows what a digit is; its numbers
+are comparable within this course (same judge, same data), not with papers' Inception FIDs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..checkpoints import load_checkpoint, save_checkpoint
+from ..data import ImageSet, to_unit_range
+from ..paths import cache_dir
+
+JUDGE_VERSION = 1
+
+
+class Judge(nn.Module):
+    """conv-conv-fc classifier; ``features`` is its 128-d penultimate layer."""
+
+    def __init__(self, channels: int = 1, num_classes: int = 10, width: int = 16, feature_dim: int = 128) -> None:
+        super().__init__()
+        self.config = dict(channels=channels, num_classes=num_classes, width=width, feature_dim=feature_dim)
+        self.num_classes = num_classes
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(), nn.Linear(2 * width * 16, feature_dim), nn.ReLU(),
+        )
+        self.classifier = nn.Linear(feature_dim, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+    @torch.no_grad()
+    def embed(self, images: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+        """(features, predicted class) for float images in [-1, 1], in float32 on the judge's device."""
+        self.eval()
+        device = next(self.parameters()).device
+        feats, preds = [], []
+        for chunk in images.split(batch_size):
+            f = self.features(chunk.to(device, torch.float32))
+            feats.append(f.cpu())
+            preds.append(self.classifier(f).argmax(1).cpu())
+        return torch.cat(feats), torch.cat(preds)
+
+
+def _float_batches(data: ImageSet, index: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    images, labels = data.rows(index)
+    return to_unit_range(images.to(device)), labels.to(device)
+
+
+def train_judge(data: ImageSet, *, epochs: int = 2, batch_size: int = 128, max_images: int = 15000,
+                seed: int = 0, device: torch.device | str = "cpu", progress: bool = True) -> Judge:
+    """Train a judge on labelled uint8 images: a few seconds to a minute on a CPU."""
+    if data.labels is None or not data.num_classes:
+        raise ValueError(f"{data.name} has no labels: a judge classifier needs them")
+    from tqdm.auto import tqdm
+
+    device = torch.device(device)
+    g = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng():  # training the judge must not shift the caller's random stream
+        torch.manual_seed(seed)
+        judge = Judge(data.channels, data.num_classes).to(device)
+        opt = torch.optim.Adam(judge.parameters(), lr=2e-3)
+        n = min(len(data), max_images)
+        steps = epochs * (n // batch_size)
+        bar = tqdm(total=steps, desc=f"training the {data.name} judge", disable=not progress, leave=False)
+        for _ in range(epochs):
+            perm = torch.randperm(len(data), generator=g)[:n]
+            for index in perm.split(batch_size):
+                if len(index) < batch_size:
+                    continue
+                x, y = _float_batches(data, index, device)
+                # small random shifts make the judge robust to the slight misplacements of generated images
+                x = torch.roll(x, shifts=tuple(torch.randint(-2, 3, (2,), generator=g).tolist()), dims=(2, 3))
+                loss = F.cross_entropy(judge(x), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                bar.update(1)
+        bar.close()
+    return judge.eval()
+
+
+@torch.no_grad()
+def judge_accuracy(judge: Judge, data: ImageSet, n: int = 5000) -> float:
+    index = torch.arange(min(n, len(data)))
+    images, labels = data.rows(index)
+    _, pred = judge.embed(to_unit_range(images))
+    return float((pred == labels).float().mean())
+
+
+def _cache_key(data: ImageSet) -> str:
+    fingerprint = hashlib.sha1()
+    probe = torch.linspace(0, len(data) - 1, 64).long()
+    images, labels = data.rows(probe)
+    fingerprint.update(images.numpy().tobytes())
+    if labels is not None:
+        fingerprint.update(labels.numpy().tobytes())
+    safe = data.name.replace("/", "-")
+    return f"judge-{safe}-{data.source}-{data.channels}x{data.size}-{len(data)}-{fingerprint.hexdigest()[:10]}-v{JUDGE_VERSION}"
+
+
+def get_judge(train: ImageSet, test: ImageSet | None = None, *, device: torch.device | str = "cpu",
+              progress: bool = True) -> Judge:
+    """The judge for ``train``, from the cache when an earlier run trained it (keyed by a data fingerprint)."""
+    path = cache_dir() / "judges" / f"{_cache_key(train)}.pt"
+    if path.is_file():
+        saved = load_checkpoint(path)
+        judge = Judge(**saved["config"])
+        judge.load_state_dict(saved["state_dict"])
+        judge.accuracy = saved.get("accuracy")
+        return judge.to(device).eval()
+    start = time.perf_counter()
+    judge = train_judge(train, device=device, progress=progress)
+    accuracy = judge_accuracy(judge, test) if test is not None else None
+    judge.accuracy = accuracy
+    save_checkpoint({"config": judge.config, "state_dict": judge.state_dict(), "accuracy": accuracy,
+                     "seconds": time.perf_counter() - start}, path)
+    return judge

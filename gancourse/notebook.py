@@ -1,0 +1,45 @@
+"""What the first code cell of every notebook calls: report the environment and choose the profile."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .devices import pick_device
+from .paths import data_root, runs_root
+from .profiles import resolve_profile
+
+# Notebooks install the package from here in Colab (the badge links point at the same repository).
+REPOSITORY = "https://github.com/gancourse/gancourse"
+
+
+@dataclass
+class NotebookEnv:
+    device: str
+    profile: str
+    data_root: Path
+    runs_root: Path
+    in_colab: bool
+
+    def run_dir(self, name: str) -> Path:
+        """Where this notebook's run goes: ``runs/<notebook>/<name>`` (papermill may override)."""
+        return self.runs_root / name
+
+
+def setup(profile: str = "", quiet: bool = False) -> NotebookEnv:
+    """Pick the device and profile, and say where data and runs live, so nothing needs editing."""
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 100, "image.cmap": "gray", "axes.grid": False})
+    in_colab = "google.colab" in sys.modules
+    if in_colab and "GANCOURSE_DATA" not in os.environ:
+        os.environ["GANCOURSE_DATA"] = "/content/gancourse-data"
+    env = NotebookEnv(str(pick_device()), resolve_profile(profile), data_root(), runs_root(), in_colab)
+    if not quiet:
+        import torch
+
+        print(f"torch {torch.__version__} on {env.device} | profile: {env.profile} | "
+              f"data: {env.data_root} | runs: {env.runs_root}")
+    return env

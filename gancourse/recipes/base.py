@@ -1,0 +1,82 @@
+"""What every recipe provides: one ``step(batch)`` that updates the networks, and its full state."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+import torch.nn as nn
+
+from ..data import Batch, ImageSet
+
+
+class Recipe:
+    """One GAN flavour: its networks, optimisers and the update rule of one training step.
+
+    Subclasses set ``name`` and ``Config`` (a dataclass of knobs), build ``self.modules`` and
+    ``self.optimizers`` (dicts by name), and implement ``step`` and ``sample``.
+    """
+
+    name: ClassVar[str] = "recipe"
+    Config: ClassVar[type]
+    conditional: bool = False
+
+    def __init__(self, config: Any, device: torch.device) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        self.modules: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.extra_state: dict[str, Any] = {}  # anything else the step carries (balancing statistics)
+
+    @classmethod
+    def config_for(cls, data: ImageSet, **overrides: Any) -> Any:
+        """A config that fits ``data`` (size, channels, classes), with ``overrides`` applied and checked."""
+        fields = {f.name for f in dataclasses.fields(cls.Config)}
+        unknown = set(overrides) - fields
+        if unknown:
+            raise TypeError(f"{cls.name} has no option {', '.join(sorted(unknown))}; "
+                            f"its options: {', '.join(sorted(fields))}")
+        base = {"image_size": data.size, "channels": data.channels}
+        if "n_classes" in fields:
+            base["n_classes"] = data.num_classes if cls.conditional else 0
+        return cls.Config(**{k: v for k, v in base.items() if k in fields} | overrides)
+
+    def step(self, batch: Batch) -> dict[str, float]:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None
+               ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def fixed_inputs(self, n: int, seed: int = 1234) -> dict[str, torch.Tensor]:
+        """The inputs of the sample grids saved during training, identical at every step and on resume."""
+        raise NotImplementedError
+
+    def train(self, mode: bool = True) -> None:
+        for module in self.modules.values():
+            module.train(mode)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "modules": {k: m.state_dict() for k, m in self.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "extra": dict(self.extra_state),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k, m in self.modules.items():
+            m.load_state_dict(state["modules"][k])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        self.extra_state.update(state.get("extra", {}))
+
+    def generator_export(self) -> dict[str, Any]:
+        """What ``checkpoints.export_generator`` saves: enough to rebuild G and sample without the recipe."""
+        g = self.modules["G"]
+        return {"recipe": self.name, "class": type(g).__name__, "config": dict(g.config),
+                "state_dict": g.state_dict()}
+
+    def parameter_counts(self) -> dict[str, int]:
+        return {k: sum(p.numel() for p in m.parameters()) for k, m in self.modules.items()}

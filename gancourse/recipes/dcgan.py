@@ -1,0 +1,143 @@
+"""The DCGAN recipe: one D update, then one G update, with the seeds' balancing knobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..data import Batch
+from ..devices import autocast
+from ..losses import get_loss
+from ..models import Discriminator, Generator
+from .base import Recipe
+
+
+@dataclass
+class GANConfig:
+    """Knobs of the adversarial recipes. Defaults are the course's fast, reliable MNIST setting."""
+
+    image_size: int = 28
+    channels: int = 1
+    n_classes: int = 0  # > 0: conditional G and D
+    nz: int = 64  # latent size
+    g_width: int = 32  # channels next to the image in G; deeper layers double it
+    d_width: int = 32
+    g_norm: str = "batch"
+    d_norm: str = "batch"  # batch | none | spectral | layer
+    dropout: float = 0.0  # in D, after every block
+    minibatch_std: bool = False
+    pack: int = 1  # PacGAN: D judges `pack` samples at once
+    loss: str = "non-saturating"  # minimax | non-saturating | least-squares | hinge | wasserstein
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4  # two time-scale update rule: lr_d > lr_g often helps (Heusel et al. 2017)
+    beta1: float = 0.5
+    beta2: float = 0.999
+    label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
+    d_gate: float = 0.0  # > 0: skip D's update while loss_G > d_gate * loss_D (D too far ahead)
+    amp: bool = True  # bfloat16 autocast, CUDA only
+
+    def __post_init__(self) -> None:
+        get_loss(self.loss)  # fails early, naming the choices
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise ValueError(f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        if self.pack < 1:
+            raise ValueError(f"pack must be >= 1, got {self.pack}")
+
+
+class DCGAN(Recipe):
+    name = "dcgan"
+    Config = GANConfig
+
+    def __init__(self, config: GANConfig, device: torch.device | str = "cpu") -> None:
+        super().__init__(config, torch.device(device))
+        c = config
+        self.G = Generator(c.image_size, c.channels, c.nz, c.g_width, c.n_classes, c.g_norm).to(self.device)
+        self.D = Discriminator(c.image_size, c.channels, c.d_width, c.d_norm, c.dropout, c.n_classes,
+                               c.minibatch_std, c.pack).to(self.device)
+        self.modules = {"G": self.G, "D": self.D}
+        self.optimizers = self.build_optimizers()
+        self.loss = get_loss(c.loss)
+        self.extra_state = {"last_loss_d": 0.0, "last_loss_g": 0.0, "d_skipped": 0}
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        c = self.config
+        return {"G": torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=(c.beta1, c.beta2)),
+                "D": torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=(c.beta1, c.beta2))}
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        if generator is None:
+            return torch.randn(n, self.config.nz, device=self.device)
+        return torch.randn(n, self.config.nz, generator=generator).to(self.device)
+
+    def random_labels(self, n: int) -> torch.Tensor | None:
+        if not self.config.n_classes:
+            return None
+        return torch.randint(self.config.n_classes, (n,), device=self.device)
+
+    def d_should_train(self) -> bool:
+        gate, s = self.config.d_gate, self.extra_state
+        return not gate or s["last_loss_d"] == 0.0 or s["last_loss_g"] <= gate * s["last_loss_d"]
+
+    def step(self, batch: Batch) -> dict[str, float]:
+        real, labels = batch.images, batch.labels if self.conditional_on(batch) else None
+        b = real.shape[0]
+        fake_labels = labels  # conditional G draws the same classes as the real batch
+        with autocast(self.device, self.config.amp):
+            fake = self.G(self.noise(b), fake_labels)
+
+        train_d = self.d_should_train()
+        with autocast(self.device, self.config.amp):
+            d_real = self.D(real, labels)
+            d_fake = self.D(fake.detach(), fake_labels)
+            loss_d = self.loss.discriminator(d_real.float(), d_fake.float(), self.config.label_smoothing)
+        if train_d:
+            self.optimizers["D"].zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.optimizers["D"].step()
+        else:
+            self.extra_state["d_skipped"] += 1
+
+        with autocast(self.device, self.config.amp):
+            loss_g = self.loss.generator(self.D(fake, fake_labels).float())
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizers["G"].step()
+
+        self.extra_state["last_loss_d"] = float(loss_d.detach())
+        self.extra_state["last_loss_g"] = float(loss_g.detach())
+        return {"loss_d": self.extra_state["last_loss_d"], "loss_g": self.extra_state["last_loss_g"],
+                "d_real": float(torch.sigmoid(d_real.detach().float()).mean()),
+                "d_fake": float(torch.sigmoid(d_fake.detach().float()).mean()), "d_trained": float(train_d)}
+
+    def conditional_on(self, batch: Batch) -> bool:
+        return bool(self.config.n_classes) and batch.labels is not None
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None
+               ) -> torch.Tensor:
+        """``n`` images in [-1, 1] from G in eval mode (batch-norm running statistics)."""
+        was_training = self.G.training
+        self.G.eval()
+        if self.config.n_classes and labels is None:
+            labels = torch.arange(n, device=self.device) % self.config.n_classes
+        images = self.G(self.noise(n, generator), labels.to(self.device) if labels is not None else None)
+        self.G.train(was_training)
+        return images.float()
+
+    def fixed_inputs(self, n: int, seed: int = 1234) -> dict[str, torch.Tensor]:
+        g = torch.Generator().manual_seed(seed)
+        inputs = {"z": torch.randn(n, self.config.nz, generator=g)}
+        if self.config.n_classes:
+            # labels cycle through the classes, so a grid n_classes wide shows one class per column
+            inputs["labels"] = torch.arange(n) % self.config.n_classes
+        return inputs
+
+    @torch.no_grad()
+    def sample_fixed(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        was_training = self.G.training
+        self.G.eval()
+        labels = inputs.get("labels")
+        images = self.G(inputs["z"].to(self.device), labels.to(self.device) if labels is not None else None)
+        self.G.train(was_training)
+        return images.float()
