@@ -55,3 +55,32 @@ def train(dataset: str = "mnist", recipe: str = "dcgan", out: str | Path | None 
                seed=seed, flip=flip, evaluator=evaluator, eval_every=eval_every, sample_every=sample_every,
                checkpoint_every=checkpoint_every, hooks=hooks, progress=progress,
                extra_config={"dataset": dataset, "data_options": data_options or {}, "limit": limit})
+
+
+def load_run_data(run_dir: str | Path) -> ImageSet:
+    """The training data of a finished run, loaded as its config recorded it (real or stand-in)."""
+    from .runs import RunDir
+
+    config = RunDir(run_dir).read_config()
+    stand_in = config["data"]["source"] != "real"
+    return load_dataset(config["dataset"], "train", allow_stand_in=stand_in, limit=config.get("limit", 0),
+                        **config.get("data_options", {}))
+
+
+def evaluate_run(run_dir: str | Path, n: int = 2000, progress: bool = True) -> dict[str, float]:
+    """Score a run's exported generator and store the metrics in its ``metrics.json``."""
+    from .checkpoints import load_generator
+    from .runs import RunDir
+    from .sampling import GeneratorSampler
+
+    run = RunDir(run_dir)
+    if not run.generator_path.is_file():
+        raise FileNotFoundError(f"{run.path} has no exported generator yet ({run.generator_path}); "
+                                "finish training first (run the same train command again to resume)")
+    evaluator = make_evaluator(load_run_data(run.path), n, "cpu", progress)
+    if evaluator is None:
+        raise ValueError(f"no metrics are defined for the data of {run.path}")
+    metrics = evaluator(GeneratorSampler(load_generator(run.generator_path)))
+    step = run.read_metrics().get("step") or (run.losses()[-1]["step"] if run.losses() else 0)
+    run.write_metrics({"step": step, **metrics})
+    return metrics

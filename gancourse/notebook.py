@@ -43,3 +43,29 @@ def setup(profile: str = "", quiet: bool = False) -> NotebookEnv:
         print(f"torch {torch.__version__} on {env.device} | profile: {env.profile} | "
               f"data: {env.data_root} | runs: {env.runs_root}")
     return env
+
+
+def record_headline(metric: str, value: float, *, floor: float | None = None, samples: str | Path | None = None,
+                    run_dir: str | Path | None = None, lower_is_better: bool = True) -> dict:
+    """Announce the notebook's headline result; the course runner (``gancourse course``) collects it.
+
+    ``floor`` is what real data scores (e.g. the real-vs-real FID); ``samples`` a PNG of the final samples.
+    Outside a course run this only prints the line.
+    """
+    import json
+    import shutil
+
+    record = {"metric": metric, "value": float(value), "floor": None if floor is None else float(floor),
+              "lower_is_better": lower_is_better, "run_dir": str(run_dir) if run_dir else None,
+              "profile": os.environ.get("GANCOURSE_PROFILE", "")}
+    floor_text = f" (real-data floor {floor:.3g})" if floor is not None else ""
+    print(f"Headline: {metric} = {value:.4g}{floor_text}")
+    course_dir, notebook = os.environ.get("GANCOURSE_COURSE_DIR"), os.environ.get("GANCOURSE_COURSE_NOTEBOOK")
+    if course_dir and notebook:
+        out = Path(course_dir)
+        if samples is not None and Path(samples).is_file():
+            target = out / f"{notebook}.samples{Path(samples).suffix}"
+            shutil.copyfile(samples, target)
+            record["samples"] = target.name
+        (out / f"{notebook}.headline.json").write_text(json.dumps(record, indent=2))
+    return record

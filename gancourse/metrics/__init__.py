@@ -5,6 +5,7 @@ improved precision/recall, modes covered and the KL divergence of the class hist
 with the real-vs-real FID floor beside FID so the number can be read.
 """
 
+from .evaluator import Evaluator, evaluator_for
 from .judge import Judge, get_judge, train_judge
 from .scores import (
     fid_from_features,
@@ -14,7 +15,6 @@ from .scores import (
     modes_covered,
     precision_recall,
 )
-from .evaluator import Evaluator, evaluator_for
 
 __all__ = ["Evaluator", "Judge", "evaluator_for", "fid_from_features", "get_judge", "kid_from_features",
            "kl_from_uniform", "mode_histogram", "modes_covered", "precision_recall", "train_judge"]

@@ -109,7 +109,8 @@ def _cache_key(data: ImageSet) -> str:
     if labels is not None:
         fingerprint.update(labels.numpy().tobytes())
     safe = data.name.replace("/", "-")
-    return f"judge-{safe}-{data.source}-{data.channels}x{data.size}-{len(data)}-{fingerprint.hexdigest()[:10]}-v{JUDGE_VERSION}"
+    shape = f"{data.channels}x{data.size}-{len(data)}"
+    return f"judge-{safe}-{data.source}-{shape}-{fingerprint.hexdigest()[:10]}-v{JUDGE_VERSION}"
 
 
 def get_judge(train: ImageSet, test: ImageSet | None = None, *, device: torch.device | str = "cpu",

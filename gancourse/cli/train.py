@@ -1,0 +1,62 @@
+"""``gancourse train``: train a recipe on a dataset into a run directory; the same command resumes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .options import parse_assignments
+
+
+def register(subparsers) -> None:
+    from ..data import DATASETS
+    from ..recipes import RECIPES
+
+    p = subparsers.add_parser(
+        "train", help="train a GAN into a run directory (run it again to resume)",
+        description="Train a GAN. Running the same command again resumes from the run's last checkpoint; "
+                    "a larger --steps extends a finished run.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    p.add_argument("--recipe", default="dcgan", choices=sorted(RECIPES))
+    p.add_argument("--steps", type=int, default=0, help="number of training steps")
+    p.add_argument("--epochs", type=float, default=0, help="or a number of epochs")
+    p.add_argument("--time-budget", type=float, default=0, metavar="SECONDS", help="or a wall-clock budget")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="run directory (default: runs/<dataset>-<recipe>-seed<seed>)")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
+    p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
+    p.add_argument("--flip", action="store_true", help="random horizontal flips")
+    p.add_argument("--allow-stand-in", action="store_true",
+                   help="train on a generated stand-in when the real data is missing (offline)")
+    p.add_argument("--eval-every", type=int, default=0, help="evaluate metrics every N steps (0: at the end)")
+    p.add_argument("--eval-samples", type=int, default=2000)
+    p.add_argument("--no-eval", action="store_true", help="skip metrics")
+    p.add_argument("--sample-every", type=int, default=0, help="save a sample grid every N steps")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="a recipe option, e.g. --set lr_d=4e-4 --set d_norm=spectral (repeatable)")
+    p.add_argument("--data-option", action="append", metavar="KEY=VALUE",
+                   help="a dataset option, e.g. --data-option categories=apple,cat (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..experiment import train
+
+    if not (args.steps or args.epochs or args.time_budget):
+        raise ValueError("give a budget: --steps N, --epochs E or --time-budget SECONDS")
+    recipe_options = parse_assignments(args.set, "--set")
+    data_options = parse_assignments(args.data_option, "--data-option")
+    result = train(args.dataset, args.recipe, args.out, steps=args.steps, epochs=args.epochs,
+                   time_budget=args.time_budget, batch_size=args.batch_size, seed=args.seed, device=args.device,
+                   allow_stand_in=args.allow_stand_in, limit=args.limit, data_options=data_options,
+                   flip=args.flip, evaluate=not args.no_eval, eval_every=args.eval_every,
+                   eval_samples=args.eval_samples, sample_every=args.sample_every, progress=not args.quiet,
+                   **recipe_options)
+    print(f"run directory: {result.run.path}")
+    print(f"steps: {result.step} ({result.stopped_by}), wall time {result.wall_time:.1f} s")
+    if result.metrics:
+        print("metrics: " + json.dumps({k: round(v, 4) for k, v in result.metrics.items()}))
+    return 0
