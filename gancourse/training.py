@@ -3,6 +3,9 @@
 It owns the things a recipe should not care about: the data stream, the step budget (steps, epochs or
 wall-clock seconds), the progress bar, history, sample grids from fixed noise, checkpoints and resume,
 and metric evaluations. A recipe only knows how to take one step.
+
+The same loop runs in every process of a torchrun launch (see ``gancourse.distributed``): each rank
+reads its share of every batch, DDP averages the gradients, and rank 0 alone writes the run directory.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ import torch
 from torchvision.utils import save_image
 from tqdm.auto import tqdm
 
-from . import __version__
+from . import __version__, distributed
 from .checkpoints import export_generator, load_checkpoint, save_checkpoint
 from .data import BatchStream, ImageSet
 from .devices import rng_state, seed_everything, set_rng_state
@@ -73,9 +77,25 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
     Running it again on the same ``run_dir`` resumes from ``checkpoints/last.pt``: networks, optimisers,
     RNGs and the data stream's position are restored, so the continuation is bit-for-bit the run that
     was never interrupted (on CPU). A larger ``steps`` extends a finished run.
+
+    Under torchrun (an initialised process group of N > 1 ranks) ``batch_size`` is the global batch:
+    each rank takes ``batch_size / N`` of it, and the ranks' shares at a step are the batch one process
+    would read, so the stream position means the same under any N and a run resumes under another N
+    (same data, continuous training; bit for bit only under the same N, on CPU). Every rank's RNGs are
+    seeded apart and checkpointed. Samples, history, hooks, metrics and checkpoints come from rank 0,
+    and only rank 0's result carries the metrics.
     """
-    run = RunDir(run_dir).create()
-    stream = BatchStream(data, batch_size, recipe.device, flip=flip, seed=seed)
+    world, rank = distributed.world_size(), distributed.rank()
+    main = rank == 0
+    if batch_size % world:
+        raise ValueError(f"batch_size {batch_size} is the global batch, split across {world} processes: "
+                         f"make it a multiple of {world}")
+    run = RunDir(run_dir)
+    if main:
+        run.create()
+    # Data that streams itself (an UnpairedSet: two domains per batch) builds its own stream.
+    make_stream = data.stream if hasattr(data, "stream") else partial(BatchStream, data)
+    stream = make_stream(batch_size // world, recipe.device, flip=flip, seed=seed, shard=(rank, world))
     if epochs:
         steps = max(steps, math.ceil(epochs * stream.batches_per_epoch))
     if not steps and not time_budget:
@@ -94,31 +114,60 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
         "python": platform.python_version(), "parameters": recipe.parameter_counts(),
         **(extra_config or {}),
     }
-    step, elapsed_before = 0, 0.0
-    if run.last_checkpoint.is_file():
+    if world > 1:
+        config["distributed"] = {"world_size": world, "backend": torch.distributed.get_backend()}
+
+    def read_checkpoint() -> dict[str, Any] | None:
+        if not run.last_checkpoint.is_file():
+            return None
         _check_same_run(run, config)
-        state = load_checkpoint(run.last_checkpoint, map_location=recipe.device)
+        # Several ranks: rank 0 reads it on the CPU and hands it to the others (its CUDA tensors would
+        # arrive on rank 0's GPU); load_state_dict then moves each piece to its rank's device.
+        return load_checkpoint(run.last_checkpoint, map_location=recipe.device if world == 1 else "cpu")
+
+    step, elapsed_before, resumed_window = 0, 0.0, {}
+    state = distributed.from_main(read_checkpoint)
+    if state is not None:
         recipe.load_state_dict(state["recipe"])
         stream.load_state_dict(state["stream"])
-        set_rng_state(state["rng"])
+        ranks = state.get("ranks", [{"rng": state["rng"], "log_window": state.get("log_window", {})}])
         step, elapsed_before = int(state["step"]), float(state["elapsed"])
-        run.truncate_history(step)
+        if rank < len(ranks):
+            set_rng_state(ranks[rank]["rng"])
+            resumed_window = ranks[rank]["log_window"]
+        else:  # a rank the checkpointed run did not have: a fresh random stream of its own
+            seed_everything(distributed.rank_seed(seed, rank, step))
+        if main:
+            run.truncate_history(step)
     else:
-        seed_everything(seed)
-    run.write_config(config)
+        seed_everything(distributed.rank_seed(seed, rank))
+    if main:
+        run.write_config(config)
+    networks = distributed.DistributedNetworks(recipe)
 
+    if hasattr(recipe, "prepare"):  # a recipe that keeps something from the data (CycleGAN: preview images)
+        recipe.prepare(data)
     fixed = recipe.fixed_inputs(n_samples, seed)
     nrow = recipe.config.n_classes if getattr(recipe.config, "n_classes", 0) else int(math.sqrt(n_samples))
     recipe.train()
 
     def emit(event: str, **info: Any) -> None:
+        if not main:
+            return
         for hook in hooks:
             hook(event, {"step": step, "run": run, **info})
 
     def checkpoint() -> None:
-        save_checkpoint({"recipe": recipe.state_dict(), "stream": stream.state_dict(), "rng": rng_state(),
-                         "step": step, "elapsed": elapsed_before + (time.perf_counter() - start)},
-                        run.last_checkpoint)
+        # Every rank's RNGs and logging window, so that a resume under the same N is exact.
+        ranks = distributed.gather({"rng": rng_state(), "log_window": {"sums": dict(sums), "count": count}})
+        if not main:
+            return
+        state = {"recipe": recipe.state_dict(), "stream": stream.state_dict(), "rng": ranks[0]["rng"],
+                 "step": step, "elapsed": elapsed_before + (time.perf_counter() - start),
+                 "log_window": ranks[0]["log_window"]}
+        if world > 1:
+            state["ranks"] = ranks
+        save_checkpoint(state, run.last_checkpoint)
 
     def save_samples() -> None:
         images = recipe.sample_fixed(fixed)
@@ -133,48 +182,54 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
         return metrics
 
     start = time.perf_counter()
-    sums: dict[str, float] = defaultdict(float)
-    count, stopped_by, metrics = 0, "steps", {}
-    bar = tqdm(total=total, initial=step, desc=f"{recipe.name} on {data.name}", disable=not progress,
+    # Losses are averaged over each logging window; a resumed run continues the window it was in.
+    sums: dict[str, float] = defaultdict(float, resumed_window.get("sums", {}))
+    count, stopped_by, metrics = resumed_window.get("count", 0), "steps", {}
+    bar = tqdm(total=total, initial=step, desc=f"{recipe.name} on {data.name}", disable=not (progress and main),
                unit="step", dynamic_ncols=True, mininterval=0.5)
-    if step == 0:
+    if step == 0 and main:
         save_samples()
     while True:
         now = elapsed_before + time.perf_counter() - start
         if total is not None and step >= total:
             break
-        if time_budget and now >= time_budget:
+        if time_budget and distributed.any_rank(now >= time_budget):  # all ranks stop at the same step
             stopped_by = "time budget"
             break
-        scalars = recipe.step(stream.next())
+        with networks.active():
+            scalars = recipe.step(stream.next())
+        distributed.sync_extra_state(recipe)
         step += 1
         for k, v in scalars.items():
             sums[k] += v
         count += 1
         bar.update(1)
         if step % log_every == 0:
-            means = {k: v / count for k, v in sums.items()}
-            run.append_history({"step": step, "time": round(now, 3), "epoch": stream.epoch, **means})
+            means = distributed.mean_over_ranks({k: v / count for k, v in sums.items()})
+            if main:
+                run.append_history({"step": step, "time": round(now, 3), "epoch": stream.epoch, **means})
             bar.set_postfix({k: f"{means[k]:.3f}" for k in list(means)[:3]}, refresh=False)
             emit("log", scalars=means)
             sums.clear()
             count = 0
-        if step % sample_every == 0:
+        if main and step % sample_every == 0:
             save_samples()
-        if evaluator is not None and eval_every and step % eval_every == 0:
+        if main and evaluator is not None and eval_every and step % eval_every == 0:
             metrics = evaluate()
         if step % checkpoint_every == 0:
             checkpoint()
     bar.close()
 
-    if not run.samples_dir.joinpath(f"step_{step:06d}.png").is_file():
+    if main and not run.samples_dir.joinpath(f"step_{step:06d}.png").is_file():
         save_samples()
     checkpoint()
-    export_generator(recipe.generator_export(), run.generator_path)
-    if evaluator is not None:
+    if main:
+        export_generator(recipe.generator_export(), run.generator_path)
+    if main and evaluator is not None:
         if not metrics or run.evaluations()[-1]["step"] != step:
             metrics = evaluate()
         run.write_metrics({"step": step, **metrics})
     wall = elapsed_before + time.perf_counter() - start
     emit("end", metrics=metrics, wall_time=wall)
+    distributed.barrier()  # every rank returns once rank 0 has written the run directory
     return FitResult(run, step, wall, stopped_by, metrics)

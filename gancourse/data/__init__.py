@@ -127,3 +127,8 @@ for _name, _title in (("mnist", "MNIST handwritten digits"), ("fashion-mnist", "
         expected=(f"Expected the four IDX files (train-images-idx3-ubyte.gz, ...) in "
                   f"<data root>/{idx.FOLDERS[_name][0]}/ (or torchvision's {idx.FOLDERS[_name][1]}/)."),
     ))
+
+from . import monet as _monet  # noqa: E402,F401  (registers "monet2photo")
+from . import quickdraw as _quickdraw  # noqa: E402,F401  (registers "quickdraw")
+from . import stacked as _stacked  # noqa: E402,F401  (registers "stacked-mnist")
+from . import wikiart as _wikiart  # noqa: E402,F401  (registers "wikiart")

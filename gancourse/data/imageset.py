@@ -98,6 +98,12 @@ class BatchStream:
 
     Shuffling and flips draw from the stream's own generator, so its ``state_dict`` fixes exactly which
     images come next: a resumed run sees the same batches as an uninterrupted one.
+
+    ``shard=(rank, world)``: this stream is one of ``world`` (one per process of a distributed run, all
+    with the same seed), each reading ``batch_size`` rows per batch. Together the ``world`` batches of a
+    step are the batch of ``batch_size * world`` rows (and flips) that one unsharded stream would read,
+    so the position saved by ``state_dict`` counts rows of that global stream and means the same under
+    any ``world``.
     """
 
     def __init__(self, data: ImageSet, batch_size: int, device: torch.device | str = "cpu", *,
@@ -125,8 +131,9 @@ class BatchStream:
     def _new_epoch(self) -> None:
         self._epoch_start_state = self.generator.get_state()
         perm = torch.randperm(len(self.data), generator=self.generator)
-        # Each rank of a distributed run takes every world-th image of the same permutation.
-        self._perm = perm[self.rank::self.world]
+        # Each rank takes every world-th image of the same permutation, cut to a multiple of world so that
+        # every rank has as many batches per epoch.
+        self._perm = perm[:len(perm) - len(perm) % self.world][self.rank::self.world]
         self._pos = 0
         self.epoch += 1
 
@@ -135,7 +142,9 @@ class BatchStream:
             self._new_epoch()
         index = self._perm[self._pos:self._pos + self.batch_size]
         self._pos += self.batch_size
-        flips = torch.rand(self.batch_size, generator=self.generator) < 0.5 if self.flip else None
+        # The global batch's flips, of which this rank takes its rows' share (all of them when world is 1).
+        flips = (torch.rand(self.batch_size * self.world, generator=self.generator)[self.rank::self.world] < 0.5
+                 if self.flip else None)
         if self._resident:
             images = self._images[index.to(self.device)]
             labels = self._labels[index.to(self.device)] if self._labels is not None else None
@@ -154,12 +163,15 @@ class BatchStream:
             yield self.next()
 
     def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "pos": self._pos, "started": self._perm is not None,
+        return {"epoch": self.epoch, "pos": self._pos * self.world, "started": self._perm is not None,
                 "epoch_start_state": self._epoch_start_state, "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["epoch_start_state"])
         if state["started"]:
             self._new_epoch()  # regenerates this epoch's permutation from its starting state
-        self.epoch, self._pos = state["epoch"], state["pos"]
+        if state["pos"] % self.world:
+            raise ValueError(f"this stream position ({state['pos']} rows into the epoch) cannot be split "
+                             f"across {self.world} processes; resume with a number of processes that divides it")
+        self.epoch, self._pos = state["epoch"], state["pos"] // self.world
         self.generator.set_state(state["generator"])

@@ -1,0 +1,414 @@
+"""Generated stand-ins for MNIST and Fashion-MNIST, for machines that have neither the files nor internet.
+
+``make("mnist", "train")`` returns an :class:`ImageSet` shaped like the real set: (N, 1, 28, 28) uint8,
+white on black, 10 balanced classes with the real class names, ``source="stand-in"``. Digits are drawn
+from pen strokes (smooth splines through jittered control points, a few handwriting variants per digit)
+under a random slant, rotation, stretch, scale and shift, with a random pen width and a light blur.
+Garments are filled silhouettes with seams, collars, soles and a random fabric (plain, stripes, checks,
+knit) and shading. Everything is drawn 4x larger and averaged down, which anti-aliases the edges like
+the real scans.
+
+A stand-in keeps a notebook or a test running offline; it is not the real data set, and numbers measured
+on it (FID, accuracy) say nothing about MNIST. The sets are smaller than the real ones (12000 train and
+2000 test images instead of 60000 and 10000) because drawing takes about 0.1 ms per image and should stay
+a few seconds: that is plenty for the short CPU runs a stand-in serves. Each (name, split, n) is drawn
+from its own fixed seed, so it is the same on every machine, and cached in ``gancourse.paths.cache_dir()``
+so that later loads take milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from scipy.ndimage import gaussian_filter
+
+from .idx import FASHION_CLASSES, MNIST_CLASSES
+from .imageset import ImageSet
+
+SIZES = {"train": 12000, "test": 2000}
+SIZE = 28  # pixels, as the real sets
+SUPER = 4  # drawn at 4x and averaged down: anti-aliased edges like the scanned originals
+MARGIN = 4  # pixels around each frame on the shared canvas; what is drawn there is cut off
+VERSION = 1  # bump when the drawing changes, so stale caches are not reused
+
+Point = tuple[float, float]
+Stroke = np.ndarray  # (K, 2) points of one pen stroke, in the unit box (x right, y down)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Geometry helpers
+# ---------------------------------------------------------------------------------------------------
+
+_T = np.linspace(0, 1, 8, endpoint=False)
+# Catmull-Rom weights of the four neighbouring control points at 8 steps along a segment.
+_CATMULL_ROM = 0.5 * np.stack([-_T + 2 * _T**2 - _T**3, 2 - 5 * _T**2 + 3 * _T**3,
+                               _T + 4 * _T**2 - 3 * _T**3, -_T**2 + _T**3], axis=1)
+
+
+def _spline(points: np.ndarray) -> np.ndarray:
+    """A Catmull-Rom curve through ``points`` (it passes through every one): a hand's smooth stroke."""
+    if len(points) < 3:
+        return points
+    p = np.concatenate([points[:1], points, points[-1:]])
+    windows = np.stack([p[i:len(p) - 3 + i] for i in range(4)], axis=1)  # (segments, 4, 2)
+    curve = np.einsum("tk,skd->std", _CATMULL_ROM, windows)
+    return np.concatenate([curve.reshape(-1, 2), points[-1:]])
+
+
+def _arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n: int = 24) -> np.ndarray:
+    """Points of an elliptic arc; angles in degrees, counter-clockwise on screen (y points down)."""
+    a = np.radians(np.linspace(start, stop, n))
+    return np.stack([cx + rx * np.cos(a), cy - ry * np.sin(a)], axis=1)
+
+
+def _affine(rng: np.random.Generator, rotation: float, shear: float, stretch: tuple[float, float]) -> np.ndarray:
+    """A random 2x2 map: stretch x, shear (slant), then rotate; amplitudes are the maxima."""
+    angle = np.radians(rng.uniform(-rotation, rotation))
+    c, s = np.cos(angle), np.sin(angle)
+    k = -rng.normal(0.15, shear) if shear else 0.0  # x += k * y, y down: k < 0 leans the top right
+    sx = rng.uniform(*stretch)
+    return np.array([[c * sx, c * k - s], [s * sx, s * k + c]])  # rotate @ [[1, k], [0, 1]] @ diag(sx, 1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# MNIST: digits from strokes
+# ---------------------------------------------------------------------------------------------------
+# Control points live in a box about 0.7 wide and 1 high (x right, y down). A glyph function returns
+# a list of strokes; ``c(...)`` marks a smooth curve through its points, ``l(...)`` straight segments.
+
+def _glyph(rng: np.random.Generator, digit: int) -> list[Stroke]:
+    wobble = 0.03  # how far a hand misses each control point
+
+    def jitter(points: list[Point]) -> np.ndarray:
+        return np.asarray(points, float) + rng.normal(0, wobble, (len(points), 2))
+
+    def c(*points: Point) -> np.ndarray:
+        return _spline(jitter(list(points)))
+
+    def l(*points: Point) -> np.ndarray:  # noqa: E743 (l for line reads well next to c for curve)
+        return jitter(list(points))
+
+    def chain(*pieces: np.ndarray) -> np.ndarray:
+        return np.concatenate(pieces)
+
+    coin = rng.random
+    if digit == 0:
+        start = rng.uniform(60, 120)
+        turn = rng.uniform(350, 380) * (1 if coin() < 0.7 else -1)
+        rx, ry = rng.uniform(0.25, 0.36), 0.5
+        return [_arc(0.35, 0.5, rx, ry, start, start + turn, 40) + rng.normal(0, 0.01, (40, 2))]
+    if digit == 1:
+        stem = [(0.42, 0.0), (0.33, 1.0)]
+        strokes = [l((0.22, 0.2), *stem) if coin() < 0.35 else l(*stem)]
+        if coin() < 0.15:
+            strokes.append(l((0.15, 1.0), (0.55, 1.0)))
+        return strokes
+    if digit == 2:
+        top = c((0.05, 0.25), (0.2, 0.04), (0.42, 0.02), (0.6, 0.17), (0.56, 0.4), (0.32, 0.67), (0.03, 0.97))
+        if coin() < 0.25:  # a little loop where the diagonal meets the base
+            base = c((0.03, 0.97), (0.2, 0.86), (0.22, 0.99), (0.7, 0.98))
+        else:
+            base = l((0.03, 0.97), (0.7, 0.97))
+        return [chain(top, base)]
+    if digit == 3:
+        upper = c((0.08, 0.12), (0.3, 0.0), (0.55, 0.08), (0.56, 0.3), (0.28, 0.47))
+        lower = c((0.28, 0.47), (0.58, 0.58), (0.65, 0.8), (0.42, 1.0), (0.04, 0.9))
+        return [chain(upper, lower)]
+    if digit == 4:
+        if coin() < 0.6:  # closed 4: one stroke down-left, across, and a separate stem
+            return [l((0.48, 0.0), (0.02, 0.66), (0.7, 0.66)), l((0.52, 0.12), (0.5, 1.0))]
+        return [l((0.1, 0.0), (0.04, 0.6), (0.7, 0.6)), l((0.56, 0.02), (0.52, 1.0))]
+    if digit == 5:
+        flag = l((0.65, 0.02), (0.14, 0.02), (0.1, 0.45))
+        belly = c((0.1, 0.45), (0.35, 0.37), (0.6, 0.5), (0.64, 0.76), (0.45, 0.97), (0.2, 0.98), (0.02, 0.85))
+        return [chain(flag, belly)] if coin() < 0.5 else [l((0.14, 0.02), (0.1, 0.45)), belly,
+                                                          l((0.12, 0.02), (0.66, 0.02))]
+    if digit == 6:
+        return [c((0.6, 0.02), (0.35, 0.2), (0.12, 0.5), (0.1, 0.8), (0.3, 1.0), (0.55, 0.92),
+                  (0.6, 0.7), (0.4, 0.55), (0.18, 0.6), (0.1, 0.74))]
+    if digit == 7:
+        if coin() < 0.6:
+            strokes = [l((0.02, 0.04), (0.68, 0.04), (0.3, 1.0))]
+        else:  # a bowed downstroke
+            strokes = [chain(l((0.02, 0.04), (0.68, 0.04)), c((0.68, 0.04), (0.45, 0.45), (0.34, 1.0)))]
+        if coin() < 0.2:
+            strokes.append(l((0.22, 0.52), (0.62, 0.52)))
+        return strokes
+    if digit == 8:
+        return [c((0.56, 0.12), (0.35, 0.0), (0.12, 0.12), (0.15, 0.32), (0.35, 0.48), (0.6, 0.65),
+                  (0.62, 0.88), (0.35, 1.0), (0.08, 0.88), (0.1, 0.65), (0.35, 0.48), (0.55, 0.32),
+                  (0.56, 0.12))]
+    if digit == 9:
+        loop = _arc(0.34, 0.27, rng.uniform(0.22, 0.3), 0.26, 0, 360, 32) + rng.normal(0, 0.01, (32, 2))
+        tail = c((0.6, 0.27), (0.58, 0.65), (0.5, 1.0)) if coin() < 0.5 else l((0.6, 0.27), (0.52, 1.0))
+        return [chain(loop, tail)]
+    raise ValueError(f"no glyph for digit {digit}")
+
+
+def _round_spots(xy: np.ndarray) -> np.ndarray:
+    """Indices of a polyline's ends and sharp corners (PIL's own round joints cost 10x more)."""
+    d = np.diff(xy, axis=0)
+    d /= np.linalg.norm(d, axis=1, keepdims=True) + 1e-9
+    corners = np.flatnonzero((d[:-1] * d[1:]).sum(1) < 0.9) + 1
+    return np.concatenate([[0], corners, [len(xy) - 1]])
+
+
+def _draw_digit(rng: np.random.Generator, digit: int, pen: ImageDraw.ImageDraw,
+                origin: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """Draw ``digit`` into the 28x28 frame at ``origin`` (canvas pixels); return (no shading, blur)."""
+    strokes = _glyph(rng, digit)
+    matrix = _affine(rng, rotation=12, shear=0.18, stretch=(0.8, 1.2))
+    strokes = [s @ matrix.T for s in strokes]
+    points = np.concatenate(strokes)
+    low, high = points.min(0), points.max(0)
+    # Real MNIST digits fill a 20-pixel box (height, for most digits) centred in 28: do the same, with
+    # a random size and shift.
+    extent = np.maximum(high - low, 1e-3)
+    scale = min(20.0 * rng.uniform(0.8, 1.0) / extent[1], 21.0 / extent[0])
+    offset = (SIZE / 2 + rng.uniform(-1.2, 1.2, 2) - (low + high) / 2 * scale) * SUPER + origin
+    r = rng.uniform(1.0, 1.8) * SUPER  # pen radius: 2 to 3.6 pixels wide
+    for stroke in strokes:
+        xy = stroke * (scale * SUPER) + offset
+        pen.line(xy.ravel().tolist(), fill=255, width=max(1, round(2 * r)))
+        for x, y in xy[_round_spots(xy)]:  # a round pen: fill the notches at ends and sharp corners
+            pen.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    return None, rng.uniform(0.35, 0.7)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Fashion-MNIST: garment silhouettes
+# ---------------------------------------------------------------------------------------------------
+# Each garment is a list of (shape, value) parts drawn in order on a 0..255 canvas in a unit box that
+# fills the frame (x right, y down); "poly" parts are filled polygons, "line" parts are seams or straps
+# with a width in final pixels. Values are relative brightness: 255 bright body, lower for seams.
+
+Part = tuple[str, np.ndarray, int, float]  # (kind, points, value, line width)
+
+
+def _garment(rng: np.random.Generator, label: int) -> tuple[list[Part], float]:
+    """The parts of one garment and its fabric contrast; proportions vary a little per sample."""
+    u = rng.uniform
+
+    def poly(points: list[Point], value: int = 230) -> Part:
+        return ("poly", np.asarray(points, float) + rng.normal(0, 0.012, (len(points), 2)), value, 0.0)
+
+    def line(points: list[Point], value: int, width: float) -> Part:
+        return ("line", np.asarray(points, float), value, width)
+
+    if label == 0:  # T-shirt/top: body and short sleeves
+        w, sl = u(0.22, 0.3), u(0.22, 0.34)
+        body = poly([(0.36, 0.06), (0.44, 0.1), (0.56, 0.1), (0.64, 0.06), (0.5 + w + sl * 0.8, 0.2),
+                     (0.5 + w + sl * 0.45, 0.2 + sl), (0.5 + w, 0.34), (0.5 + w, 0.96), (0.5 - w, 0.96),
+                     (0.5 - w, 0.34), (0.5 - w - sl * 0.45, 0.2 + sl), (0.5 - w - sl * 0.8, 0.2)])
+        return [body, line([(0.4, 0.08), (0.5, 0.15), (0.6, 0.08)], 90, 1.2)], 0.25
+    if label == 1:  # Trouser: two long legs
+        gap, flare = u(0.02, 0.06), u(0.0, 0.06)
+        return [poly([(0.3, 0.02), (0.7, 0.02), (0.73 + flare, 0.98), (0.52 + gap, 0.98), (0.5, 0.3),
+                      (0.48 - gap, 0.98), (0.27 - flare, 0.98)]),
+                line([(0.3, 0.07), (0.7, 0.07)], 150, 1.0)], 0.15
+    if label == 2:  # Pullover: long sleeves flaring out, knitted cuffs and waistband
+        w, reach = u(0.24, 0.3), u(0.0, 0.05)
+        hem = u(0.88, 0.96)
+        parts = [poly([(0.34, 0.06), (0.66, 0.06), (0.5 + w + 0.12, 0.16), (0.97 + reach, 0.86),
+                       (0.83 + reach, 0.9), (0.5 + w, 0.36), (0.5 + w, hem), (0.5 - w, hem), (0.5 - w, 0.36),
+                       (0.17 - reach, 0.9), (0.03 - reach, 0.86), (0.5 - w - 0.12, 0.16)]),
+                 line([(0.5 - w, hem - 0.04), (0.5 + w, hem - 0.04)], 150, 1.6),
+                 line([(0.4, 0.07), (0.5, 0.12), (0.6, 0.07)], 120, 1.2)]
+        return parts, 0.35
+    if label == 3:  # Dress: narrow bodice, flared skirt
+        waist, hem = u(0.32, 0.45), u(0.22, 0.34)
+        return [poly([(0.38, 0.02), (0.45, 0.02), (0.5, 0.08), (0.55, 0.02), (0.62, 0.02), (0.63, 0.2),
+                      (0.59, waist), (0.5 + hem, 0.98), (0.5 - hem, 0.98), (0.41, waist), (0.37, 0.2)]),
+                line([(0.41, waist), (0.59, waist)], 140, 1.0)], 0.3
+    if label == 4:  # Coat: long, straight sleeves, collar and a closed front with buttons
+        w = u(0.26, 0.32)
+        parts = [poly([(0.32, 0.02), (0.68, 0.02), (0.5 + w + 0.12, 0.12), (0.99, 0.94), (0.85, 0.95),
+                       (0.5 + w, 0.42), (0.5 + w, 0.99), (0.5 - w, 0.99), (0.5 - w, 0.42), (0.15, 0.95),
+                       (0.01, 0.94), (0.5 - w - 0.12, 0.12)], 200),
+                 line([(0.5, 0.16), (0.5, 0.99)], 60, 1.3),
+                 line([(0.36, 0.03), (0.5, 0.28), (0.64, 0.03)], 70, 1.4)]
+        parts += [line([(0.44, y), (0.445, y)], 255, 1.6) for y in (0.4, 0.58, 0.76)]
+        return parts, 0.15
+    if label == 5:  # Sandal: a thin sole, sometimes a heel, and a few straps; side view, toe left
+        heel = u(0.0, 0.3)
+        back = 0.74 - heel * 0.5  # the sole rises towards a high heel
+        parts = [poly([(0.02, 0.78), (0.98, back), (0.98, back + 0.08), (0.02, 0.86)], 220)]
+        if heel > 0.12:
+            parts.append(poly([(0.84, back + 0.05), (0.96, back + 0.05), (0.95, 0.9), (0.88, 0.9)], 200))
+        strap = u(1.0, 1.8)
+        toe = u(0.45, 0.6)
+        parts += [line([(0.06, 0.8), (0.22, toe), (0.42, 0.77)], 230, strap),
+                  line([(0.38, 0.76), (0.58, toe - 0.12), (0.76, back + 0.02)], 230, strap),
+                  line([(0.6, 0.4), (0.97, 0.36)], 210, strap),
+                  line([(0.97, 0.36), (0.97, back)], 210, strap)]
+        return parts, 0.05
+    if label == 6:  # Shirt: long sleeves hanging down, pointed collar, button placket, often patterned
+        w = u(0.25, 0.3)
+        parts = [poly([(0.36, 0.04), (0.64, 0.04), (0.5 + w + 0.1, 0.12), (0.5 + w + 0.17, 0.9),
+                       (0.5 + w + 0.04, 0.9), (0.5 + w, 0.35), (0.5 + w, 0.97), (0.5 - w, 0.97), (0.5 - w, 0.35),
+                       (0.5 - w - 0.04, 0.9), (0.5 - w - 0.17, 0.9), (0.5 - w - 0.1, 0.12)], 210),
+                 poly([(0.36, 0.02), (0.5, 0.14), (0.42, 0.2)], 255),
+                 poly([(0.64, 0.02), (0.5, 0.14), (0.58, 0.2)], 255),
+                 line([(0.5, 0.16), (0.5, 0.97)], 110, 0.9)]
+        return parts, 0.7
+    if label == 7:  # Sneaker: low shoe, toe left, bright sole, lace dots
+        h = u(0.0, 0.12)
+        parts = [poly([(0.02, 0.64), (0.1, 0.52), (0.4, 0.44 - h * 0.5), (0.55, 0.3 - h), (0.84, 0.27 - h),
+                       (0.98, 0.36 - h), (0.98, 0.76), (0.02, 0.76)], 190),
+                 poly([(0.01, 0.7), (0.99, 0.7), (0.99, 0.8), (0.03, 0.8)], 255)]
+        parts += [line([(x, 0.44 - (x - 0.4) * 0.9 - h * 0.5), (x + 0.03, 0.46 - (x - 0.4) * 0.9 - h * 0.5)],
+                       60, 1.2) for x in (0.42, 0.5, 0.58)]
+        return parts, 0.2
+    if label == 8:  # Bag: a box with a handle
+        top, span = u(0.3, 0.45), u(0.2, 0.3)
+        return [line([(0.5 - span, top), (0.5 - span * 0.9, top - 0.2), (0.5, top - 0.27),
+                      (0.5 + span * 0.9, top - 0.2), (0.5 + span, top)], 210, u(1.2, 2.2)),
+                poly([(0.06, top), (0.94, top), (0.98, 0.95), (0.02, 0.95)], 210),
+                line([(0.06, top + 0.08), (0.94, top + 0.08)], 120, 1.0)], 0.25
+    if label == 9:  # Ankle boot: shaft, toe left, dark heel and sole
+        shaft = u(0.02, 0.15)
+        return [poly([(0.02, 0.68), (0.12, 0.58), (0.42, 0.52), (0.48, shaft), (0.9, shaft), (0.93, 0.6),
+                      (0.98, 0.7), (0.98, 0.95), (0.02, 0.95)], 180),
+                poly([(0.02, 0.88), (0.98, 0.88), (0.98, 0.97), (0.02, 0.97)], 90),
+                line([(0.48, shaft + 0.05), (0.9, shaft + 0.05)], 120, 1.0)], 0.2
+    raise ValueError(f"no garment for label {label}")
+
+
+_GRID = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) / SIZE  # (y, x) in [0, 1)
+
+
+def _fabric(rng: np.random.Generator, pattern_chance: float) -> np.ndarray:
+    """A 28x28 brightness field: shading from one side, and sometimes stripes, checks or a knit."""
+    yy, xx = _GRID
+    angle = rng.uniform(0, 2 * np.pi)
+    field = 1.0 + rng.uniform(0.05, 0.3) * ((xx - 0.5) * np.cos(angle) + (yy - 0.5) * np.sin(angle))
+    if rng.random() < pattern_chance:
+        period = rng.uniform(2.2, 5.0)
+        kind = rng.integers(3)
+        if kind == 0:  # stripes
+            wave = np.sin(2 * np.pi * (yy if rng.random() < 0.6 else xx) * SIZE / period)
+        elif kind == 1:  # checks
+            wave = np.sign(np.sin(2 * np.pi * xx * SIZE / period) * np.sin(2 * np.pi * yy * SIZE / period))
+        else:  # knit: fine, soft noise
+            wave = gaussian_filter(rng.normal(0, 2.5, (SIZE, SIZE)), 0.7)
+        field = field * (1 + rng.uniform(0.1, 0.3) * wave)
+    return field.astype(np.float32)
+
+
+def _draw_garment(rng: np.random.Generator, label: int, pen: ImageDraw.ImageDraw,
+                  origin: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """Draw garment ``label`` into the 28x28 frame at ``origin``; return (its shading field, blur)."""
+    parts, pattern_chance = _garment(rng, label)
+    matrix = _affine(rng, rotation=4, shear=0.0, stretch=(0.85, 1.08)) * rng.uniform(0.88, 1.0)
+    shift = rng.uniform(-0.03, 0.03, 2)
+    for kind, points, value, width in parts:
+        xy = (((points - 0.5) @ matrix.T + 0.5 + shift) * (SIZE * SUPER) + origin).ravel().tolist()
+        if kind == "poly":
+            pen.polygon(xy, fill=value)
+        else:
+            pen.line(xy, fill=value, width=max(1, round(width * SUPER)), joint="curve")
+    brightness = rng.uniform(0.45, 1.1)  # dark and light garments, as in the real set
+    return brightness * _fabric(rng, pattern_chance), rng.uniform(0.3, 0.5)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The sets
+# ---------------------------------------------------------------------------------------------------
+
+Drawer = Callable[[np.random.Generator, int, ImageDraw.ImageDraw, np.ndarray], tuple[np.ndarray | None, float]]
+DRAWERS: dict[str, tuple[Drawer, list[str]]] = {
+    "mnist": (_draw_digit, MNIST_CLASSES),
+    "fashion-mnist": (_draw_garment, FASHION_CLASSES),
+}
+
+
+def generate(name: str, split: str = "train", n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` images (uint8, (N, 28, 28)) and their labels (int64), balanced over the 10 classes."""
+    if name not in DRAWERS:
+        raise ValueError(f"no stand-in for {name!r}; stand-ins exist for: {', '.join(DRAWERS)}")
+    if split not in SIZES:
+        raise ValueError(f"unknown split {split!r} for the {name} stand-in; splits: {', '.join(SIZES)}")
+    n = SIZES[split] if n is None else int(n)
+    draw, classes = DRAWERS[name]
+    # A seed per (name, split, n): the same set on every machine, and train never equals test.
+    rng = np.random.default_rng(zlib.crc32(f"gancourse-stand-in/{name}/{split}/{n}/v{VERSION}".encode()))
+    labels = rng.permutation(np.arange(n) % len(classes)).astype(np.int64)
+    images = np.empty((n, SIZE, SIZE), np.float32)
+    blur = np.empty(n)
+    # Many images share one canvas (a grid of tiles with a margin that catches overhangs): PIL's
+    # per-canvas costs are paid once per 256 images instead of once per image.
+    tile, per_row = SIZE + 2 * MARGIN, 16
+    for start in range(0, n, per_row * per_row):
+        chunk = labels[start:start + per_row * per_row]
+        rows = -(-len(chunk) // per_row)
+        canvas = Image.new("L", (per_row * tile * SUPER, rows * tile * SUPER), 0)
+        pen = ImageDraw.Draw(canvas)
+        shading = {}
+        for k, label in enumerate(chunk):
+            origin = (np.array([k % per_row, k // per_row]) * tile + MARGIN) * SUPER
+            field, blur[start + k] = draw(rng, int(label), pen, origin)
+            if field is not None:
+                shading[k] = field
+        tiles = np.asarray(canvas.reduce(SUPER), np.float32).reshape(rows, tile, per_row, tile)
+        tiles = tiles.transpose(0, 2, 1, 3).reshape(-1, tile, tile)[:len(chunk), MARGIN:-MARGIN, MARGIN:-MARGIN]
+        for k, field in shading.items():
+            tiles[k] *= field
+        images[start:start + len(chunk)] = tiles
+    # Blur in a few groups of similar strength: one filter call per group instead of one per image.
+    groups = np.round(blur / 0.05).astype(int)
+    for g in np.unique(groups):
+        members = groups == g
+        images[members] = gaussian_filter(images[members], (0, g * 0.05, g * 0.05))
+    return np.clip(images, 0, 255).round().astype(np.uint8), labels
+
+
+def _cache_path(name: str, split: str, n: int) -> Path:
+    from ..paths import cache_dir
+
+    return cache_dir() / "stand-ins" / f"{name}-{split}-{n}-v{VERSION}.npz"
+
+
+def _save_atomic(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, images=images, labels=labels)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def make(name: str, split: str = "train", n: int | None = None, *, cache: bool = True) -> ImageSet:
+    """The stand-in ``split`` of ``name`` as an :class:`ImageSet` (source ``"stand-in"``), cached on disk."""
+    if name not in DRAWERS:
+        raise ValueError(f"no stand-in for {name!r}; stand-ins exist for: {', '.join(DRAWERS)}")
+    if split not in SIZES:
+        raise ValueError(f"unknown split {split!r} for the {name} stand-in; splits: {', '.join(SIZES)}")
+    n = SIZES[split] if n is None else int(n)
+    images = labels = None
+    path = _cache_path(name, split, n) if cache else None
+    if path is not None and path.is_file():
+        try:
+            with np.load(path) as saved:
+                images, labels = saved["images"], saved["labels"]
+        except (OSError, ValueError, KeyError):  # an unreadable cache is redrawn, not fatal
+            images = labels = None
+    if images is None or images.shape != (n, SIZE, SIZE):
+        images, labels = generate(name, split, n)
+        if path is not None:
+            try:
+                _save_atomic(path, images, labels)
+            except OSError:  # a read-only cache only costs the redraw next time
+                pass
+    _, classes = DRAWERS[name]
+    return ImageSet(name, torch.from_numpy(images).unsqueeze(1), torch.from_numpy(labels), list(classes),
+                    source="stand-in")

@@ -1,0 +1,49 @@
+"""The conditional DCGAN: G draws the class it is asked for, D judges image *and* label.
+
+G concatenates a learned label embedding to z (``models.Generator(n_classes=...)``); D adds a projection
+term ``<embed(y), features(x)>`` to its logit (Miyato & Koyama 2018, ``models.Discriminator``). The update
+rule is DCGAN's: the fakes of a step carry the labels of the real batch, so every class is trained as
+often as it appears in the data.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..data import Batch
+from .dcgan import DCGAN, GANConfig
+
+
+def class_index(class_names: list[str], label: str | int) -> int:
+    """The index of ``label`` (a class name, or an index given as int or digit string) in ``class_names``."""
+    if isinstance(label, str) and label in class_names:
+        return class_names.index(label)
+    if isinstance(label, int) or (isinstance(label, str) and label.isdigit()):
+        index = int(label)
+        if 0 <= index < len(class_names):
+            return index
+    raise ValueError(f"unknown class {label!r}; this model's classes: {', '.join(class_names)}")
+
+
+class CGAN(DCGAN):
+    name = "cgan"
+    Config = GANConfig
+    conditional = True  # Recipe.config_for sets n_classes from the dataset
+
+    def __init__(self, config: GANConfig, device: torch.device | str = "cpu") -> None:
+        if config.n_classes < 1:
+            raise ValueError("cgan needs labelled data: n_classes must be >= 1 (config_for sets it from the "
+                             "dataset's classes; this dataset has none)")
+        super().__init__(config, device)
+
+    def step(self, batch: Batch) -> dict[str, float]:
+        if batch.labels is None:
+            raise ValueError("cgan trains on labelled batches; this dataset has no labels")
+        return super().step(batch)
+
+    @torch.no_grad()
+    def sample_class(self, label: int, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` images of class ``label`` in [-1, 1]."""
+        if not 0 <= label < self.config.n_classes:
+            raise ValueError(f"label must be in [0, {self.config.n_classes}), got {label}")
+        return self.sample(n, torch.full((n,), label, dtype=torch.long), generator)

@@ -1,0 +1,357 @@
+"""The CycleGAN recipe (Zhu et al. 2017): unpaired translation between two image domains A and B.
+
+Two generators (``G_AB``: A -> B, ``G_BA``: B -> A) and two PatchGAN discriminators (``D_A`` judges
+domain A, ``D_B`` domain B). One ``step`` updates both generators, then both discriminators:
+
+- adversarial (least squares): G_BA(b) should look like A to D_A, G_AB(a) like B to D_B;
+- cycle consistency, ``lambda_cycle`` x L1: G_BA(G_AB(a)) = a and G_AB(G_BA(b)) = b. Without it,
+  nothing ties the output to the input: any painting D_A accepts would do (notebook 06 shows this);
+- identity, ``lambda_identity`` x ``lambda_cycle`` x L1: G_BA(a) = a, G_AB(b) = b, which keeps the
+  colours of an image already in the target domain (the reference uses it for Monet <-> photo);
+- the discriminators see a history of 50 earlier fakes (:class:`ImagePool`), half of the time, so
+  they do not chase only the generators' latest trick (Shrivastava et al. 2017);
+- Adam 2e-4 (0.5, 0.999), constant for ``constant_steps`` then linearly to zero over ``decay_steps``
+  (:class:`LinearDecayLR`).
+
+With ``monet2photo``, A = Monet and B = photos: photo -> Monet is ``G_BA``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..checkpoints import GENERATOR_CLASSES
+from ..data import ImageSet, to_unit_range
+from ..devices import autocast
+from ..losses import get_loss
+from ..models.cyclegan import CYCLEGAN_NORMS, GENERATORS, PatchDiscriminator, ResnetGenerator, UnetGenerator
+from .base import Recipe
+
+GENERATOR_CLASSES.update({"ResnetGenerator": ResnetGenerator, "UnetGenerator": UnetGenerator})
+
+
+class ImagePool:
+    """A history of up to ``size`` generated images (Shrivastava et al. 2017; CycleGAN's image buffer).
+
+    ``query(fakes)`` returns a batch of the same shape: while the pool fills, the new images themselves;
+    afterwards each image is, with probability 1/2, swapped for a random stored one (which the new image
+    replaces in the pool), else returned as is. Random draws use torch's global CPU generator, which
+    checkpoints save, so a resumed run draws the same. ``size=0`` disables the pool.
+    """
+
+    def __init__(self, size: int = 50) -> None:
+        if size < 0:
+            raise ValueError(f"pool size must be >= 0, got {size}")
+        self.size = size
+        self.images: torch.Tensor | None = None  # (size, C, H, W), filled up to ``count``
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    @torch.no_grad()
+    def query(self, images: torch.Tensor) -> torch.Tensor:
+        if self.size == 0:
+            return images
+        images = images.detach()
+        if self.images is None:
+            self.images = torch.empty((self.size, *images.shape[1:]), dtype=images.dtype, device=images.device)
+        out = images.clone()
+        for i in range(images.shape[0]):
+            if self.count < self.size:
+                self.images[self.count] = images[i]
+                self.count += 1
+            elif torch.rand(()) < 0.5:
+                j = int(torch.randint(self.size, ()))
+                out[i] = self.images[j]
+                self.images[j] = images[i]
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        stored = self.images[: self.count].clone() if self.images is not None else torch.empty(0)
+        return {"size": self.size, "count": self.count, "images": stored}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.size, self.count = int(state["size"]), int(state["count"])
+        stored = state["images"]
+        if self.count:
+            self.images = torch.empty((self.size, *stored.shape[1:]), dtype=stored.dtype, device=stored.device)
+            self.images[: self.count] = stored
+        else:
+            self.images = None
+
+
+class LinearDecayLR(torch.optim.lr_scheduler.LRScheduler):
+    """Learning rate constant for ``constant_steps`` steps, then linearly down to zero over ``decay_steps``.
+
+    CycleGAN's schedule (100 epochs constant + 100 decaying) counted in steps, stepped once per training
+    step. ``decay_steps=0`` keeps the rate constant. Its ``state_dict`` (the step count) goes into the
+    checkpoint, so a resumed run continues on the same curve.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, constant_steps: int, decay_steps: int,
+                 last_epoch: int = -1) -> None:
+        if constant_steps < 0 or decay_steps < 0:
+            raise ValueError(f"constant_steps and decay_steps must be >= 0, got {constant_steps}, {decay_steps}")
+        self.constant_steps, self.decay_steps = constant_steps, decay_steps
+        super().__init__(optimizer, last_epoch)
+
+    def factor(self, step: int) -> float:
+        """The multiplier of the base rate for training step ``step`` (0-based)."""
+        if not self.decay_steps or step < self.constant_steps:
+            return 1.0
+        # the reference's rule: the rate would reach zero one step after the last scheduled one
+        return max(0.0, 1.0 - (step - self.constant_steps + 1) / (self.decay_steps + 1))
+
+    def get_lr(self) -> list[float]:
+        return [base * self.factor(self.last_epoch) for base in self.base_lrs]
+
+
+@dataclass
+class CycleGANConfig:
+    """Knobs of the CycleGAN recipe. Defaults are the reference's 256 px setting (a GPU's job)."""
+
+    image_size: int = 256
+    channels: int = 3
+    domain_a: str = "A"  # names used in grids and for --direction (monet2photo: monet, photo)
+    domain_b: str = "B"
+    generator: str = "resnet"  # resnet | unet
+    ngf: int = 64  # generator width next to the image
+    n_blocks: int = 9  # residual blocks (resnet): 9 at 256 px, 6 at 128 px in the reference
+    ndf: int = 64  # discriminator width
+    d_layers: int = 3  # PatchGAN depth: 3 -> 70x70 patches
+    norm: str = "instance"  # instance | batch | none
+    use_dropout: bool = False
+    loss: str = "least-squares"  # the adversarial loss (gancourse.losses)
+    lambda_gan: float = 2.0  # LeastSquaresLoss.generator is LSGAN's ½(D-1)²; 2 gives the reference's MSE weight
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.5  # a fraction of lambda_cycle (0.5 -> weight 5); 0 switches it off
+    pool_size: int = 50
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    constant_steps: int = 0  # steps at the full learning rate...
+    decay_steps: int = 0  # ...then linear decay to zero over this many steps (0: never decay)
+    amp: bool = True  # bfloat16 autocast, CUDA only
+
+    def __post_init__(self) -> None:
+        get_loss(self.loss)
+        if self.generator not in GENERATORS:
+            raise ValueError(f"generator must be one of {', '.join(GENERATORS)}, got {self.generator!r}")
+        if self.norm not in CYCLEGAN_NORMS:
+            raise ValueError(f"norm must be one of {', '.join(CYCLEGAN_NORMS)}, got {self.norm!r}")
+        for name in ("lambda_gan", "lambda_cycle", "lambda_identity"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.image_size % 4:
+            raise ValueError(f"image_size must be a multiple of 4, got {self.image_size}")
+
+    def build_generator(self) -> nn.Module:
+        if self.generator == "unet":
+            return UnetGenerator(self.channels, self.ngf, norm=self.norm, use_dropout=self.use_dropout,
+                                 image_size=self.image_size)
+        return ResnetGenerator(self.channels, self.ngf, self.n_blocks, self.norm, self.use_dropout)
+
+    def build_discriminator(self) -> nn.Module:
+        return PatchDiscriminator(self.channels, self.ndf, self.d_layers, self.norm)
+
+
+class CycleGAN(Recipe):
+    name = "cyclegan"
+    Config = CycleGANConfig
+
+    def __init__(self, config: CycleGANConfig, device: torch.device | str = "cpu") -> None:
+        super().__init__(config, torch.device(device))
+        c = config
+        self.G_AB, self.G_BA = c.build_generator().to(self.device), c.build_generator().to(self.device)
+        self.D_A, self.D_B = c.build_discriminator().to(self.device), c.build_discriminator().to(self.device)
+        self.modules = {"G_AB": self.G_AB, "G_BA": self.G_BA, "D_A": self.D_A, "D_B": self.D_B}
+        betas = (c.beta1, c.beta2)
+        self.optimizers = {
+            "G": torch.optim.Adam(itertools.chain(self.G_AB.parameters(), self.G_BA.parameters()), c.lr, betas),
+            "D": torch.optim.Adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), c.lr, betas),
+        }
+        self.schedulers = {k: LinearDecayLR(o, c.constant_steps, c.decay_steps) for k, o in self.optimizers.items()}
+        self.pools = {"A": ImagePool(c.pool_size), "B": ImagePool(c.pool_size)}
+        self.loss = get_loss(c.loss)
+        self.preview: dict[str, torch.Tensor] = {}  # held-out uint8 images per domain, from prepare(data)
+
+    @classmethod
+    def config_for(cls, data, **overrides: Any) -> CycleGANConfig:
+        domains = getattr(data, "domains", None)
+        if domains:
+            overrides = {"domain_a": domains[0], "domain_b": domains[1]} | overrides
+        return super().config_for(data, **overrides)
+
+    # -- the names of things ------------------------------------------------------------------------
+
+    @property
+    def directions(self) -> dict[str, nn.Module]:
+        """``{"monet2photo": G_AB, "photo2monet": G_BA}`` (with the config's domain names)."""
+        a, b = self.config.domain_a, self.config.domain_b
+        return {f"{a}2{b}": self.G_AB, f"{b}2{a}": self.G_BA}
+
+    def translator(self, direction: str) -> nn.Module:
+        if direction not in self.directions:
+            raise ValueError(f"unknown direction {direction!r}; choose one of {', '.join(self.directions)}")
+        return self.directions[direction]
+
+    # -- training -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _requires_grad(modules: list[nn.Module], flag: bool) -> None:
+        for m in modules:
+            for p in m.parameters():
+                p.requires_grad_(flag)
+
+    def step(self, batch) -> dict[str, float]:
+        real_a, real_b = batch.a, batch.b
+        c = self.config
+
+        # Generators first, with the discriminators frozen (no wasted gradients for them).
+        self._requires_grad([self.D_A, self.D_B], False)
+        with autocast(self.device, c.amp):
+            fake_b = self.G_AB(real_a)
+            fake_a = self.G_BA(real_b)
+            adv_ab = self.loss.generator(self.D_B(fake_b).float())
+            adv_ba = self.loss.generator(self.D_A(fake_a).float())
+            cycle_a = F.l1_loss(self.G_BA(fake_b).float(), real_a)
+            cycle_b = F.l1_loss(self.G_AB(fake_a).float(), real_b)
+            loss_g = c.lambda_gan * (adv_ab + adv_ba) + c.lambda_cycle * (cycle_a + cycle_b)
+            if c.lambda_identity:
+                identity = (F.l1_loss(self.G_BA(real_a).float(), real_a)
+                            + F.l1_loss(self.G_AB(real_b).float(), real_b))
+                loss_g = loss_g + c.lambda_identity * c.lambda_cycle * identity
+            else:
+                identity = torch.zeros(())
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizers["G"].step()
+
+        # Then the discriminators, on real images and on fakes drawn partly from the history pools.
+        self._requires_grad([self.D_A, self.D_B], True)
+        pooled_a = self.pools["A"].query(fake_a.float())
+        pooled_b = self.pools["B"].query(fake_b.float())
+        with autocast(self.device, c.amp):
+            loss_d_a = self.loss.discriminator(self.D_A(real_a).float(), self.D_A(pooled_a).float())
+            loss_d_b = self.loss.discriminator(self.D_B(real_b).float(), self.D_B(pooled_b).float())
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        (loss_d_a + loss_d_b).backward()
+        self.optimizers["D"].step()
+
+        lr = self.optimizers["G"].param_groups[0]["lr"]
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+        return {"loss_g": float(loss_g.detach()), "loss_d": float((loss_d_a + loss_d_b).detach()) / 2,
+                "loss_cycle": float((cycle_a + cycle_b).detach()), "loss_identity": float(identity.detach()),
+                "loss_g_adv": float((adv_ab + adv_ba).detach()), "loss_d_a": float(loss_d_a.detach()),
+                "loss_d_b": float(loss_d_b.detach()), "lr": lr}
+
+    # -- state: networks and optimisers (base class), plus schedulers and pools -----------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["schedulers"] = {k: s.state_dict() for k, s in self.schedulers.items()}
+        state["pools"] = {k: p.state_dict() for k, p in self.pools.items()}
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        for k, s in self.schedulers.items():
+            s.load_state_dict(state["schedulers"][k])
+        for k, p in self.pools.items():
+            p.load_state_dict(state["pools"][k])
+
+    # -- sample grids and translation ---------------------------------------------------------------
+
+    def prepare(self, data) -> None:
+        """Keep held-out images of both domains for the sample grids (``fit`` calls this before training).
+
+        ``data.preview`` (the test split, for ``monet2photo``) when the data has one, else the first
+        training images, centre-cropped to the model's size.
+        """
+        source = getattr(data, "preview", None) or data
+        for key, images in (("A", source.a), ("B", source.b)):
+            uint8 = images.images[:64] if isinstance(images, ImageSet) else images[:64]
+            uint8 = torch.as_tensor(uint8)
+            s, size = uint8.shape[-1], self.config.image_size
+            if s != size:
+                top = (s - size) // 2
+                uint8 = uint8[..., top:top + size, top:top + size]
+            self.preview[key] = uint8.contiguous()
+
+    def _preview(self, key: str) -> torch.Tensor:
+        if key not in self.preview:
+            raise RuntimeError("the CycleGAN recipe has no preview images: call recipe.prepare(data) with an "
+                               "UnpairedSet first (fit does it)")
+        return self.preview[key]
+
+    def fixed_inputs(self, n: int, seed: int = 1234) -> dict[str, torch.Tensor]:
+        """``sqrt(n)`` held-out images of each domain: the columns of the sample grids."""
+        columns = max(1, int(n**0.5))
+        a, b = self._preview("A"), self._preview("B")
+        return {"a": to_unit_range(a[:columns]), "b": to_unit_range(b[:columns])}
+
+    @torch.no_grad()
+    def translate(self, images: torch.Tensor, direction: str, batch_size: int = 16) -> torch.Tensor:
+        """Float images in [-1, 1] translated by the generator of ``direction`` (eval mode), on the CPU."""
+        g = self.translator(direction)
+        was_training = g.training
+        g.eval()
+        out = torch.cat([g(chunk.to(self.device)).float().cpu() for chunk in images.split(batch_size)])
+        g.train(was_training)
+        return out
+
+    @torch.no_grad()
+    def sample_fixed(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Rows: B images, B -> A, back to B; A images, A -> B, back to A (one column per image)."""
+        a, b = self.config.domain_a, self.config.domain_b
+        real_a, real_b = inputs["a"], inputs["b"]
+        fake_a = self.translate(real_b, f"{b}2{a}")
+        fake_b = self.translate(real_a, f"{a}2{b}")
+        return torch.cat([real_b, fake_a, self.translate(fake_a, f"{a}2{b}"),
+                          real_a, fake_b, self.translate(fake_b, f"{b}2{a}")])
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None
+               ) -> torch.Tensor:
+        """``n`` translations B -> A (photo -> Monet) of held-out B images, drawn with ``generator``."""
+        b = self._preview("B")
+        index = torch.randint(len(b), (n,), generator=generator) if generator is not None else torch.arange(n) % len(b)
+        a_name, b_name = self.config.domain_a, self.config.domain_b
+        return self.translate(to_unit_range(b[index]), f"{b_name}2{a_name}")
+
+    def generator_export(self) -> dict[str, Any]:
+        """B -> A (photo -> Monet) as the main generator, so ``load_generator`` returns it; A -> B under ``reverse``."""
+        a, b = self.config.domain_a, self.config.domain_b
+
+        def entry(g: nn.Module, direction: str) -> dict[str, Any]:
+            return {"class": type(g).__name__, "config": dict(g.config), "state_dict": g.state_dict(),
+                    "direction": direction}
+
+        return {"recipe": self.name, **entry(self.G_BA, f"{b}2{a}"), "reverse": entry(self.G_AB, f"{a}2{b}"),
+                "domains": [a, b], "image_size": self.config.image_size,
+                "recipe_config": dataclasses.asdict(self.config)}
+
+
+def load_translators(path, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
+    """Both generators of an exported CycleGAN (``checkpoints/generator.pt``) by direction, in eval mode."""
+    from ..checkpoints import load_checkpoint
+
+    export = load_checkpoint(path, map_location=device)
+    if "reverse" not in export:
+        raise ValueError(f"{path} is not a CycleGAN export (it holds a {export.get('recipe', '?')} generator)")
+    translators = {}
+    for entry in (export, export["reverse"]):
+        cls = GENERATOR_CLASSES[entry["class"]]
+        g = cls(**entry["config"])
+        g.load_state_dict(entry["state_dict"])
+        translators[entry["direction"]] = g.to(device).eval()
+    return translators

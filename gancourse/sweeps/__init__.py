@@ -1,0 +1,38 @@
+"""Hyperparameter sweeps: a grid file, a notebook, papermill; then one table and two pictures.
+
+    from gancourse.sweeps import load_grid, run_sweep, write_report
+    result = run_sweep("notebooks/sweep_targets/fashion_dcgan.ipynb",
+                       load_grid("sweeps/fashion_dropout_width.yaml"), "runs/sweeps/fashion_dropout_width")
+    print(result.summary())
+    df, paths = write_report("runs/sweeps/fashion_dropout_width")   # summary.csv/.md, heat-map, contact sheet
+
+The command line does the same: ``gancourse sweep NOTEBOOK GRID.yaml --out DIR [--jobs N]`` and
+``gancourse collect DIR``.
+
+A notebook a sweep can drive (the convention, also in sweeps/README.md):
+
+* it has a cell tagged ``parameters`` holding plain literals (papermill injects a cell after it);
+* one of them is ``run_dir = ""``: empty means the notebook's own default run directory, and otherwise
+  the notebook trains into exactly that folder (``gancourse.experiment.train(..., out=run_dir)``), so
+  its ``metrics.json``, ``samples/`` and checkpoints land where the sweep looks, and a rerun resumes;
+* it takes ``profile = ""`` like every course notebook; the sweep records the profile it resolved.
+
+The grid format is described in :mod:`gancourse.sweeps.grid`.
+"""
+
+from .collect import collect, contact_sheet, markdown_table, plot_heatmap, read_sweep, write_report
+from .grid import (
+    RUN_DIR_PARAMETER,
+    Grid,
+    GridError,
+    check_against_notebook,
+    load_grid,
+    notebook_parameters,
+    parse_grid,
+)
+from .runner import Combination, SweepPlan, SweepResult, combination_name, default_jobs, plan_sweep, run_sweep
+
+__all__ = ["RUN_DIR_PARAMETER", "Combination", "Grid", "GridError", "SweepPlan", "SweepResult",
+           "check_against_notebook", "collect", "combination_name", "contact_sheet", "default_jobs", "load_grid",
+           "markdown_table", "notebook_parameters", "parse_grid", "plan_sweep", "plot_heatmap", "read_sweep",
+           "run_sweep", "write_report"]

@@ -1,0 +1,197 @@
+"""Grid files: which parameter values a sweep tries, and the checks done before anything runs.
+
+A grid is a YAML file with up to three sections (at least one of ``parameters`` or ``combinations``)::
+
+    description: seed 004's grid, scored by metrics   # optional, free text
+    parameters:          # each name takes a list of values; the sweep runs their cartesian product
+      dropout: [0.1, 0.3, 0.5]
+      width: [64, 128, 256]
+    combinations:        # optional: explicit combinations, run in addition to the product
+      - {dropout: 0.0, width: 128}
+    fixed:               # optional: the same value in every combination
+      lr: 2.0e-4
+      profile: quick
+
+Every name must be a parameter of the notebook's ``parameters`` cell; an unknown name is an error
+before anything runs, and the error lists the notebook's parameters. ``run_dir`` is set by the sweep
+(each combination gets its own run directory) and cannot appear in a grid. Numbers such as ``2e-4``
+are read as numbers (plain YAML would read them as text).
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..profiles import ParameterError
+
+RUN_DIR_PARAMETER = "run_dir"
+SECTIONS = ("description", "parameters", "combinations", "fixed")
+
+
+class GridError(ValueError):
+    """A grid file that cannot be read as a sweep; the message says which entry and what to write."""
+
+
+class _NumberLoader(yaml.SafeLoader):
+    """YAML 1.1 reads ``2e-4`` as a string (it wants ``2.0e-4``); a sweep over learning rates should not care."""
+
+
+_NumberLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"),
+    list("-+0123456789."),
+)  # added after SafeLoader's own resolvers, so "64" stays an int and only the forms YAML missed change
+
+
+@dataclass
+class Grid:
+    """The combinations a sweep runs: the product of ``parameters``, then ``combinations``, each with ``fixed``."""
+
+    parameters: dict[str, list[Any]] = field(default_factory=dict)
+    combinations: list[dict[str, Any]] = field(default_factory=list)
+    fixed: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def varying(self) -> list[str]:
+        """Names that change between combinations, in file order (the product's first)."""
+        names = list(self.parameters)
+        for combo in self.combinations:
+            names += [k for k in combo if k not in names]
+        return names
+
+    @property
+    def names(self) -> list[str]:
+        return self.varying + [k for k in self.fixed if k not in self.varying]
+
+    def expand(self) -> list[dict[str, Any]]:
+        """Every combination as {name: value} of its varying parameters, without duplicates, in order."""
+        axes = list(self.parameters.items())
+        product = [dict(zip([k for k, _ in axes], values, strict=True))
+                   for values in itertools.product(*[v for _, v in axes])] if axes else []
+        result: list[dict[str, Any]] = []
+        for combo in product + [dict(c) for c in self.combinations]:
+            if combo not in result:
+                result.append(combo)
+        return result
+
+    def with_fixed(self, **values: Any) -> Grid:
+        """The same grid with more (or overridden) fixed parameters, e.g. from ``--set`` on the command line."""
+        clash = sorted(set(values) & set(self.varying))
+        if clash:
+            raise GridError(f"{', '.join(clash)} already varies in this grid; it cannot also be fixed")
+        return Grid(dict(self.parameters), [dict(c) for c in self.combinations], {**self.fixed, **values},
+                    self.description)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"description": self.description, "parameters": self.parameters,
+                "combinations": self.combinations, "fixed": self.fixed}
+
+
+def parse_grid(spec: dict[str, Any], source: str = "grid") -> Grid:
+    """A :class:`Grid` from the mapping a grid file holds (see the module docstring for the format)."""
+    if not isinstance(spec, dict):
+        raise GridError(f"{source}: a grid is a mapping with sections {', '.join(SECTIONS)}; got {type(spec).__name__}")
+    unknown = sorted(set(spec) - set(SECTIONS))
+    if unknown:
+        raise GridError(f"{source}: unknown section {', '.join(unknown)}; a grid has {', '.join(SECTIONS)}. "
+                        "Parameters go under `parameters:` (lists of values) or `fixed:` (one value).")
+    parameters = spec.get("parameters") or {}
+    combinations = spec.get("combinations") or []
+    fixed = spec.get("fixed") or {}
+    if not isinstance(parameters, dict):
+        raise GridError(f"{source}: `parameters` maps each name to a list of values, e.g. `dropout: [0.1, 0.3]`")
+    for name, values in parameters.items():
+        if not isinstance(values, list) or not values:
+            raise GridError(f"{source}: parameters.{name} must be a non-empty list of values, got {values!r}; "
+                            f"a single value belongs under `fixed:`")
+    if not isinstance(combinations, list) or not all(isinstance(c, dict) and c for c in combinations):
+        raise GridError(f"{source}: `combinations` is a list of mappings, e.g. `- {{dropout: 0.3, width: 128}}`")
+    if not isinstance(fixed, dict):
+        raise GridError(f"{source}: `fixed` maps each name to one value, e.g. `lr: 2.0e-4`")
+    if not parameters and not combinations:
+        raise GridError(f"{source}: nothing to run; give `parameters:` (lists of values) and/or `combinations:`")
+    varying = set(parameters) | {k for c in combinations for k in c}
+    clash = sorted(varying & set(fixed))
+    if clash:
+        raise GridError(f"{source}: {', '.join(clash)} both varies and is fixed; keep it in one section")
+    if RUN_DIR_PARAMETER in varying | set(fixed):
+        raise GridError(f"{source}: `{RUN_DIR_PARAMETER}` is set by the sweep (one run directory per "
+                        "combination); remove it from the grid")
+    return Grid({k: list(v) for k, v in parameters.items()}, [dict(c) for c in combinations], dict(fixed),
+                str(spec.get("description") or ""))
+
+
+def load_grid(path: str | Path) -> Grid:
+    """Read a grid YAML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no grid file at {path}; see sweeps/README.md for the format")
+    try:
+        spec = yaml.load(path.read_text(), Loader=_NumberLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise GridError(f"{path} is not valid YAML: {exc}") from exc
+    return parse_grid(spec or {}, str(path))
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
+    """The notebook's ``parameters`` cell as {name: default value} (source text where it is not a literal)."""
+    import papermill
+
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise FileNotFoundError(f"no notebook at {notebook}")
+    found = papermill.inspect_notebook(str(notebook))
+    if not found:
+        raise ParameterError(f"{notebook} has no cell tagged `parameters`, so papermill cannot set anything in it; "
+                             "tag the cell that holds its parameters (see sweeps/README.md)")
+    defaults = {}
+    for name, info in found.items():
+        try:
+            defaults[name] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            defaults[name] = info["default"]
+    return defaults
+
+
+def _compatible(value: Any, default: Any) -> bool:
+    """Whether ``value`` can replace ``default`` (an int where a float is expected is fine)."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if isinstance(default, int):
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(default, str):
+        return isinstance(value, str)
+    return True  # lists, None, expressions: the notebook's own checks decide
+
+
+def check_against_notebook(grid: Grid, notebook: str | Path) -> dict[str, Any]:
+    """Raise :class:`ParameterError` unless every grid name is a notebook parameter of a fitting type.
+
+    Returns the notebook's parameters with their defaults.
+    """
+    defaults = notebook_parameters(notebook)
+    listing = ", ".join(f"{k}={v!r}" for k, v in defaults.items())
+    if RUN_DIR_PARAMETER not in defaults:
+        raise ParameterError(f"{notebook} has no `{RUN_DIR_PARAMETER}` parameter, so its runs cannot be kept apart; "
+                             f"add `{RUN_DIR_PARAMETER} = \"\"` to its parameters cell and train into it "
+                             f"(see sweeps/README.md). Its parameters: {listing}")
+    unknown = [k for k in grid.names if k not in defaults]
+    if unknown:
+        raise ParameterError(f"{notebook} has no parameter {', '.join(map(repr, unknown))}; "
+                             f"its parameters cell defines: {listing}")
+    for combo in grid.expand():
+        for name, value in {**grid.fixed, **combo}.items():
+            if not _compatible(value, defaults[name]):
+                raise ParameterError(f"{name}={value!r} does not fit {notebook}'s parameter {name}="
+                                     f"{defaults[name]!r} ({type(defaults[name]).__name__} expected)")
+    return defaults

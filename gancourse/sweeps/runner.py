@@ -1,0 +1,312 @@
+"""Run every combination of a grid through papermill, in parallel processes, resumably.
+
+A sweep folder looks like this::
+
+    runs/sweeps/NAME/sweep.json                     notebook, grid, the combinations (what `collect` reads)
+    runs/sweeps/NAME/<combination>/params.json      what papermill injects (run_dir included)
+    runs/sweeps/NAME/<combination>/notebook.ipynb   the executed notebook (metrics in its metadata)
+    runs/sweeps/NAME/<combination>/status.json      ok | failed | interrupted | running, error, wall time
+    runs/sweeps/NAME/<combination>/log.txt          the worker's output
+    runs/sweeps/NAME/<combination>/run/             the run directory the notebook trained into
+
+A combination's folder is named after its varying values (``dropout-0.3_width-128``), so running the
+same command again finds it: complete ones are skipped, the others run again, and because the notebook
+trains into the same run directory, ``fit`` resumes them from their last checkpoint.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..profiles import ParameterError, resolve_profile
+from ..runs import write_json_atomic
+from .grid import RUN_DIR_PARAMETER, Grid, check_against_notebook
+
+SWEEP_FILE = "sweep.json"
+LOCK_FILE = "sweep.lock"
+GIB = 1024**3
+MEMORY_PER_JOB = 1.5 * GIB  # a kernel with torch, one 28-px dataset and a small GAN; bigger notebooks want more
+
+
+def _now() -> str:
+    return datetime.datetime.now().isoformat(timespec="seconds")
+
+
+def _slug_value(value: Any) -> str:
+    text = format(value, "g") if isinstance(value, float) else json.dumps(value) if not isinstance(value, str) \
+        else value
+    return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-") or "empty"
+
+
+def combination_name(values: dict[str, Any]) -> str:
+    """A folder name that says what the combination is: ``dropout-0.3_width-128``."""
+    name = "_".join(f"{_slug_value(k)}-{_slug_value(v)}" for k, v in values.items()) or "default"
+    if len(name) > 100:
+        digest = hashlib.sha1(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        name = f"{name[:90]}-{digest}"
+    return name
+
+
+@dataclass
+class Combination:
+    name: str
+    values: dict[str, Any]  # the varying parameters
+    params: dict[str, Any]  # everything the notebook gets except run_dir
+    folder: Path
+
+    run_dir = property(lambda self: self.folder / "run")
+    notebook_path = property(lambda self: self.folder / "notebook.ipynb")
+    status_path = property(lambda self: self.folder / "status.json")
+    params_path = property(lambda self: self.folder / "params.json")
+    log_path = property(lambda self: self.folder / "log.txt")
+
+    def label(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.values.items()) or self.name
+
+    def read_status(self) -> dict[str, Any]:
+        return json.loads(self.status_path.read_text()) if self.status_path.is_file() else {}
+
+    def recorded_params(self) -> dict[str, Any] | None:
+        if not self.params_path.is_file():
+            return None
+        recorded = json.loads(self.params_path.read_text())
+        recorded.pop(RUN_DIR_PARAMETER, None)
+        return recorded
+
+    def is_complete(self) -> bool:
+        return self.read_status().get("status") == "ok" and self.recorded_params() == self.params
+
+
+@dataclass
+class SweepPlan:
+    notebook: Path
+    out: Path
+    grid: Grid
+    combinations: list[Combination]
+    notebook_defaults: dict[str, Any]
+
+    @property
+    def pending(self) -> list[Combination]:
+        return [c for c in self.combinations if not c.is_complete()]
+
+
+def plan_sweep(notebook: str | Path, grid: Grid, out: str | Path) -> SweepPlan:
+    """Check the grid against the notebook and name every combination; writes nothing.
+
+    Raises :class:`ParameterError` for a parameter the notebook lacks, and ``ValueError`` when ``out``
+    already holds a combination of the same name run with other fixed values (it would mix two sweeps).
+    """
+    notebook, out = Path(notebook).resolve(), Path(out).resolve()
+    defaults = check_against_notebook(grid, notebook)
+    fixed = dict(grid.fixed)
+    if "profile" in defaults and "profile" not in grid.names:
+        # record the profile the runs will actually use: a later resume must not switch it silently
+        fixed["profile"] = resolve_profile(str(defaults["profile"] or ""))
+    combinations = []
+    for values in grid.expand():
+        name = combination_name(values)
+        combo = Combination(name, values, {**fixed, **values}, out / name)
+        if any(c.name == name for c in combinations):
+            raise ValueError(f"two combinations map to the folder {name!r}; make their values differ more")
+        recorded = combo.recorded_params()
+        if recorded is not None and recorded != combo.params:
+            changed = sorted(k for k in set(recorded) | set(combo.params) if recorded.get(k) != combo.params.get(k))
+            raise ValueError(
+                f"{combo.folder} was run with other values of {', '.join(changed)} "
+                f"({', '.join(f'{k}: {recorded.get(k)!r} -> {combo.params.get(k)!r}' for k in changed)}); "
+                f"use another --out, or delete that folder to run it again")
+        combinations.append(combo)
+    sweep_file = out / SWEEP_FILE
+    if sweep_file.is_file():
+        previous = json.loads(sweep_file.read_text())
+        if previous.get("notebook") != str(notebook):
+            raise ValueError(f"{out} holds a sweep of {previous.get('notebook')}, not {notebook}; "
+                             "use another --out")
+    return SweepPlan(notebook, out, grid, combinations, defaults)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _memory_bytes() -> float:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return float("inf")
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count()
+
+
+def default_jobs(pending: int, gpus: int | None = None) -> int:
+    """One job per GPU; without GPUs one per core, as far as memory allows (each job is a Python kernel)."""
+    gpus = _gpu_count() if gpus is None else gpus
+    jobs = gpus if gpus else min(_cores(), max(1, int(_memory_bytes() // MEMORY_PER_JOB)))
+    return max(1, min(jobs, pending))
+
+
+def job_environment(threads: int, gpu: int | None = None) -> dict[str, str]:
+    """The environment of one job: its share of the cores (torch reads OMP_NUM_THREADS), its GPU, no live plots."""
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = str(threads)
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    env["GANCOURSE_HEADLESS"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class _Lock:
+    """One driver per sweep folder: two would run the same combination into the same run directory."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / LOCK_FILE
+
+    def __enter__(self) -> _Lock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_file():
+            try:
+                pid = int(self.path.read_text().split()[0])
+                os.kill(pid, 0)
+            except (ValueError, IndexError, ProcessLookupError):
+                pass  # a stale lock from a killed driver
+            except PermissionError:
+                raise RuntimeError(f"{self.path.parent} is being swept by another user's process") from None
+            else:
+                if pid != os.getpid():
+                    raise RuntimeError(f"another sweep (pid {pid}) is running in {self.path.parent}; wait for it, "
+                                       f"or delete {self.path} if that process is gone")
+        self.path.write_text(f"{os.getpid()}\n")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class SweepResult:
+    out: Path
+    statuses: dict[str, dict[str, Any]] = field(default_factory=dict)  # combination name -> status.json
+    labels: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # complete before this call
+
+    def count(self, status: str) -> int:
+        return sum(s.get("status") == status for s in self.statuses.values())
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {n: s.get("error", "") for n, s in self.statuses.items() if s.get("status") != "ok"}
+
+    def summary(self) -> str:
+        lines = [f"sweep {self.out}: {self.count('ok')} ok ({len(self.skipped)} already done before), "
+                 f"{len(self.failed)} not ok, of {len(self.statuses)} combinations"]
+        for name, status in self.statuses.items():
+            state = status.get("status", "not run")
+            wall = status.get("wall_time")
+            timing = f" {wall:7.1f} s" if wall is not None else " " * 10
+            error = f"  {status['error']}" if state != "ok" and status.get("error") else ""
+            lines.append(f"  {state:<11}{timing}  {self.labels.get(name, name)}{error}")
+        if self.failed:
+            lines.append("Failed combinations keep their executed notebook and log.txt in their folder; "
+                         "running the same command again retries them (and resumes interrupted training).")
+        return "\n".join(lines)
+
+
+def write_sweep_file(plan: SweepPlan) -> None:
+    write_json_atomic(plan.out / SWEEP_FILE, {
+        "notebook": str(plan.notebook), "grid": plan.grid.to_dict(), "varying": plan.grid.varying,
+        "fixed": {k: v for k, v in plan.combinations[0].params.items() if k not in plan.grid.varying}
+        if plan.combinations else dict(plan.grid.fixed),
+        "notebook_defaults": plan.notebook_defaults, "updated": _now(),
+        "combinations": [{"name": c.name, "values": c.values} for c in plan.combinations]})
+
+
+def run_sweep(notebook: str | Path, grid: Grid, out: str | Path, *, jobs: int = 0, progress: bool = True,
+              poll_seconds: float = 0.2) -> SweepResult:
+    """Execute every combination of ``grid`` not yet complete in ``out``; one failure does not stop the rest.
+
+    ``jobs`` (0: :func:`default_jobs`) combinations run at once, each in its own process with its share
+    of the cores. Returns the status of every combination; see :meth:`SweepResult.summary`.
+    """
+    from tqdm.auto import tqdm
+
+    plan = plan_sweep(notebook, grid, out)  # every check happens here, before anything runs
+    if jobs < 0:
+        raise ParameterError(f"jobs must be >= 0 (0: as many as the machine allows), got {jobs}")
+    result = SweepResult(plan.out, labels={c.name: c.label() for c in plan.combinations})
+    with _Lock(plan.out):
+        write_sweep_file(plan)
+        pending = plan.pending
+        result.skipped = [c.name for c in plan.combinations if c not in pending]
+        gpus = _gpu_count() if pending else 0
+        jobs = min(jobs, len(pending)) if jobs else default_jobs(len(pending), gpus)
+        threads = max(1, _cores() // max(jobs, 1))
+        if progress and pending:
+            print(f"sweep: {len(pending)} of {len(plan.combinations)} combinations to run, {jobs} at a time, "
+                  f"{threads} CPU thread(s) each{f', {gpus} GPU(s)' if gpus else ''}; output in {plan.out}")
+        running: dict[subprocess.Popen, tuple[Combination, int]] = {}
+        queue = list(pending)
+        bar = tqdm(total=len(plan.combinations), initial=len(result.skipped), desc="sweep", unit="run",
+                   disable=not progress)
+        try:
+            while queue or running:
+                while queue and len(running) < jobs:
+                    busy = {slot for _, slot in running.values()}
+                    slot = next(i for i in range(jobs) if i not in busy)
+                    combo = queue.pop(0)
+                    running[_start(plan.notebook, combo, threads, slot % gpus if gpus else None)] = (combo, slot)
+                time.sleep(poll_seconds)
+                for proc in [p for p in running if p.poll() is not None]:
+                    combo, _ = running.pop(proc)
+                    status = combo.read_status()
+                    if status.get("status") in (None, "running"):  # the worker died before it could say why
+                        status = {**status, "status": "failed",
+                                  "error": f"worker exited with code {proc.returncode}; see {combo.log_path}"}
+                        write_json_atomic(combo.status_path, status)
+                    bar.update(1)
+                    wall = status.get("last_wall_time", 0.0)
+                    error = f": {status.get('error')}" if status["status"] != "ok" else ""
+                    if progress:
+                        bar.write(f"{status['status']:<11} {wall:7.1f} s  {combo.label()}{error}")
+        except KeyboardInterrupt:
+            for proc in running:
+                proc.terminate()
+            for proc in running:
+                proc.wait()
+            raise
+        finally:
+            bar.close()
+    for combo in plan.combinations:
+        result.statuses[combo.name] = combo.read_status()
+    return result
+
+
+def _start(notebook: Path, combo: Combination, threads: int, gpu: int | None) -> subprocess.Popen:
+    combo.folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(combo.params_path, {**combo.params, RUN_DIR_PARAMETER: str(combo.run_dir)})
+    log = open(combo.log_path, "a")  # noqa: SIM115 - closed by the child's exit; the parent keeps no handle
+    log.write(f"\n=== {_now()}: {combo.label()} ({threads} thread(s){f', GPU {gpu}' if gpu is not None else ''})\n")
+    log.flush()
+    try:
+        return subprocess.Popen([sys.executable, "-m", "gancourse.sweeps.worker", str(notebook), str(combo.folder)],
+                                stdout=log, stderr=subprocess.STDOUT, env=job_environment(threads, gpu))
+    finally:
+        log.close()

@@ -1,0 +1,60 @@
+import pytest
+import torch
+
+from gancourse.models import Discriminator, Generator, MinibatchStdDev
+
+
+@pytest.mark.parametrize("size", [28, 32, 64, 128, 256])
+def test_generator_and_discriminator_shapes_for_every_size(size):
+    g = Generator(size, channels=3, nz=16, width=8)
+    d = Discriminator(size, channels=3, width=8)
+    images = g(torch.randn(2, 16))
+    assert images.shape == (2, 3, size, size)
+    assert images.min() >= -1 and images.max() <= 1
+    assert d(images).shape == (2,)
+
+
+def test_unsupported_size_is_a_clear_error():
+    with pytest.raises(ValueError, match="power of two"):
+        Generator(48)
+
+
+def test_dcgan_initialisation_is_normal_0_002():
+    d = Discriminator(64, 3, width=64)
+    weight = d.features[0].weight
+    assert abs(weight.mean().item()) < 0.002
+    assert weight.std().item() == pytest.approx(0.02, rel=0.1)
+
+
+def test_conditional_models_use_labels():
+    g = Generator(28, 1, nz=8, width=8, n_classes=3)
+    d = Discriminator(28, 1, width=8, n_classes=3)
+    z = torch.randn(4, 8)
+    a, b = g(z, torch.zeros(4, dtype=torch.long)), g(z, torch.full((4,), 2))
+    assert not torch.allclose(a, b)
+    assert not torch.allclose(d(a, torch.zeros(4, dtype=torch.long)), d(a, torch.full((4,), 2)))
+    with pytest.raises(ValueError, match="conditional"):
+        g(z)
+
+
+def test_pack_groups_samples_and_checks_batch():
+    d = Discriminator(28, 1, width=8, pack=4)
+    assert d(torch.randn(8, 1, 28, 28)).shape == (2,)
+    with pytest.raises(ValueError, match="multiple of pack"):
+        d(torch.randn(6, 1, 28, 28))
+
+
+def test_minibatch_std_sees_collapse():
+    layer = MinibatchStdDev(group_size=4)
+    varied = layer(torch.randn(8, 3, 4, 4))
+    collapsed = layer(torch.randn(1, 3, 4, 4).expand(8, 3, 4, 4).contiguous())
+    assert varied.shape == (8, 4, 4, 4)
+    assert collapsed[:, -1].max() < 1e-3 < varied[:, -1].min()
+
+
+@pytest.mark.parametrize("norm", ["batch", "none", "spectral", "layer"])
+def test_every_norm_builds_and_runs(norm):
+    d = Discriminator(32, 1, width=8, norm=norm, dropout=0.2)
+    assert d(torch.randn(4, 1, 32, 32)).shape == (4,)
+    has_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    assert has_bn == (norm == "batch")
