@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .data import ImageSet, load_dataset
+from .data import DatasetNotFound, ImageSet, load_dataset
 from .devices import pick_device, seed_everything
 from .paths import runs_root
 from .recipes import build_recipe, recipe_class
@@ -20,15 +20,29 @@ def default_run_dir(dataset: str, recipe: str, seed: int) -> Path:
     return runs_root() / f"{dataset}-{recipe}-seed{seed}"
 
 
-def make_evaluator(data: ImageSet, n: int = 2000, device: str = "cpu", progress: bool = True):
+def make_evaluator(data: ImageSet, n: int = 2000, device: str = "cpu", progress: bool = True,
+                   test: ImageSet | None = None):
     """The metric hook for ``data``, or None when no judge can be built for it (no labels, no extractor)."""
     from .metrics import evaluator_for
 
     try:
-        return evaluator_for(data, n=n, device=device, progress=progress)
+        return evaluator_for(data, test=test, n=n, device=device, progress=progress)
     except (ValueError, NotImplementedError) as exc:
         print(f"[gancourse] no metrics for {data.name}: {exc}")
         return None
+
+
+def matching_test_split(dataset: str, data: ImageSet, data_options: dict[str, Any] | None = None
+                        ) -> ImageSet | None:
+    """The test split loaded with the same dataset options as ``data`` (e.g. wikiart's style and size), or None.
+
+    Without it an evaluator would load the test split with default options, which may not match.
+    """
+    try:
+        test = load_dataset(dataset, "test", allow_stand_in=data.is_stand_in, **(data_options or {}))
+    except (DatasetNotFound, ValueError, TypeError):
+        return None
+    return test if isinstance(test, ImageSet) and test.source == data.source else None
 
 
 def train(dataset: str = "mnist", recipe: str = "dcgan", out: str | Path | None = None, *, steps: int = 0,
@@ -47,7 +61,8 @@ def train(dataset: str = "mnist", recipe: str = "dcgan", out: str | Path | None 
         data = load_dataset(dataset, "train", allow_stand_in=allow_stand_in, limit=limit, **(data_options or {}))
     cls = recipe_class(recipe)
     config = cls.config_for(data, **recipe_options)
-    evaluator = make_evaluator(data, eval_samples, "cpu", progress) if evaluate else None
+    evaluator = (make_evaluator(data, eval_samples, "cpu", progress,
+                                test=matching_test_split(dataset, data, data_options)) if evaluate else None)
     seed_everything(seed)  # before building the networks: the seed fixes their initial weights too
     model = build_recipe(recipe, config, torch_device)
     out = Path(out) if out else default_run_dir(dataset, recipe, seed)
@@ -77,7 +92,10 @@ def evaluate_run(run_dir: str | Path, n: int = 2000, progress: bool = True) -> d
     if not run.generator_path.is_file():
         raise FileNotFoundError(f"{run.path} has no exported generator yet ({run.generator_path}); "
                                 "finish training first (run the same train command again to resume)")
-    evaluator = make_evaluator(load_run_data(run.path), n, "cpu", progress)
+    data = load_run_data(run.path)
+    config = run.read_config()
+    evaluator = make_evaluator(data, n, "cpu", progress,
+                               test=matching_test_split(config["dataset"], data, config.get("data_options")))
     if evaluator is None:
         raise ValueError(f"no metrics are defined for the data of {run.path}")
     metrics = evaluator(GeneratorSampler(load_generator(run.generator_path)))

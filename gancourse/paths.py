@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -30,12 +31,16 @@ def runs_root() -> Path:
     return Path(env).expanduser().resolve() if env else _default_base() / "runs"
 
 
-def _writable(path: Path) -> bool:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return os.access(path, os.W_OK)
+def _writable_folder(path: Path) -> bool:
+    """Whether ``path``'s folder (or the nearest existing parent) may be written to.
+
+    The permission bits are checked as well as ``os.access``: as root, os.access says yes to a
+    read-only folder (``dr-xr-xr-x``), and a shared read-only data root must stay untouched.
+    """
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return os.access(probe, os.W_OK) and bool(probe.stat().st_mode & stat.S_IWUSR)
 
 
 def cache_dir() -> Path:
@@ -50,7 +55,8 @@ def cache_dir() -> Path:
         path.mkdir(parents=True, exist_ok=True)
         return path
     beside_data = data_root() / ".cache"
-    if _writable(beside_data):
+    if _writable_folder(beside_data):
+        beside_data.mkdir(parents=True, exist_ok=True)
         return beside_data
     home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gancourse"
     home.mkdir(parents=True, exist_ok=True)

@@ -17,11 +17,18 @@ def test_parse_value_types():
     assert parse_value("spectral") == "spectral" and parse_value("apple,cat") == ["apple", "cat"]
 
 
-def test_help_works_for_every_command():
-    for command in ([], ["train"], ["sample"], ["eval"], ["download"], ["course"]):
-        result = subprocess.run([sys.executable, "-m", "gancourse", *command, "--help"], capture_output=True,
-                                text=True)
-        assert result.returncode == 0 and "usage" in result.stdout
+def test_help_works_for_every_command(capsys):
+    from gancourse.cli import COMMANDS
+
+    for command in [[]] + [[name] for name in COMMANDS]:
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--help"])
+        assert exit_info.value.code == 0 and "usage" in capsys.readouterr().out
+
+
+def test_module_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "gancourse", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "gancourse" in result.stdout
 
 
 def test_bad_arguments_give_one_clear_line(capsys):

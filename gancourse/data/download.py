@@ -1,31 +1,52 @@
-"""Downloads that never hang and never leave a half-written file behind."""
+"""Downloads that never hang and never leave a half-written file behind.
+
+Every file goes to a hidden temporary file beside its destination, is checked (length, MD5), and only
+then renamed into place; a failure at any point removes the temporary file. Each network operation has
+a short timeout (``$GANCOURSE_NET_TIMEOUT`` seconds, default 10), a host that could not be reached is
+not tried again for a few minutes (an offline machine would otherwise wait once per file and per split),
+and ``GANCOURSE_OFFLINE=1`` skips the network entirely.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import tempfile
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-TIMEOUT_S = float(os.environ.get("GANCOURSE_NET_TIMEOUT", "10"))
+DEFAULT_TIMEOUT_S = 10.0
+UNREACHABLE_FOR_S = 300.0  # how long a host that failed to connect is skipped
+
+_unreachable: dict[str, float] = {}  # host:port -> when it last failed to connect
 
 
 class DownloadError(RuntimeError):
-    """No mirror delivered a file (network down, 404, or a checksum mismatch)."""
+    """No mirror delivered a file (network down, 404, cut-off transfer, or a checksum mismatch)."""
 
 
 class ChecksumError(DownloadError):
-    pass
+    """The downloaded bytes are not the expected file."""
 
 
 def offline() -> bool:
     """``GANCOURSE_OFFLINE=1`` skips every network attempt (CI, aeroplanes)."""
     return os.environ.get("GANCOURSE_OFFLINE", "").lower() in {"1", "true", "yes"}
+
+
+def timeout_s() -> float:
+    """Seconds a connection or a read may stall: ``$GANCOURSE_NET_TIMEOUT``, default 10."""
+    return float(os.environ.get("GANCOURSE_NET_TIMEOUT") or DEFAULT_TIMEOUT_S)
+
+
+TIMEOUT_S = timeout_s()  # read once at import, for callers that take it as a default argument
 
 
 def file_digest(path: Path, algorithm: str = "md5") -> str:
@@ -36,40 +57,75 @@ def file_digest(path: Path, algorithm: str = "md5") -> str:
     return digest.hexdigest()
 
 
-def fetch(url: str, dest: Path, *, md5: str | None = None, timeout: float = TIMEOUT_S,
+def forget_unreachable() -> None:
+    """Try every host again (after the network came back, or between tests)."""
+    _unreachable.clear()
+
+
+def _host(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return parts.netloc or url
+
+
+def _connection_failed(exc: BaseException) -> bool:
+    """True when the host itself could not be reached (DNS, refused, timeout), not when it said no."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return False
+    return isinstance(exc, (urllib.error.URLError, ConnectionError, TimeoutError))
+
+
+def fetch(url: str, dest: Path, *, md5: str | None = None, timeout: float | None = None,
           headers: dict[str, str] | None = None) -> Path:
-    """Download ``url`` to ``dest`` atomically: into a temporary file beside it, checked, then renamed."""
+    """Download ``url`` to ``dest`` atomically: into a temporary file beside it, checked, then renamed.
+
+    Raises :class:`DownloadError` (or :class:`ChecksumError`) and leaves nothing behind on failure.
+    """
+    if offline():
+        raise DownloadError(f"{url}: not downloading because GANCOURSE_OFFLINE is set")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
-        request = urllib.request.Request(url, headers={"User-Agent": "gancourse", **(headers or {})})
-        with urllib.request.urlopen(request, timeout=timeout) as response, os.fdopen(fd, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, leave=False) as bar:
-                for chunk in iter(lambda: response.read(1 << 16), b""):
-                    out.write(chunk)
-                    bar.update(len(chunk))
+        with os.fdopen(fd, "wb") as out:
+            request = urllib.request.Request(url, headers={"User-Agent": "gancourse", **(headers or {})})
+            with urllib.request.urlopen(request, timeout=timeout or timeout_s()) as response:
+                total = int(response.headers.get("Content-Length") or 0) or None
+                received = 0
+                with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, leave=False) as bar:
+                    for chunk in iter(lambda: response.read(1 << 16), b""):
+                        out.write(chunk)
+                        received += len(chunk)
+                        bar.update(len(chunk))
+        if total is not None and received != total:
+            raise DownloadError(f"{url}: the transfer stopped after {received} of {total} bytes")
         if md5 is not None and (got := file_digest(tmp)) != md5:
             raise ChecksumError(f"{url}: MD5 {got} does not match the expected {md5} (corrupt or changed file)")
         os.replace(tmp, dest)
         return dest
+    except http.client.HTTPException as exc:  # e.g. IncompleteRead: the server hung up mid-file
+        raise DownloadError(f"{url}: the transfer failed ({exc!r})") from exc
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
 
 
 def fetch_from_mirrors(filename: str, mirrors: list[str], dest: Path, md5: str | None = None) -> Path:
-    """Try each mirror in turn; raise one error that lists what every mirror said."""
+    """Try each mirror in turn; raise one :class:`DownloadError` that lists what every mirror said."""
     if offline():
         raise DownloadError(f"{filename}: not downloading because GANCOURSE_OFFLINE is set")
     failures = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + "/" + filename
+        host = _host(url)
+        failed_at = _unreachable.get(host)
+        if failed_at is not None and time.monotonic() - failed_at < UNREACHABLE_FOR_S:
+            failures.append(f"  {url}: skipped, {host} could not be reached a moment ago")
+            continue
         try:
             return fetch(url, dest, md5=md5)
-        except (urllib.error.URLError, OSError, ChecksumError) as exc:
+        except (DownloadError, urllib.error.URLError, OSError) as exc:
+            if _connection_failed(exc):
+                _unreachable[host] = time.monotonic()
             failures.append(f"  {url}: {exc}")
     raise DownloadError(f"could not download {filename}:\n" + "\n".join(failures))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,16 @@ MNIST_CLASSES = [str(d) for d in range(10)]
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
-# Official mirrors and the MD5 of the original .gz files (the same table torchvision checks against).
+# Mirrors that serve the original .gz files, tried in order; every file is checked against MD5 (the
+# same table torchvision checks against), so a mirror that serves anything else is simply skipped.
 MIRRORS = {
-    "mnist": ["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://yann.lecun.com/exdb/mnist/"],
-    "fashion-mnist": ["https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-                      "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+    "mnist": ["https://ossci-datasets.s3.amazonaws.com/mnist/",  # torchvision's mirror
+              "https://storage.googleapis.com/cvdf-datasets/mnist/",  # TensorFlow's mirror
+              "https://yann.lecun.com/exdb/mnist/"],  # the original home (often refuses robots)
+    "fashion-mnist": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",  # Zalando's own
+                      # (S3 website endpoints speak plain HTTP only; the MD5 check guards the content)
+                      "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+                      "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"],
 }
 MD5 = {
     "mnist": {
@@ -43,23 +49,42 @@ MD5 = {
 FOLDERS = {"mnist": ["mnist", "MNIST/raw"], "fashion-mnist": ["fashion-mnist", "FashionMNIST/raw"]}
 
 
+class IdxFormatError(ValueError):
+    """A file that should be IDX is not, or is cut short: the message names it and what to do."""
+
+
+def _damaged(path: Path, why: str) -> IdxFormatError:
+    return IdxFormatError(f"{path} is damaged: {why}. Delete it and fetch it again "
+                          f"(`gancourse download <dataset>`, or copy it from a good source).")
+
+
 def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (gzipped or not) into a NumPy array of its declared shape."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    """Read an unsigned-byte IDX file (gzipped or not) into a NumPy array of its declared shape."""
+    path = Path(path)
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                raw = f.read()
+        else:
+            raw = path.read_bytes()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # a cut-off or non-gzip .gz file
+        raise _damaged(path, f"not a complete gzip file ({exc})") from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
+        raise _damaged(path, "bad magic number, not an unsigned-byte IDX file")
     ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise _damaged(path, f"its header is cut short ({len(raw)} bytes)")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says {shape} but holds {data.size} bytes (truncated download?)")
-    return data.reshape(shape)
+    expected = int(np.prod(shape))
+    if len(raw) - header != expected:
+        raise _damaged(path, f"the header says {'x'.join(map(str, shape))} = {expected} bytes of data but "
+                       f"it holds {len(raw) - header} (truncated download?)")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
 def find_file(root: Path, name: str, stem: str) -> Path | None:
-    """The first existing ``stem`` or ``stem.gz`` in the dataset's accepted folders."""
+    """The first existing ``stem.gz`` or ``stem`` in the dataset's accepted folders (ours, then torchvision's)."""
     for folder in FOLDERS[name]:
         for candidate in (root / folder / f"{stem}.gz", root / folder / stem):
             if candidate.is_file():
@@ -69,12 +94,16 @@ def find_file(root: Path, name: str, stem: str) -> Path | None:
 
 def load_idx_dataset(name: str, root: Path, split: str) -> ImageSet | None:
     """The MNIST-family split from ``root``, or None when its files are not there."""
+    if split not in FILES:
+        raise ValueError(f"{name} has no split {split!r}; splits: {', '.join(FILES)}")
     image_stem, label_stem = FILES[split]
     image_path, label_path = find_file(root, name, image_stem), find_file(root, name, label_stem)
     if image_path is None or label_path is None:
         return None
-    images = read_idx(image_path)
-    labels = read_idx(label_path)
+    images, labels = read_idx(image_path), read_idx(label_path)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise IdxFormatError(f"{image_path} ({images.shape}) and {label_path} ({labels.shape}) do not form a "
+                             f"data set of N images and N labels; are the files mixed up?")
     classes = MNIST_CLASSES if name == "mnist" else FASHION_CLASSES
     return ImageSet(name, torch.from_numpy(images.copy()).unsqueeze(1),
                     torch.from_numpy(labels.astype(np.int64)), list(classes), "real")

@@ -108,17 +108,21 @@ class BatchStream:
 
     def __init__(self, data: ImageSet, batch_size: int, device: torch.device | str = "cpu", *,
                  flip: bool = False, seed: int = 0, shard: tuple[int, int] = (0, 1)) -> None:
-        if batch_size > len(data):
-            raise ValueError(f"batch_size {batch_size} is larger than the data set ({len(data)} images)")
+        rank, world = shard
+        if not 0 <= rank < world:
+            raise ValueError(f"shard {shard}: expected (rank, world) with 0 <= rank < world")
+        if batch_size < 1 or batch_size * world > len(data):
+            raise ValueError(f"batch_size {batch_size} x {world} process(es) does not fit the data set "
+                             f"({len(data)} images); use a batch size from 1 to {len(data) // world}")
         self.data, self.batch_size, self.device, self.flip = data, batch_size, torch.device(device), flip
-        self.rank, self.world = shard
+        self.rank, self.world = rank, world
         self.generator = torch.Generator().manual_seed(seed)
         self.epoch = 0
         self._perm: torch.Tensor | None = None
         self._pos = 0
         self._epoch_start_state = self.generator.get_state()
         # Small in-memory sets live on the accelerator once, so a batch is an index, not a copy.
-        self._resident = (self.device.type == "cuda" and isinstance(data.images, torch.Tensor)
+        self._resident = (self.device.type in ("cuda", "mps") and isinstance(data.images, torch.Tensor)
                           and data.images.numel() < 2**31)
         if self._resident:
             self._images = data.images.to(self.device)

@@ -154,9 +154,10 @@ def _glyph(rng: np.random.Generator, digit: int) -> list[Stroke]:
 
 def _round_spots(xy: np.ndarray) -> np.ndarray:
     """Indices of a polyline's ends and sharp corners (PIL's own round joints cost 10x more)."""
-    d = np.diff(xy, axis=0)
-    d /= np.linalg.norm(d, axis=1, keepdims=True) + 1e-9
-    corners = np.flatnonzero((d[:-1] * d[1:]).sum(1) < 0.9) + 1
+    d = xy[1:] - xy[:-1]
+    dot = (d[:-1] * d[1:]).sum(1)
+    length2 = (d * d).sum(1)
+    corners = np.flatnonzero(dot < 0.9 * np.sqrt(length2[:-1] * length2[1:])) + 1  # turns over ~25 degrees
     return np.concatenate([[0], corners, [len(xy) - 1]])
 
 
@@ -173,11 +174,11 @@ def _draw_digit(rng: np.random.Generator, digit: int, pen: ImageDraw.ImageDraw,
     extent = np.maximum(high - low, 1e-3)
     scale = min(20.0 * rng.uniform(0.8, 1.0) / extent[1], 21.0 / extent[0])
     offset = (SIZE / 2 + rng.uniform(-1.2, 1.2, 2) - (low + high) / 2 * scale) * SUPER + origin
-    r = rng.uniform(1.0, 1.8) * SUPER  # pen radius: 2 to 3.6 pixels wide
+    r = float(rng.uniform(1.0, 1.8)) * SUPER  # pen radius: 2 to 3.6 pixels wide
     for stroke in strokes:
         xy = stroke * (scale * SUPER) + offset
         pen.line(xy.ravel().tolist(), fill=255, width=max(1, round(2 * r)))
-        for x, y in xy[_round_spots(xy)]:  # a round pen: fill the notches at ends and sharp corners
+        for x, y in xy[_round_spots(xy)].tolist():  # a round pen: fill the notches at ends and sharp corners
             pen.ellipse((x - r, y - r, x + r, y + r), fill=255)
     return None, rng.uniform(0.35, 0.7)
 
@@ -244,10 +245,11 @@ def _garment(rng: np.random.Generator, label: int) -> tuple[list[Part], float]:
             parts.append(poly([(0.84, back + 0.05), (0.96, back + 0.05), (0.95, 0.9), (0.88, 0.9)], 200))
         strap = u(1.0, 1.8)
         toe = u(0.45, 0.6)
-        parts += [line([(0.06, 0.8), (0.22, toe), (0.42, 0.77)], 230, strap),
-                  line([(0.38, 0.76), (0.58, toe - 0.12), (0.76, back + 0.02)], 230, strap),
-                  line([(0.6, 0.4), (0.97, 0.36)], 210, strap),
-                  line([(0.97, 0.36), (0.97, back)], 210, strap)]
+        loops = [[(0.04, 0.8), (0.1, toe + 0.05), (0.24, toe), (0.38, toe + 0.06), (0.44, 0.77)],
+                 [(0.4, 0.76), (0.48, toe - 0.08), (0.6, toe - 0.14), (0.72, toe - 0.06), (0.78, back + 0.02)],
+                 [(0.62, 0.44), (0.66, 0.36), (0.82, 0.33), (0.96, 0.36), (0.97, back)]]
+        parts += [line(_spline(np.asarray(loop) + rng.normal(0, 0.01, (5, 2))).tolist(), 230, strap)
+                  for loop in loops]
         return parts, 0.05
     if label == 6:  # Shirt: long sleeves hanging down, pointed collar, button placket, often patterned
         w = u(0.25, 0.3)

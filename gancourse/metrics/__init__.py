@@ -5,7 +5,8 @@ improved precision/recall, modes covered and the KL divergence of the class hist
 with the real-vs-real FID floor beside FID so the number can be read.
 """
 
-from .evaluator import Evaluator, evaluator_for
+from .evaluator import EVALUATORS, Evaluator, evaluator_for, register_evaluator
+from .features import FeatureNet, feature_evaluator, get_feature_net, train_feature_net
 from .judge import Judge, get_judge, train_judge
 from .scores import (
     fid_from_features,
@@ -15,6 +16,12 @@ from .scores import (
     modes_covered,
     precision_recall,
 )
+from .stacked import ChannelJudge, StackedMnistEvaluator, stacked_mnist_evaluator
 
-__all__ = ["Evaluator", "Judge", "evaluator_for", "fid_from_features", "get_judge", "kid_from_features",
+register_evaluator("wikiart", feature_evaluator)
+register_evaluator("stacked-mnist", stacked_mnist_evaluator)
+
+__all__ = ["EVALUATORS", "ChannelJudge", "FeatureNet", "StackedMnistEvaluator", "feature_evaluator",
+           "get_feature_net", "register_evaluator", "stacked_mnist_evaluator", "train_feature_net",
+           "Evaluator", "Judge", "evaluator_for", "fid_from_features", "get_judge", "kid_from_features",
            "kl_from_uniform", "mode_histogram", "modes_covered", "precision_recall", "train_judge"]

@@ -1,0 +1,21 @@
+"""``gancourse doctor``: report torch, device, data found per dataset, caches and disk, with advice."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("doctor", help="check the environment: torch, device, datasets, caches, disk")
+    p.add_argument("--no-data", action="store_true", help="skip looking for datasets")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..doctor import diagnose
+
+    report = diagnose(check_data=not args.no_data)
+    print(report.render())
+    problems = report.problems
+    print(f"\n{len(problems)} thing(s) to look at." if problems else "\nAll good.")
+    return 0

@@ -1,0 +1,40 @@
+"""``gancourse sweep``: run a notebook once per combination of a grid file (papermill), in parallel, resumably."""
+
+from __future__ import annotations
+
+import argparse
+
+from .options import parse_assignments
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "sweep", help="execute a notebook for every combination of a grid (papermill); rerun to resume",
+        description="Each combination runs in its own process into OUT/<combination>/ (executed notebook, "
+                    "status.json, run directory). Combinations already complete are skipped when the same "
+                    "command runs again; interrupted ones resume from their checkpoints. Grid format: "
+                    "sweeps/README.md. Turn the results into a table with `gancourse collect OUT`.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("notebook", help="a notebook with a `parameters` cell that includes run_dir")
+    p.add_argument("grid", help="a grid YAML file, e.g. sweeps/fashion_dropout_width.yaml")
+    p.add_argument("--out", required=True, help="the sweep folder, e.g. runs/sweeps/fashion_dropout_width")
+    p.add_argument("--jobs", type=int, default=0,
+                   help="combinations run at once (0: one per GPU, or one per CPU core as memory allows)")
+    p.add_argument("--profile", default=None, help="shorthand for --set profile=PROFILE")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="fix one more notebook parameter for every combination, e.g. --set steps=200")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..sweeps import load_grid, run_sweep
+
+    fixed = {k: v for k, v in parse_assignments(args.set, "--set").items()}
+    if args.profile:
+        fixed["profile"] = args.profile
+    grid = load_grid(args.grid).with_fixed(**fixed)
+    result = run_sweep(args.notebook, grid, args.out, jobs=args.jobs, progress=not args.quiet)
+    print(result.summary())
+    print(f"table and pictures: gancourse collect {args.out}")
+    return 1 if result.failed else 0

@@ -1,0 +1,143 @@
+"""Conditional metrics: does a class-conditional generator draw the class it is asked for, and how well?
+
+For each class c, ``n_per_class`` samples are drawn with label c. The judge (a classifier trained on the
+same classes) labels them: the share it labels c is the *conditional accuracy* of c. Their features are
+compared with real held-out images of c: the *per-class FID*, with its real-vs-real floor (training
+images of c against test images of c, same sizes) beside it.
+
+Read the accuracy against the judge's own accuracy on real test images (``real_accuracy``): a judge that
+recognises 90% of real cats cannot be expected to recognise many more generated ones, and samples that
+beat it are often just very typical (low variety; per-class FID and recall tell).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..data import ImageSet, to_unit_range
+from .judge import Judge, get_judge
+from .scores import fid_from_features
+
+
+def conditional_accuracy(predicted: torch.Tensor, requested: torch.Tensor, num_classes: int
+                         ) -> tuple[float, np.ndarray, np.ndarray]:
+    """(overall accuracy, accuracy per requested class, confusion matrix requested x predicted)."""
+    predicted, requested = torch.as_tensor(predicted).long().cpu(), torch.as_tensor(requested).long().cpu()
+    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(confusion, (requested.numpy(), predicted.numpy()), 1)
+    totals = confusion.sum(axis=1)
+    per_class = np.divide(np.diag(confusion), totals, out=np.full(num_classes, np.nan), where=totals > 0)
+    return float((predicted == requested).float().mean()), per_class, confusion
+
+
+@dataclass
+class ConditionalReport:
+    class_names: list[str]
+    accuracy: float  # share of all samples the judge assigns to the class they were drawn for
+    per_class_accuracy: dict[str, float]
+    per_class_fid: dict[str, float]
+    per_class_fid_floor: dict[str, float]  # real-vs-real with the same judge and sizes: the best possible
+    real_accuracy: dict[str, float]  # the judge on real test images: the ceiling to read accuracy against
+    fid: float  # all classes pooled
+    fid_floor: float
+    confusion: np.ndarray = field(repr=False)  # requested (rows) x judged (columns), counts
+
+    def as_metrics(self) -> dict[str, float]:
+        """Flat scalars for ``history.jsonl`` / ``metrics.json``: ``cond_acc``, ``acc/<class>``, ``fid/<class>``."""
+        metrics = {"cond_acc": self.accuracy, "fid": self.fid, "fid_floor": self.fid_floor,
+                   "judge_real_acc": float(np.mean(list(self.real_accuracy.values())))}
+        for name in self.class_names:
+            metrics[f"acc/{name}"] = self.per_class_accuracy[name]
+            metrics[f"fid/{name}"] = self.per_class_fid[name]
+            metrics[f"fid_floor/{name}"] = self.per_class_fid_floor[name]
+        return metrics
+
+    def table(self) -> str:
+        """A plain-text table, one row per class, with the overall figures last."""
+        width = max(8, *(len(n) for n in self.class_names))
+        lines = [f"{'class':<{width}}  {'cond. acc':>9}  {'judge on real':>13}  {'FID':>8}  {'floor':>7}"]
+        for n in self.class_names:
+            lines.append(f"{n:<{width}}  {self.per_class_accuracy[n]:>9.1%}  {self.real_accuracy[n]:>13.1%}  "
+                         f"{self.per_class_fid[n]:>8.2f}  {self.per_class_fid_floor[n]:>7.2f}")
+        real = float(np.mean(list(self.real_accuracy.values())))
+        lines.append(f"{'overall':<{width}}  {self.accuracy:>9.1%}  {real:>13.1%}  {self.fid:>8.2f}  "
+                     f"{self.fid_floor:>7.2f}")
+        return "\n".join(lines)
+
+
+def _class_rows(data: ImageSet, label: int, n: int, generator: torch.Generator) -> torch.Tensor:
+    where = torch.nonzero(data.labels == label).flatten()
+    return where[torch.randperm(len(where), generator=generator)[:n]]
+
+
+class ConditionalEvaluator:
+    """Scores a conditional recipe per class against a held-out labelled test split.
+
+    Real features are computed once; each call draws ``n_per_class`` samples per class from fixed noise
+    (so curves over training are not jittered by the noise) and scores them. Usable as ``fit``'s evaluator.
+    """
+
+    def __init__(self, train: ImageSet, test: ImageSet, judge: Judge | None = None, *, n_per_class: int = 500,
+                 seed: int = 0, device: str = "cpu", progress: bool = True) -> None:
+        if train.labels is None or test.labels is None:
+            raise ValueError("conditional metrics need labelled train and test splits")
+        if list(train.class_names) != list(test.class_names):
+            raise ValueError(f"train and test splits have different classes: {train.class_names} vs "
+                             f"{test.class_names}; load both with the same options")
+        self.class_names = list(train.class_names)
+        self.num_classes = len(self.class_names)
+        self.judge = judge if judge is not None else get_judge(train, test, device=device, progress=progress)
+        if self.judge.num_classes != self.num_classes:
+            raise ValueError(f"the judge knows {self.judge.num_classes} classes, the data {self.num_classes}")
+        g = torch.Generator().manual_seed(seed)
+        self.real_features, self.floor_features, self.real_accuracy = [], [], {}
+        for c, name in enumerate(self.class_names):
+            test_rows = _class_rows(test, c, n_per_class, g)
+            if len(test_rows) < 2:
+                raise ValueError(f"the test split has {len(test_rows)} images of {name!r}: too few to score it")
+            features, pred = self._embed(test, test_rows)
+            self.real_features.append(features)
+            self.real_accuracy[name] = float((pred == c).float().mean())
+            self.floor_features.append(self._embed(train, _class_rows(train, c, len(test_rows), g))[0])
+        self.n_per_class = n_per_class
+        self.seed = seed
+
+    def _embed(self, data: ImageSet, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        images, _ = data.rows(index)
+        return self.judge.embed(to_unit_range(images))
+
+    @torch.no_grad()
+    def sample(self, recipe, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n_per_class`` images per class from ``recipe`` (fixed noise), and the labels asked for."""
+        g = torch.Generator().manual_seed(self.seed + 4321)
+        labels = torch.arange(self.num_classes).repeat_interleave(self.n_per_class)
+        chunks = [recipe.sample(len(part), labels=part, generator=g).cpu() for part in labels.split(batch_size)]
+        return torch.cat(chunks), labels
+
+    def score(self, images: torch.Tensor, labels: torch.Tensor) -> ConditionalReport:
+        """Scores float images in [-1, 1] drawn for ``labels``."""
+        features, predicted = self.judge.embed(images)
+        accuracy, per_class, confusion = conditional_accuracy(predicted, labels, self.num_classes)
+        fids, floors = {}, {}
+        for c, name in enumerate(self.class_names):
+            mine = features[labels == c]
+            fids[name] = fid_from_features(self.real_features[c], mine) if len(mine) > 1 else float("nan")
+            floors[name] = fid_from_features(self.real_features[c], self.floor_features[c])
+        real_all = torch.cat(self.real_features)
+        return ConditionalReport(
+            class_names=self.class_names, accuracy=accuracy,
+            per_class_accuracy=dict(zip(self.class_names, map(float, per_class), strict=True)),
+            per_class_fid=fids, per_class_fid_floor=floors, real_accuracy=dict(self.real_accuracy),
+            fid=fid_from_features(real_all, features),
+            fid_floor=fid_from_features(real_all, torch.cat(self.floor_features)),
+            confusion=confusion)
+
+    def report(self, recipe) -> ConditionalReport:
+        with torch.random.fork_rng(devices=[]):  # scoring must not change the training run's randomness
+            return self.score(*self.sample(recipe))
+
+    def __call__(self, recipe) -> dict[str, float]:
+        return self.report(recipe).as_metrics()
