@@ -19,6 +19,7 @@ All communication goes through torch.distributed: DDP for gradients, its collect
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -183,6 +184,12 @@ def sync_extra_state(recipe: Any) -> None:
         recipe.extra_state.update(mean_over_ranks({k: recipe.extra_state[k] for k in keys}))
 
 
+# No buffer broadcast before each forward (see DistributedNetworks); torch 2.15 renamed the option.
+_NO_FORWARD_BUFFER_SYNC = ({"forward_sync_buffers": False}
+                           if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+                           else {"broadcast_buffers": False})
+
+
 class _DDP(DistributedDataParallel):
     """DDP that forwards unknown attributes (``G.nz``, ``G.config``) to the wrapped network."""
 
@@ -207,11 +214,13 @@ class DistributedNetworks:
     Choices, for GAN steps that run D several times before one backward (real, fake, then fake again
     for G's loss) and feed G's output to D:
 
-    - ``broadcast_buffers=False``. DDP would re-broadcast buffers in place before every forward; between
-      D's forwards that rewrites spectral norm's power-iteration vectors that autograd saved for the
-      backward ("modified by an inplace operation"). No broadcast is needed: those vectors evolve the same
-      way on every rank from the same weights, and batch-norm running statistics (used only to sample, by
-      rank 0) are synchronised by SyncBatchNorm on CUDA, or rank 0's on CPU.
+    - Buffers are broadcast from rank 0 once, when wrapping, and not in place before every forward
+      (DDP's default): D runs two or three times before one backward, and on CUDA batch norm's backward
+      reads the running statistics its forward saw, so that broadcast breaks autograd ("modified by an
+      inplace operation", the classic GAN + DDP failure: pytorch/pytorch#22095, #175024). Nothing needs
+      it: spectral norm's power-iteration vectors evolve the same way on every rank from the same
+      weights, and batch-norm running statistics (used only to sample, by rank 0) are kept equal by
+      SyncBatchNorm on CUDA, or are rank 0's on CPU.
     - SyncBatchNorm on CUDA: the global batch is split over the GPUs, and plain batch norm would then
       normalise each forward by the statistics of B/N images; SyncBatchNorm normalises over the whole
       global batch, as one process does. torch has no SyncBatchNorm for CPU tensors (it raises), so with
@@ -241,8 +250,10 @@ class DistributedNetworks:
                 converted = nn.SyncBatchNorm.convert_sync_batchnorm(module)  # swaps children in place
                 if converted is not module:
                     raise TypeError(f"{name} is a bare batch-norm layer; wrap it in a module to train it with DDP")
-            self.wrapped[name] = _DDP(module, device_ids=device_ids, broadcast_buffers=False,
-                                      find_unused_parameters=find_unused)
+            for buffer in module.buffers():
+                dist.broadcast(buffer, src=0)
+            self.wrapped[name] = _DDP(module, device_ids=device_ids, find_unused_parameters=find_unused,
+                                      **_NO_FORWARD_BUFFER_SYNC)
         self.attributes = [(attr, name) for attr, value in vars(recipe).items() for name in self.wrapped
                            if value is self.plain[name]]
 

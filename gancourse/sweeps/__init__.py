@@ -20,7 +20,8 @@ A notebook a sweep can drive (the convention, also in sweeps/README.md):
 The grid format is described in :mod:`gancourse.sweeps.grid`.
 """
 
-from .collect import collect, contact_sheet, markdown_table, plot_heatmap, read_sweep, write_report
+from typing import Any
+
 from .grid import (
     RUN_DIR_PARAMETER,
     Grid,
@@ -32,7 +33,21 @@ from .grid import (
 )
 from .runner import Combination, SweepPlan, SweepResult, combination_name, default_jobs, plan_sweep, run_sweep
 
+# Imported on first use: collecting needs pandas and matplotlib, and ``files`` torch (through the notebook
+# helpers); the worker process that every combination starts needs none of them.
+_LAZY = {"collect": "report", "contact_sheet": "report", "markdown_table": "report", "plot_heatmap": "report",
+         "read_sweep": "report", "write_report": "report", "course_file": "files", "target_notebook": "files"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["RUN_DIR_PARAMETER", "Combination", "Grid", "GridError", "SweepPlan", "SweepResult",
-           "check_against_notebook", "collect", "combination_name", "contact_sheet", "default_jobs", "load_grid",
-           "markdown_table", "notebook_parameters", "parse_grid", "plan_sweep", "plot_heatmap", "read_sweep",
-           "run_sweep", "write_report"]
+           "check_against_notebook", "collect", "combination_name", "contact_sheet", "course_file", "default_jobs",
+           "load_grid", "markdown_table", "notebook_parameters", "parse_grid", "plan_sweep", "plot_heatmap",
+           "read_sweep", "run_sweep", "target_notebook", "write_report"]

@@ -1,0 +1,100 @@
+"""``gancourse translate``: run a CycleGAN's generators on image files (photo -> Monet, or back)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "translate", help="translate images with a trained CycleGAN run (e.g. photo -> Monet)",
+        description="Centre-crops each image to a square, resizes it to the run's image size (or --size), "
+                    "translates it and writes <name>_<direction>.png into --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("run_dir", help="a run directory of `gancourse train --recipe cyclegan`")
+    p.add_argument("images", nargs="+", help="image files, or folders of images")
+    p.add_argument("--direction", default="",
+                   help="e.g. photo2monet or monet2photo (default: the run's B -> A, photo2monet for monet2photo)")
+    p.add_argument("--out", default="translated", help="output folder")
+    p.add_argument("--size", type=int, default=0, help="translate at this size (default: the training size)")
+    p.add_argument("--side-by-side", action="store_true", help="write the input beside its translation")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
+    p.set_defaults(func=run)
+
+
+def image_paths(items: list[str]) -> list[Path]:
+    """Files as given, folders expanded to their image files (sorted); a clear error for what is neither."""
+    paths: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not found:
+                raise FileNotFoundError(f"{path} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            paths += found
+        elif path.is_file():
+            paths.append(path)
+        else:
+            raise FileNotFoundError(f"no such image file or folder: {path}")
+    return paths
+
+
+def load_run_translators(run_dir: Path, device) -> tuple[dict, int]:
+    """({direction: generator}, training image size) from the run's export, else from its last checkpoint."""
+    from ..checkpoints import load_checkpoint
+    from ..recipes.cyclegan import CycleGAN, CycleGANConfig, load_translators
+    from ..runs import RunDir
+
+    run = RunDir(run_dir)
+    config = run.read_config()  # a clear error when this is not a run directory
+    if config.get("recipe") != "cyclegan":
+        raise ValueError(f"{run.path} is a {config.get('recipe')!r} run; translate needs a cyclegan run "
+                         "(train one with `gancourse train --recipe cyclegan --dataset monet2photo ...`)")
+    size = int(config["recipe_config"]["image_size"])
+    if run.generator_path.is_file():
+        return load_translators(run.generator_path, device), size
+    if run.last_checkpoint.is_file():  # an unfinished run: rebuild the recipe from its checkpoint
+        recipe = CycleGAN(CycleGANConfig(**config["recipe_config"]), device)
+        recipe.load_state_dict(load_checkpoint(run.last_checkpoint, map_location=device)["recipe"])
+        return {k: g.eval() for k, g in recipe.directions.items()}, size
+    raise FileNotFoundError(f"{run.path} has no checkpoint yet; train it first")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    from torchvision.utils import save_image
+
+    from ..data import to_unit_range
+    from ..data.folders import square_image
+    from ..devices import pick_device
+
+    device = pick_device(args.device)
+    translators, size = load_run_translators(Path(args.run_dir), device)
+    direction = args.direction or next(iter(translators))  # the export's main direction comes first
+    if direction not in translators:
+        raise ValueError(f"unknown direction {direction!r} for this run; choose one of {', '.join(translators)}")
+    size = args.size or size
+    generator = translators[direction]
+    multiple = getattr(generator, "multiple", 4)
+    if size % multiple:
+        raise ValueError(f"--size must be a multiple of {multiple} for this generator, got {size}")
+    paths = image_paths(args.images)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        for path in paths:
+            try:
+                image = torch.from_numpy(square_image(path, size).copy())[None]
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"{path} could not be read as an image: {exc}") from exc
+            x = to_unit_range(image).to(device)
+            y = generator(x).float().cpu()
+            target = out / f"{path.stem}_{direction}.png"
+            images = torch.cat([x.cpu(), y]) if args.side_by_side else y
+            save_image(images, target, nrow=2, normalize=True, value_range=(-1, 1), padding=0)
+            print(f"{path} -> {target}")
+    print(f"translated {len(paths)} image(s) {direction} at {size} px into {out}")
+    return 0

@@ -1,0 +1,176 @@
+"""Fixtures shared by the test files.
+
+- ``tmp_data_root``: an empty data root and cache in a temporary folder, set as ``$GANCOURSE_DATA`` and
+  ``$GANCOURSE_CACHE`` for one test (the network switch ``$GANCOURSE_OFFLINE`` is cleared).
+- ``real_data_root``: the real data root (``$GANCOURSE_DATA``, else the checkout's ``data/``), or a skip
+  when it is missing. Ask for a dataset in it with ``require_dataset(root, "mnist")``.
+- ``http_server``: a local HTTP server on 127.0.0.1 serving the files you write into its folder, with
+  single-range ``Range`` requests (206 / 416), and switches to misbehave: drop a file's transfer after
+  N bytes, stall before sending, or ignore ``Range``. It records every request it gets.
+- ``closed_port_url``: the URL of a local port nobody listens on (a connection there is refused at once).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from gancourse.paths import data_root
+
+
+@pytest.fixture
+def tmp_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data root (returned) and a private cache, both under ``tmp_path``, online by default."""
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv("GANCOURSE_DATA", str(root))
+    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("GANCOURSE_OFFLINE", raising=False)
+    return root
+
+
+@pytest.fixture
+def real_data_root() -> Path:
+    """The data root that holds the real data sets; skips the test when there is none."""
+    root = data_root()
+    if not root.is_dir():
+        pytest.skip(f"no data root at {root}; set GANCOURSE_DATA to the real data (CI: ../shared/data)")
+    return root
+
+
+def require_dataset(root: Path, folder: str) -> Path:
+    """``root / folder``, or skip the test when that data set is not there."""
+    path = root / folder
+    if not path.is_dir() or not any(path.iterdir()):
+        pytest.skip(f"{folder} is not under the data root {root}")
+    return path
+
+
+@dataclass
+class LocalServer:
+    """What the ``http_server`` fixture hands a test; change the switches before making requests."""
+
+    root: Path  # the files served: ``url + "a/b.bin"`` is ``root / "a/b.bin"``
+    url: str  # "http://127.0.0.1:PORT/"
+    requests: list[tuple[str, str, str | None]] = field(default_factory=list)  # (method, path, Range)
+    cut_after: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before hanging up
+    stall: dict[str, float] = field(default_factory=dict)  # path -> seconds to wait before answering
+    ignore_range: bool = False  # answer 200 with the whole file, as servers without range support do
+
+    def url_for(self, name: str) -> str:
+        return self.url + name
+
+    def write(self, name: str, data: bytes) -> Path:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    def count(self, name: str) -> int:
+        """How many requests asked for ``name``."""
+        return sum(1 for _, path, _ in self.requests if path == name)
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+def _handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # keep test output clean
+            pass
+
+        def do_HEAD(self) -> None:
+            self._serve(body=False)
+
+        def do_GET(self) -> None:
+            self._serve(body=True)
+
+        def _serve(self, body: bool) -> None:
+            name = self.path.split("?", 1)[0].lstrip("/")
+            range_header = self.headers.get("Range")
+            server.requests.append((self.command, name, range_header))
+            if name in server.stall:
+                time.sleep(server.stall[name])
+            path = (server.root / name).resolve()
+            if not path.is_file() or server.root.resolve() not in path.parents:
+                self._reply(404, b"not found", {})
+                return
+            data = path.read_bytes()
+            status, headers = 200, {"Accept-Ranges": "bytes"}
+            if range_header and not server.ignore_range:
+                match = _RANGE.match(range_header.strip())
+                start, end = (match.group(1), match.group(2)) if match else ("", "")
+                if not match or (not start and not end):
+                    self._reply(416, b"", {"Content-Range": f"bytes */{len(data)}"})
+                    return
+                if start:
+                    first, last = int(start), min(int(end) if end else len(data) - 1, len(data) - 1)
+                else:  # "bytes=-N": the last N bytes
+                    first, last = max(len(data) - int(end), 0), len(data) - 1
+                if first >= len(data) or first > last:
+                    self._reply(416, b"", {"Content-Range": f"bytes */{len(data)}"})
+                    return
+                status, data = 206, data[first:last + 1]
+                headers["Content-Range"] = f"bytes {first}-{last}/{path.stat().st_size}"
+            self._reply(status, data if body else b"", headers, length=len(data), cut=server.cut_after.get(name))
+
+        def _reply(self, status: int, data: bytes, headers: dict[str, str], length: int | None = None,
+                   cut: int | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data) if length is None else length))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            if cut is not None:  # promise the whole length, send part of it, hang up
+                self.wfile.write(data[:cut])
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            self.wfile.write(data)
+
+    return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True  # a stalled handler must not keep the test session alive
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that gave up (timeout, cut transfer) is what these tests want
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[LocalServer]:
+    """A local HTTP server (own thread, port chosen by the OS) serving ``tmp_path / "served"``."""
+    root = tmp_path / "served"
+    root.mkdir()
+    state = LocalServer(root=root, url="")
+    httpd = _QuietServer(("127.0.0.1", 0), _handler(state))
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="test-http-server", daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """``http://127.0.0.1:PORT/`` for a port that was free a moment ago: connecting is refused at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"

@@ -1,0 +1,203 @@
+"""Quick Draw: loading with caps, a stable test split, memory maps, and the range downloader."""
+
+import http.server
+import re
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from gancourse.data import BatchStream, load_dataset
+from gancourse.data.download import DownloadError
+from gancourse.data.npy_range import fetch_npy_rows, local_rows
+from gancourse.data.quickdraw import download_quickdraw, interleaved_order, split_rows
+
+
+def drawings(n: int, value: int) -> np.ndarray:
+    """n rows whose first two pixels spell the row number and the rest is ``value``: easy to trace."""
+    rows = np.full((n, 784), value, np.uint8)
+    rows[:, 0], rows[:, 1] = np.divmod(np.arange(n), 256)
+    return rows
+
+
+def row_ids(images) -> set[int]:
+    images = torch.as_tensor(np.asarray(images)).long()
+    return set((images[:, 0, 0, 0] * 256 + images[:, 0, 0, 1]).tolist())
+
+
+@pytest.fixture
+def root(tmp_path):
+    folder = tmp_path / "quickdraw"
+    folder.mkdir()
+    np.save(folder / "apple.npy", drawings(300, 1))
+    np.save(folder / "cat.npy", drawings(200, 2))
+    np.save(folder / "star.npy", drawings(100, 3))
+    return tmp_path
+
+
+def load(root, split="train", **options):
+    return load_dataset("quickdraw", split, root=root, download=False, **options)
+
+
+def test_categories_caps_and_labels(root):
+    data = load(root, categories="cat,apple", max_per_class=50)
+    assert data.class_names == ["cat", "apple"] and data.images.shape == (100, 1, 28, 28)
+    assert data.images.dtype == torch.uint8
+    images, labels = data.rows(torch.arange(len(data)))
+    assert torch.equal(images[:, 0, 1, 0].long(), 2 - labels)  # cat (label 0) rows hold 2, apple (1) rows 1
+    assert labels[:10].unique().numel() == 2  # classes are interleaved, so head(limit) holds both
+    everything = load(root)
+    assert everything.class_names == ["apple", "cat", "star"] and len(everything) == 240 + 160 + 80
+
+
+def test_test_split_is_held_out_deterministic_and_stable_when_the_file_grows(root):
+    train, test = load(root, categories="apple"), load(root, "test", categories="apple")
+    assert len(test) == 60 and len(train) == 240  # the first N // 5 rows (at most 500) are the test split
+    assert row_ids(test.images) == set(range(60)) and row_ids(train.images) == set(range(60, 300))
+    assert torch.equal(load(root, "test", categories="apple").images, test.images)
+    assert split_rows(3000, "test") == slice(0, 500) and split_rows(30000, "test") == slice(0, 500)
+    assert split_rows(30000, "train", max_per_class=1000) == slice(500, 1500)
+
+
+def test_unknown_category_is_a_clear_error_listing_what_is_there(root):
+    with pytest.raises(ValueError) as info:
+        load(root, categories="apple,appel")
+    message = str(info.value)
+    assert "'appel'" in message and "apple, cat, star" in message and "did you mean" in message
+    with pytest.raises(ValueError, match="max_per_class"):
+        load(root, max_per_class=-1)
+
+
+def test_interleaved_order_mixes_classes_in_proportion():
+    order = interleaved_order([4, 2])
+    classes = np.repeat([0, 1], [4, 2])[order]
+    assert sorted(order.tolist()) == list(range(6)) and classes.tolist() == [0, 1, 0, 0, 1, 0]
+
+
+def test_large_selections_stay_memory_mapped_and_read_the_same_rows(root, tmp_path, monkeypatch):
+    in_memory = load(root, categories="apple,cat,star", max_per_class=70)
+    monkeypatch.setenv("GANCOURSE_IN_MEMORY_MB", "0")
+    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
+    mapped = load(root, categories="apple,cat,star", max_per_class=70)
+    assert isinstance(mapped.images, np.memmap)  # one prepared array in the cache, on disk
+    assert torch.equal(mapped.labels, in_memory.labels)
+    index = torch.randperm(len(mapped))[:40].sort().values  # rows() returns a memory map's rows sorted
+    assert torch.equal(mapped.rows(index)[0], in_memory.rows(index)[0])
+    single = load(root, categories="cat")
+    assert isinstance(single.images, np.memmap) and str(single.images.filename).endswith("cat.npy")  # no copy
+    batch = BatchStream(mapped, 16, seed=0).next()
+    assert batch.images.shape == (16, 1, 28, 28) and batch.images.min() >= -1
+
+
+# --- the range downloader, against a local server that honours (or ignores) Range -------------------
+
+class RangeServer:
+    """Serves ``files`` (path -> bytes) with HTTP Range support; can ignore ranges or cut a reply short."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.ranges: list[str | None] = []
+        self.ignore_range = False
+        self.cut_after: int | None = None  # close the connection after this many body bytes, once
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                body = server.files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                wanted = self.headers.get("Range")
+                server.ranges.append(wanted)
+                match = re.match(r"bytes=(\d+)-(\d*)", wanted or "")
+                if match and not server.ignore_range:
+                    start = int(match.group(1))
+                    stop = min(len(body), int(match.group(2)) + 1 if match.group(2) else len(body))
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{len(body)}")
+                    part = body[start:stop]
+                else:
+                    self.send_response(200)
+                    part = body
+                self.send_header("Content-Length", str(len(part)))
+                self.end_headers()
+                if server.cut_after is not None and len(part) > server.cut_after:
+                    part, server.cut_after = part[:server.cut_after], None
+                    self.wfile.write(part)
+                    self.close_connection = True
+                    return
+                self.wfile.write(part)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = RangeServer()
+    source = tmp_path / "remote.npy"
+    np.save(source, drawings(1000, 7))
+    s.files["/numpy_bitmap/cat.npy"] = source.read_bytes()
+    s.source = np.load(source)
+    yield s
+    s.close()
+
+
+def test_fetches_only_the_first_rows_as_a_valid_npy(server, tmp_path):
+    dest = fetch_npy_rows(server.url + "/numpy_bitmap/cat.npy", tmp_path / "cat.npy", 120, progress=False)
+    assert np.array_equal(np.load(dest), server.source[:120])
+    header_probe, body = server.ranges
+    start, stop = map(int, re.match(r"bytes=(\d+)-(\d+)", body).groups())
+    assert stop - start + 1 == 120 * 784  # exactly the rows asked for, nothing more
+    # Asking again for fewer rows needs no network at all.
+    fetch_npy_rows("http://127.0.0.1:9/unreachable.npy", dest, 100, progress=False)
+
+
+def test_an_interrupted_download_resumes_where_it_stopped(server, tmp_path):
+    url, dest = server.url + "/numpy_bitmap/cat.npy", tmp_path / "cat.npy"
+    server.cut_after = 50 * 784 + 300  # the connection drops inside row 51
+    with pytest.raises(DownloadError, match="resume"):
+        fetch_npy_rows(url, dest, 200, progress=False)
+    part = tmp_path / "cat.npy.part"
+    assert not dest.exists() and part.is_file() and local_rows(part)[1] == 50
+    fetch_npy_rows(url, dest, 200, progress=False)
+    assert np.array_equal(np.load(dest), server.source[:200]) and not part.exists()
+    resumed = server.ranges[-1]
+    assert int(re.match(r"bytes=(\d+)-", resumed).group(1)) == 128 + 50 * 784  # from row 50, not from 0
+    # Growing an existing file appends the missing rows only.
+    fetch_npy_rows(url, dest, 300, progress=False)
+    assert np.array_equal(np.load(dest), server.source[:300])
+    assert int(re.match(r"bytes=(\d+)-", server.ranges[-1]).group(1)) == 128 + 200 * 784
+
+
+def test_a_server_that_ignores_ranges_still_gives_the_right_rows(server, tmp_path):
+    server.ignore_range = True
+    dest = fetch_npy_rows(server.url + "/numpy_bitmap/cat.npy", tmp_path / "cat.npy", 30, progress=False)
+    assert np.array_equal(np.load(dest), server.source[:30])
+
+
+def test_a_size_mismatch_is_an_error(server, tmp_path):
+    truncated = server.files["/numpy_bitmap/cat.npy"][:-784]  # the header says 1000 rows, 999 are there
+    server.files["/numpy_bitmap/cat.npy"] = truncated
+    with pytest.raises(DownloadError, match="truncated"):
+        fetch_npy_rows(server.url + "/numpy_bitmap/cat.npy", tmp_path / "cat.npy", 10, progress=False)
+
+
+def test_the_dataset_downloads_missing_categories_by_name(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANCOURSE_QUICKDRAW_URL", server.url + "/numpy_bitmap/")
+    monkeypatch.delenv("GANCOURSE_OFFLINE", raising=False)
+    data = load_dataset("quickdraw", root=tmp_path / "data", categories="cat", max_per_class=40, test_per_class=10)
+    assert len(data) == 40 and len(load_dataset("quickdraw", "test", root=tmp_path / "data", categories="cat",
+                                                test_per_class=10)) == 10
+    assert local_rows(tmp_path / "data" / "quickdraw" / "cat.npy")[1] == 50  # test + cap rows, no more
+    with pytest.raises(ValueError, match="unknown Quick Draw category"):
+        download_quickdraw(tmp_path / "data", categories="kat")
