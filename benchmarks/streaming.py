@@ -134,9 +134,8 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     row_bytes = 3 * args.size * args.size
     path = folder / f"gancourse-streaming-{args.size}px-{args.gb:g}gb.npy"
-    memory = PeakMemory()
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, batches to {device}, {torch.get_num_threads()} threads")
-    before = memory.sample()
+    before = memory_mb()
 
     reused = path.is_file() and args.keep
     if reused:
@@ -146,9 +145,12 @@ def main() -> None:
         count = int(gb * GB // row_bytes)
         path = folder / f"gancourse-streaming-{args.size}px-{gb:g}gb.npy"
         print(f"writing {count} images of 3x{args.size}x{args.size} ({count * row_bytes / GB:.2f} GB) to {path}")
-        seconds = write_array(path, count, args.size, memory)
-        print(f"  written in {seconds:.1f} s ({count * row_bytes / GB / seconds:.2f} GB/s), peak RssAnon while "
-              f"writing {memory.peak.get('RssAnon', float('nan')):.0f} MB")
+        writing = PeakMemory()
+        seconds = write_array(path, count, args.size, writing)
+        print(f"  written in {seconds:.1f} s ({count * row_bytes / GB / seconds:.2f} GB/s); while writing: "
+              f"peak RssAnon {writing.peak.get('RssAnon', float('nan')):.0f} MB, peak RssFile "
+              f"{writing.peak.get('RssFile', float('nan')):.0f} MB (written pages of the map: page cache, flushed "
+              f"every GB, reclaimable)")
     try:
         cold = not args.warm and drop_from_page_cache(path)
         print("reads come from the disk (file dropped from the page cache)" if cold else
@@ -170,6 +172,7 @@ def main() -> None:
               f"{rank}/{world} ({len(data) // world} images, {stream.batches_per_epoch} batches per epoch) "
               f"for {args.seconds:.0f} s")
         print(f"{'seconds':>8} {'images':>8} {'images/s':>9} {'GB/s':>6} {'RssAnon MB':>11} {'RssFile MB':>11}")
+        memory = PeakMemory()  # the streaming phase only
         start = last_report = time.perf_counter()
         images, anon_early = 0, None
         while (elapsed := time.perf_counter() - start) < args.seconds:

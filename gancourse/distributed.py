@@ -167,9 +167,11 @@ def mean_over_ranks(values: dict[str, float]) -> dict[str, float]:
     """The mean of each scalar over the ranks: the value over the global batch for mean-reduced losses."""
     if not is_distributed() or not values:
         return dict(values)
-    t = torch.tensor(list(values.values()), dtype=torch.float64, device=_collective_device())
+    keys = sorted(values)  # the same order on every rank, however each built its dict
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=_collective_device())
     dist.all_reduce(t)
-    return dict(zip(values, (t / dist.get_world_size()).tolist(), strict=True))
+    means = dict(zip(keys, (t / dist.get_world_size()).tolist(), strict=True))
+    return {k: means[k] for k in values}
 
 
 def sync_extra_state(recipe: Any) -> None:

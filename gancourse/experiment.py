@@ -13,7 +13,7 @@ from .data import DatasetNotFound, ImageSet, load_dataset
 from .devices import pick_device, seed_everything
 from .paths import runs_root
 from .recipes import build_recipe, recipe_class
-from .training import FitResult, Hook, fit
+from .training import Evaluator, FitResult, Hook, fit
 
 
 def default_run_dir(dataset: str, recipe: str, seed: int) -> Path:
@@ -51,18 +51,23 @@ def train(dataset: str = "mnist", recipe: str = "dcgan", out: str | Path | None 
           data_options: dict[str, Any] | None = None, data: ImageSet | None = None, flip: bool = False,
           evaluate: bool = True, eval_every: int = 0, eval_samples: int = 2000, sample_every: int = 0,
           checkpoint_every: int = 0, hooks: Sequence[Hook] = (), progress: bool = True,
-          **recipe_options: Any) -> FitResult:
+          evaluator: Evaluator | None = None, **recipe_options: Any) -> FitResult:
     """Train ``recipe`` on ``dataset``; the same call again resumes (or extends) the run in ``out``.
 
     ``recipe_options`` go to the recipe's config (``recipe_class(recipe).Config``), checked by name.
+    ``evaluator``: a metric hook built once and shared by several runs (a comparison of variants);
+    by default one is built for ``data``.
     """
     torch_device = pick_device(device)
     if data is None:
         data = load_dataset(dataset, "train", allow_stand_in=allow_stand_in, limit=limit, **(data_options or {}))
     cls = recipe_class(recipe)
     config = cls.config_for(data, **recipe_options)
-    evaluator = (make_evaluator(data, eval_samples, "cpu", progress,
-                                test=matching_test_split(dataset, data, data_options)) if evaluate else None)
+    if evaluate and evaluator is None:
+        evaluator = make_evaluator(data, eval_samples, "cpu", progress,
+                                   test=matching_test_split(dataset, data, data_options))
+    elif not evaluate:
+        evaluator = None
     seed_everything(seed)  # before building the networks: the seed fixes their initial weights too
     model = build_recipe(recipe, config, torch_device)
     out = Path(out) if out else default_run_dir(dataset, recipe, seed)

@@ -11,6 +11,8 @@ import math
 import os
 import shutil
 import socket
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -21,14 +23,15 @@ from gancourse.data import BatchStream
 from gancourse.devices import seed_everything
 from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
-from gancourse.training import fit
+from gancourse.training import ResumeMismatch, fit
 
 from .helpers import blob_images
 
 WORLD = 2
 BATCH = 16  # the global batch: 8 images per rank
 SEED = 3
-OPTIONS = dict(nz=8, g_width=8, d_width=8, d_gate=1.5)  # d_gate: ranks must take the same skip decisions
+# d_gate 0.45 skips about two D updates in three here: every rank must take the same decisions, or they hang
+OPTIONS = dict(nz=8, g_width=8, d_width=8, d_gate=0.45)
 TIMEOUT_S = 120
 
 
@@ -54,14 +57,21 @@ def _rank_main(rank: int, port: int, root: str) -> None:
     torch.set_num_threads(1)
     distributed.init("cpu", timeout_s=TIMEOUT_S)
     try:
-        steps, recipe = {}, None
+        steps, recipe, skipped = {}, None, {}
         for name, budget in PLAN:
             recipe = make_recipe()
             steps[name] = train(os.path.join(root, name), budget, recipe).step
+            skipped[name] = recipe.extra_state["d_skipped"]
+        try:  # another configuration in an existing run directory: rank 0 finds out, every rank stops
+            fit(DCGAN(DCGAN.config_for(blob_images(), **OPTIONS, lr_d=1e-3)), blob_images(),
+                os.path.join(root, "straight"), steps=40, batch_size=BATCH, seed=SEED, flip=True, progress=False)
+            steps["mismatch"] = "not detected"
+        except ResumeMismatch as exc:
+            steps["mismatch"] = "lr_d" in str(exc)
         # what each rank holds after the last run: its networks (in memory) and its next noise
         # (parameters only: batch-norm running statistics stay per rank on CPU, which has no SyncBatchNorm)
         weights = {k: {n: p.detach() for n, p in m.named_parameters()} for k, m in recipe.modules.items()}
-        torch.save({"steps": steps, "weights": weights,
+        torch.save({"steps": steps, "weights": weights, "d_skipped": skipped,
                     "noise": torch.randn(4)}, os.path.join(root, f"rank{rank}.pt"))
     finally:
         distributed.cleanup()
@@ -125,7 +135,9 @@ def test_ranks_share_the_networks_but_not_the_noise(runs):
         for key, value in state.items():
             assert torch.equal(value, ranks[1]["weights"][name][key]), f"{name}.{key} differs between ranks"
     assert not torch.equal(ranks[0]["noise"], ranks[1]["noise"])  # per-rank seeds
-    assert ranks[0]["steps"] == ranks[1]["steps"] == {"resumed": 30, "straight": 30, "from_one": 30}
+    assert ranks[0]["d_skipped"] == ranks[1]["d_skipped"] and 0 < ranks[0]["d_skipped"]["straight"] < 30
+    assert ranks[0]["steps"] == ranks[1]["steps"] == {"resumed": 30, "straight": 30, "from_one": 30,
+                                                      "mismatch": True}  # a mismatch found by rank 0 stops all
 
 
 def test_resume_under_the_same_world_size_is_bit_for_bit(runs):
@@ -206,3 +218,31 @@ def test_init_outside_torchrun_says_how_to_launch(monkeypatch):
     monkeypatch.delenv("RANK", raising=False)
     with pytest.raises(RuntimeError, match="torchrun --nproc_per_node"):
         distributed.init("cpu")
+
+
+HAS_MNIST = bool(os.environ.get("GANCOURSE_DATA")) and os.path.isdir(
+    os.path.join(os.environ.get("GANCOURSE_DATA", ""), "mnist"))
+
+
+@pytest.mark.skipif(not HAS_MNIST, reason="needs real MNIST under $GANCOURSE_DATA")
+def test_torchrun_trains_one_run_from_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(WORLD),
+               "-m", "gancourse", "train", "--distributed", "--dataset", "mnist", "--limit", "256", "--steps", "4",
+               "--batch-size", "16", "--no-eval", "--quiet", "--out", str(out), "--set", "g_width=8",
+               "--set", "d_width=8"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT_S)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("run directory:") == 1  # rank 0 alone reports
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["generator.pt", "last.pt"]
+    assert RunDir(out).read_config()["distributed"]["world_size"] == WORLD
+
+
+def test_distributed_flag_without_torchrun_says_how_to_launch(capsys, monkeypatch):
+    from gancourse.cli import main
+
+    for name in distributed.TORCHRUN_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert main(["train", "--distributed", "--dataset", "mnist", "--steps", "1"]) == 2
+    assert "torchrun --nproc_per_node" in capsys.readouterr().err

@@ -1,8 +1,6 @@
 """Quick Draw: loading with caps, a stable test split, memory maps, and the range downloader."""
 
-import http.server
 import re
-import threading
 
 import numpy as np
 import pytest
@@ -90,72 +88,28 @@ def test_large_selections_stay_memory_mapped_and_read_the_same_rows(root, tmp_pa
     assert batch.images.shape == (16, 1, 28, 28) and batch.images.min() >= -1
 
 
-# --- the range downloader, against a local server that honours (or ignores) Range -------------------
+# --- the range downloader, against conftest's local server (honours Range; can cut or ignore it) -----
 
-class RangeServer:
-    """Serves ``files`` (path -> bytes) with HTTP Range support; can ignore ranges or cut a reply short."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.ranges: list[str | None] = []
-        self.ignore_range = False
-        self.cut_after: int | None = None  # close the connection after this many body bytes, once
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                body = server.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                wanted = self.headers.get("Range")
-                server.ranges.append(wanted)
-                match = re.match(r"bytes=(\d+)-(\d*)", wanted or "")
-                if match and not server.ignore_range:
-                    start = int(match.group(1))
-                    stop = min(len(body), int(match.group(2)) + 1 if match.group(2) else len(body))
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{len(body)}")
-                    part = body[start:stop]
-                else:
-                    self.send_response(200)
-                    part = body
-                self.send_header("Content-Length", str(len(part)))
-                self.end_headers()
-                if server.cut_after is not None and len(part) > server.cut_after:
-                    part, server.cut_after = part[:server.cut_after], None
-                    self.wfile.write(part)
-                    self.close_connection = True
-                    return
-                self.wfile.write(part)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+NAME = "numpy_bitmap/cat.npy"
 
 
 @pytest.fixture
-def server(tmp_path):
-    s = RangeServer()
+def server(http_server, tmp_path):
     source = tmp_path / "remote.npy"
     np.save(source, drawings(1000, 7))
-    s.files["/numpy_bitmap/cat.npy"] = source.read_bytes()
-    s.source = np.load(source)
-    yield s
-    s.close()
+    http_server.write(NAME, source.read_bytes())
+    http_server.source = np.load(source)
+    return http_server
+
+
+def ranges(server) -> list[str | None]:
+    return [r for method, path, r in server.requests if path == NAME and method == "GET"]
 
 
 def test_fetches_only_the_first_rows_as_a_valid_npy(server, tmp_path):
-    dest = fetch_npy_rows(server.url + "/numpy_bitmap/cat.npy", tmp_path / "cat.npy", 120, progress=False)
+    dest = fetch_npy_rows(server.url_for(NAME), tmp_path / "cat.npy", 120, progress=False)
     assert np.array_equal(np.load(dest), server.source[:120])
-    header_probe, body = server.ranges
+    header_probe, body = ranges(server)
     start, stop = map(int, re.match(r"bytes=(\d+)-(\d+)", body).groups())
     assert stop - start + 1 == 120 * 784  # exactly the rows asked for, nothing more
     # Asking again for fewer rows needs no network at all.
@@ -163,37 +117,38 @@ def test_fetches_only_the_first_rows_as_a_valid_npy(server, tmp_path):
 
 
 def test_an_interrupted_download_resumes_where_it_stopped(server, tmp_path):
-    url, dest = server.url + "/numpy_bitmap/cat.npy", tmp_path / "cat.npy"
-    server.cut_after = 50 * 784 + 300  # the connection drops inside row 51
+    url, dest = server.url_for(NAME), tmp_path / "cat.npy"
+    server.cut_after[NAME] = 50 * 784 + 300  # the connection drops inside row 51
     with pytest.raises(DownloadError, match="resume"):
         fetch_npy_rows(url, dest, 200, progress=False)
+    del server.cut_after[NAME]
     part = tmp_path / "cat.npy.part"
     assert not dest.exists() and part.is_file() and local_rows(part)[1] == 50
     fetch_npy_rows(url, dest, 200, progress=False)
     assert np.array_equal(np.load(dest), server.source[:200]) and not part.exists()
-    resumed = server.ranges[-1]
+    resumed = ranges(server)[-1]
     assert int(re.match(r"bytes=(\d+)-", resumed).group(1)) == 128 + 50 * 784  # from row 50, not from 0
     # Growing an existing file appends the missing rows only.
     fetch_npy_rows(url, dest, 300, progress=False)
     assert np.array_equal(np.load(dest), server.source[:300])
-    assert int(re.match(r"bytes=(\d+)-", server.ranges[-1]).group(1)) == 128 + 200 * 784
+    assert int(re.match(r"bytes=(\d+)-", ranges(server)[-1]).group(1)) == 128 + 200 * 784
 
 
 def test_a_server_that_ignores_ranges_still_gives_the_right_rows(server, tmp_path):
     server.ignore_range = True
-    dest = fetch_npy_rows(server.url + "/numpy_bitmap/cat.npy", tmp_path / "cat.npy", 30, progress=False)
+    dest = fetch_npy_rows(server.url_for(NAME), tmp_path / "cat.npy", 30, progress=False)
     assert np.array_equal(np.load(dest), server.source[:30])
 
 
 def test_a_size_mismatch_is_an_error(server, tmp_path):
-    truncated = server.files["/numpy_bitmap/cat.npy"][:-784]  # the header says 1000 rows, 999 are there
-    server.files["/numpy_bitmap/cat.npy"] = truncated
+    truncated = (server.root / NAME).read_bytes()[:-784]  # the header says 1000 rows, 999 are there
+    server.write(NAME, truncated)
     with pytest.raises(DownloadError, match="truncated"):
-        fetch_npy_rows(server.url + "/numpy_bitmap/cat.npy", tmp_path / "cat.npy", 10, progress=False)
+        fetch_npy_rows(server.url_for(NAME), tmp_path / "cat.npy", 10, progress=False)
 
 
 def test_the_dataset_downloads_missing_categories_by_name(server, tmp_path, monkeypatch):
-    monkeypatch.setenv("GANCOURSE_QUICKDRAW_URL", server.url + "/numpy_bitmap/")
+    monkeypatch.setenv("GANCOURSE_QUICKDRAW_URL", server.url_for("numpy_bitmap/"))
     monkeypatch.delenv("GANCOURSE_OFFLINE", raising=False)
     data = load_dataset("quickdraw", root=tmp_path / "data", categories="cat", max_per_class=40, test_per_class=10)
     assert len(data) == 40 and len(load_dataset("quickdraw", "test", root=tmp_path / "data", categories="cat",

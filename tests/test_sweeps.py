@@ -143,6 +143,13 @@ def test_notebook_without_run_dir_is_rejected(tmp_path):
         plan_sweep(notebook, parse_grid({"parameters": {"a": [1, 2]}}), tmp_path / "out")
 
 
+def test_parameters_cell_is_read_with_python_not_a_line_pattern(tmp_path):
+    # papermill's inspect skips lines with a second "=" (here in the comment); the sweep must still see them
+    notebook = make_notebook(tmp_path / "p.ipynb", parameters='%matplotlib inline\nlr = 2e-4  # 0 = off\n'
+                                                               'names = ["a", "b"]\nrun_dir = ""\n')
+    assert notebook_parameters(notebook) == {"lr": 2e-4, "names": ["a", "b"], "run_dir": ""}
+
+
 def test_changed_fixed_values_do_not_mix_with_an_earlier_sweep(tmp_path):
     notebook = make_notebook(tmp_path / "tiny.ipynb")
     out = tmp_path / "out"
@@ -151,6 +158,18 @@ def test_changed_fixed_values_do_not_mix_with_an_earlier_sweep(tmp_path):
     plan_sweep(notebook, parse_grid({"parameters": {"a": [1]}, "fixed": {"b": 0.5}}), out)
     with pytest.raises(ValueError, match=r"other values of b \(b: 0.5 -> 2.0\)"):
         plan_sweep(notebook, parse_grid({"parameters": {"a": [1]}, "fixed": {"b": 2.0}}), out)
+
+
+def test_one_driver_per_sweep_folder(tmp_path):
+    import os
+
+    notebook = make_notebook(tmp_path / "tiny.ipynb")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sweep.lock").write_text(f"{os.getppid()}\n")  # a live process holds the folder
+    with pytest.raises(RuntimeError, match="another sweep"):
+        run_sweep(notebook, parse_grid({"parameters": {"a": [1]}}), out, progress=False)
+    assert not (out / "a-1").exists()
 
 
 def test_notebook_profile_is_resolved_and_recorded(tmp_path, monkeypatch):

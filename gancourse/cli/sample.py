@@ -15,6 +15,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", default="samples.pt", help="output file (.pt)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--png", default=None, help="also save a grid of (up to 100 of) them as a PNG")
+    p.add_argument("--label", default=None, metavar="CLASS",
+                   help="a conditional run (e.g. cgan): draw only this class, by name or index (e.g. cat)")
     p.set_defaults(func=run)
 
 
@@ -32,11 +34,29 @@ def run(args: argparse.Namespace) -> int:
     run_dir.read_config()  # a clear error when this is not a run directory
     if not run_dir.generator_path.is_file():
         raise FileNotFoundError(f"{run_dir.path} has no generator yet; finish its training first")
-    images = sample_generator(load_generator(run_dir.generator_path), args.n, seed=args.seed)
+    generator = load_generator(run_dir.generator_path)
+    labels = None
+    if args.label is not None:
+        labels = torch.full((args.n,), _label_index(run_dir, generator, args.label), dtype=torch.long)
+    images = sample_generator(generator, args.n, labels=labels, seed=args.seed)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(images, out)
     if args.png:
         save_image(images[:100], args.png, nrow=10, normalize=True, value_range=(-1, 1), padding=1)
-    print(f"wrote {tuple(images.shape)} images in [-1, 1] to {out}")
+    what = f" of class {args.label!r}" if args.label is not None else ""
+    print(f"wrote {tuple(images.shape)} images{what} in [-1, 1] to {out}")
     return 0
+
+
+def _label_index(run_dir, generator, label: str) -> int:
+    """The class index of ``label`` in a conditional run; a clear error listing the run's classes."""
+    from ..recipes.cgan import class_index
+
+    n_classes = getattr(generator, "n_classes", 0)
+    if not n_classes:
+        raise ValueError(f"{run_dir.path} is not a conditional run: --label needs one (e.g. --recipe cgan)")
+    classes = list(run_dir.read_config().get("data", {}).get("classes") or [])
+    if len(classes) != n_classes:  # a run trained with --set n_classes=K on unnamed classes
+        classes = [str(k) for k in range(n_classes)]
+    return class_index(classes, label)

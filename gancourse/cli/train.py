@@ -42,6 +42,9 @@ def register(subparsers) -> None:
                    help="a recipe option, e.g. --set lr_d=4e-4 --set d_norm=spectral (repeatable)")
     p.add_argument("--data-option", action="append", metavar="KEY=VALUE",
                    help="a dataset option, e.g. --data-option categories=apple,cat (repeatable)")
+    p.add_argument("--categories", default=None, metavar="A,B,...",
+                   help="the classes to train on, for datasets that take them (quickdraw: apple,cat,...); "
+                        "short for --data-option categories=A,B,...")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--distributed", action="store_true",
                    help="train with the N processes torchrun starts: torchrun --nproc_per_node N -m gancourse "
@@ -57,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give a budget: --steps N, --epochs E or --time-budget SECONDS")
     recipe_options = parse_assignments(args.set, "--set")
     data_options = parse_assignments(args.data_option, "--data-option")
+    if args.categories:
+        _add_categories(args.dataset, args.categories, data_options)
     parallel = args.distributed or distributed.launched_by_torchrun()
     data, main_process = None, True
     if parallel:
@@ -86,3 +91,14 @@ def run(args: argparse.Namespace) -> int:
     if result.metrics:
         print("metrics: " + json.dumps({k: round(v, 4) for k, v in result.metrics.items()}))
     return 0
+
+
+def _add_categories(dataset: str, categories: str, data_options: dict) -> None:
+    from ..data import DATASETS
+
+    if "categories" not in DATASETS[dataset].options:
+        raise ValueError(f"--categories: {dataset} takes no categories; datasets that do: "
+                         f"{', '.join(n for n, s in sorted(DATASETS.items()) if 'categories' in s.options)}")
+    if "categories" in data_options:
+        raise ValueError("give the categories once: --categories or --data-option categories=..., not both")
+    data_options["categories"] = [c.strip() for c in categories.split(",") if c.strip()]

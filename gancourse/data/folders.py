@@ -178,7 +178,8 @@ def prepare_image_folder(folder: str | os.PathLike, size: int, *, channels: int 
             del compact, out
             os.replace(tmp.with_suffix(".compact.npy"), tmp)
         else:
-            os.replace(tmp, array_path)
+            del out
+        os.replace(tmp, array_path)
     finally:
         for leftover in (tmp, tmp.with_suffix(".compact.npy")):
             if leftover.exists():

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .download import TIMEOUT_S, DownloadError
+from .download import DownloadError, timeout_s
 
 HEADER_BYTES = 128  # the headers we write: fixed size, so the row count can be rewritten in place
 PROBE_BYTES = 4096  # enough for any ordinary .npy header
@@ -113,9 +113,9 @@ def _skip(response, count: int) -> None:
         count -= len(chunk)
 
 
-def remote_header(url: str, timeout: float = TIMEOUT_S) -> tuple[NpyHeader, int | None]:
+def remote_header(url: str, timeout: float | None = None) -> tuple[NpyHeader, int | None]:
     """The remote file's header, and its total size when the server says it."""
-    response, total = _open(url, 0, PROBE_BYTES, timeout)
+    response, total = _open(url, 0, PROBE_BYTES, timeout or timeout_s())
     with response:
         prefix = response.read(PROBE_BYTES)
     header = parse_npy_header(prefix, url)
@@ -125,14 +125,14 @@ def remote_header(url: str, timeout: float = TIMEOUT_S) -> tuple[NpyHeader, int 
     return header, total
 
 
-def fetch_npy_rows(url: str, dest: str | os.PathLike, rows: int = 0, *, timeout: float = TIMEOUT_S,
+def fetch_npy_rows(url: str, dest: str | os.PathLike, rows: int = 0, *, timeout: float | None = None,
                    progress: bool = True) -> Path:
     """Make ``dest`` a ``.npy`` holding the first ``rows`` rows of the remote ``url`` (0: all of them).
 
     Only the missing bytes are requested: rows already in ``dest`` (a shorter earlier download) or in
     ``dest.part`` (an interrupted one) are kept. ``dest`` is replaced only once the new file is complete.
     """
-    dest = Path(dest)
+    dest, timeout = Path(dest), timeout or timeout_s()
     part = dest.with_name(dest.name + ".part")
     if dest.is_file() and rows:
         _, have = local_rows(dest)

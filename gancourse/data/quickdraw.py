@@ -296,8 +296,11 @@ def _register() -> None:
         download=download_quickdraw,
         stand_in=stand_in_quickdraw,
         expected=("Expected one .npy per category (uint8, (N, 784), the official numpy_bitmap files) in "
-                  "<data root>/quickdraw/, e.g. quickdraw/apple.npy."),
+                  "<data root>/quickdraw/, e.g. quickdraw/apple.npy. Fetch the first rows of some with "
+                  "`gancourse download quickdraw --data-option categories=apple,cat "
+                  "--data-option max_per_class=5000`."),
         options=("categories", "max_per_class", "test_per_class"),
+        splits=("train", "test"),
     ))
 
 

@@ -65,4 +65,5 @@ register_dataset(DatasetSpec(
     stand_in=stacked_mnist_stand_in,
     expected="It is built from MNIST: expected the four MNIST IDX files in <data root>/mnist/.",
     options=("n",),
+    splits=tuple(DEFAULT_SIZE),
 ))

@@ -130,4 +130,5 @@ register_dataset(DatasetSpec(
     expected=("Expected paintings as <data root>/wikiart/<style>/<artist>_<title>.jpg (the ArtGAN WikiArt "
               "layout, e.g. wikiart/Impressionism/claude-monet_water-lilies.jpg); any folder of JPEGs works."),
     options=("style", "size", "artist"),
+    splits=SPLITS,
 ))

@@ -29,6 +29,7 @@ from ..data import ImageSet, to_unit_range
 from ..paths import cache_dir
 
 FEATURE_NET_VERSION = 1
+TRAIN_STEPS = 300  # about 10 s at 64 px on one CPU core; tests lower it
 
 
 class FeatureNet(nn.Module):
@@ -111,12 +112,13 @@ def contrastive_loss(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.2)
     return F.cross_entropy(sim, partner)
 
 
-def train_feature_net(data: ImageSet, *, steps: int = 300, batch_size: int = 64, seed: int = 0,
+def train_feature_net(data: ImageSet, *, steps: int | None = None, batch_size: int = 64, seed: int = 0,
                       device: torch.device | str = "cpu", progress: bool = True, **net_options) -> FeatureNet:
     """Train on uint8 images (labels used when there are two classes or more): about 10-30 s on a CPU."""
     from tqdm.auto import tqdm
 
     device = torch.device(device)
+    steps = TRAIN_STEPS if steps is None else steps
     batch_size = min(batch_size, len(data))
     if batch_size < 4:
         raise ValueError(f"{data.name}: {len(data)} images are too few to train a feature network (need 4)")

@@ -41,6 +41,17 @@ class CGAN(DCGAN):
             raise ValueError("cgan trains on labelled batches; this dataset has no labels")
         return super().step(batch)
 
+    def fixed_inputs(self, n: int, seed: int = 1234) -> dict[str, torch.Tensor]:
+        """Labels cycle through the classes (as DCGAN's) and each run of ``n_classes`` shares one z.
+
+        ``fit`` lays the grid out ``n_classes`` wide, so every row is one noise vector drawn as every
+        class: what changes along a row is the label alone.
+        """
+        k = self.config.n_classes
+        g = torch.Generator().manual_seed(seed)
+        z = torch.randn(-(-n // k), self.config.nz, generator=g).repeat_interleave(k, dim=0)[:n]
+        return {"z": z, "labels": torch.arange(n) % k}
+
     @torch.no_grad()
     def sample_class(self, label: int, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` images of class ``label`` in [-1, 1]."""

@@ -211,48 +211,56 @@ class CycleGAN(Recipe):
             for p in m.parameters():
                 p.requires_grad_(flag)
 
+    def generator_losses(self, real_a: torch.Tensor, real_b: torch.Tensor
+                         ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """(total G loss, its parts, fake A, fake B) for one batch of each domain."""
+        c, adversarial = self.config, self.loss.generator
+
+        def l1(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            return F.l1_loss(x.float(), target)
+
+        with autocast(self.device, c.amp):
+            fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
+            parts = {"adversarial": adversarial(self.D_B(fake_b).float()) + adversarial(self.D_A(fake_a).float()),
+                     "cycle": l1(self.G_BA(fake_b), real_a) + l1(self.G_AB(fake_a), real_b)}
+            total = c.lambda_gan * parts["adversarial"] + c.lambda_cycle * parts["cycle"]
+            if c.lambda_identity:
+                parts["identity"] = l1(self.G_BA(real_a), real_a) + l1(self.G_AB(real_b), real_b)
+                total = total + c.lambda_identity * c.lambda_cycle * parts["identity"]
+        return total, parts, fake_a, fake_b
+
+    def discriminator_losses(self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor,
+                             fake_b: torch.Tensor) -> dict[str, torch.Tensor]:
+        """D_A and D_B's losses on real images and on (detached) fakes."""
+        with autocast(self.device, self.config.amp):
+            return {"A": self.loss.discriminator(self.D_A(real_a).float(), self.D_A(fake_a.detach()).float()),
+                    "B": self.loss.discriminator(self.D_B(real_b).float(), self.D_B(fake_b.detach()).float())}
+
     def step(self, batch) -> dict[str, float]:
         real_a, real_b = batch.a, batch.b
-        c = self.config
 
         # Generators first, with the discriminators frozen (no wasted gradients for them).
         self._requires_grad([self.D_A, self.D_B], False)
-        with autocast(self.device, c.amp):
-            fake_b = self.G_AB(real_a)
-            fake_a = self.G_BA(real_b)
-            adv_ab = self.loss.generator(self.D_B(fake_b).float())
-            adv_ba = self.loss.generator(self.D_A(fake_a).float())
-            cycle_a = F.l1_loss(self.G_BA(fake_b).float(), real_a)
-            cycle_b = F.l1_loss(self.G_AB(fake_a).float(), real_b)
-            loss_g = c.lambda_gan * (adv_ab + adv_ba) + c.lambda_cycle * (cycle_a + cycle_b)
-            if c.lambda_identity:
-                identity = (F.l1_loss(self.G_BA(real_a).float(), real_a)
-                            + F.l1_loss(self.G_AB(real_b).float(), real_b))
-                loss_g = loss_g + c.lambda_identity * c.lambda_cycle * identity
-            else:
-                identity = torch.zeros(())
+        loss_g, parts, fake_a, fake_b = self.generator_losses(real_a, real_b)
         self.optimizers["G"].zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizers["G"].step()
 
         # Then the discriminators, on real images and on fakes drawn partly from the history pools.
         self._requires_grad([self.D_A, self.D_B], True)
-        pooled_a = self.pools["A"].query(fake_a.float())
-        pooled_b = self.pools["B"].query(fake_b.float())
-        with autocast(self.device, c.amp):
-            loss_d_a = self.loss.discriminator(self.D_A(real_a).float(), self.D_A(pooled_a).float())
-            loss_d_b = self.loss.discriminator(self.D_B(real_b).float(), self.D_B(pooled_b).float())
+        loss_d = self.discriminator_losses(real_a, real_b, self.pools["A"].query(fake_a.float()),
+                                           self.pools["B"].query(fake_b.float()))
         self.optimizers["D"].zero_grad(set_to_none=True)
-        (loss_d_a + loss_d_b).backward()
+        (loss_d["A"] + loss_d["B"]).backward()
         self.optimizers["D"].step()
 
         lr = self.optimizers["G"].param_groups[0]["lr"]
         for scheduler in self.schedulers.values():
             scheduler.step()
-        return {"loss_g": float(loss_g.detach()), "loss_d": float((loss_d_a + loss_d_b).detach()) / 2,
-                "loss_cycle": float((cycle_a + cycle_b).detach()), "loss_identity": float(identity.detach()),
-                "loss_g_adv": float((adv_ab + adv_ba).detach()), "loss_d_a": float(loss_d_a.detach()),
-                "loss_d_b": float(loss_d_b.detach()), "lr": lr}
+        scalars = {"loss_g": float(loss_g.detach()), "loss_d": float((loss_d["A"] + loss_d["B"]).detach()) / 2,
+                   "loss_cycle": float(parts["cycle"].detach())}
+        scalars |= {f"loss_{k}": float(v.detach()) for k, v in parts.items() if k != "cycle"}
+        return scalars | {"loss_d_a": float(loss_d["A"].detach()), "loss_d_b": float(loss_d["B"].detach()), "lr": lr}
 
     # -- state: networks and optimisers (base class), plus schedulers and pools -----------------------
 
@@ -295,9 +303,10 @@ class CycleGAN(Recipe):
 
     def fixed_inputs(self, n: int, seed: int = 1234) -> dict[str, torch.Tensor]:
         """``sqrt(n)`` held-out images of each domain: the columns of the sample grids."""
-        columns = max(1, int(n**0.5))
+        columns = max(1, int(n**0.5))  # as many as fit puts in a grid row; fewer images are repeated
         a, b = self._preview("A"), self._preview("B")
-        return {"a": to_unit_range(a[:columns]), "b": to_unit_range(b[:columns])}
+        return {"a": to_unit_range(a[torch.arange(columns) % len(a)]),
+                "b": to_unit_range(b[torch.arange(columns) % len(b)])}
 
     @torch.no_grad()
     def translate(self, images: torch.Tensor, direction: str, batch_size: int = 16) -> torch.Tensor:
@@ -339,6 +348,28 @@ class CycleGAN(Recipe):
         return {"recipe": self.name, **entry(self.G_BA, f"{b}2{a}"), "reverse": entry(self.G_AB, f"{a}2{b}"),
                 "domains": [a, b], "image_size": self.config.image_size,
                 "recipe_config": dataclasses.asdict(self.config)}
+
+
+# The course's budgets per profile (notebook 06 and benchmarks/cyclegan_cpu.py read them from here):
+# ``size`` is the monet2photo data option, ``recipe`` the config overrides, ``steps`` at batch size 1.
+PRESETS: dict[str, dict[str, Any]] = {
+    # CI: a minute on a CPU, 64 px, a toy generator; shows that everything runs, not what it learns.
+    "smoke": {"size": 64, "steps": 30, "batch_size": 1, "recipe": {"ngf": 8, "n_blocks": 2, "ndf": 16}},
+    # A student's CPU: 128 px, a small ResNet generator, about 15 minutes on 2 idle cores.
+    "quick": {"size": 128, "steps": 800, "batch_size": 1, "recipe": {"ngf": 16, "n_blocks": 6, "ndf": 32}},
+    # A GPU: the reference networks at 256 px (9 blocks), ~37 passes over the 270 photos.
+    "full": {"size": 256, "steps": 10000, "batch_size": 1, "recipe": {"ngf": 64, "n_blocks": 9, "ndf": 64}},
+}
+
+
+def preset(profile: str) -> dict[str, Any]:
+    """The settings of ``profile`` with the schedule filled in: full rate for half the steps, then decay."""
+    from ..profiles import check_choice
+
+    chosen = PRESETS[check_choice("profile", profile, PRESETS)]
+    steps = chosen["steps"]
+    recipe = {"constant_steps": steps // 2, "decay_steps": steps - steps // 2, **chosen["recipe"]}
+    return {**chosen, "recipe": recipe}
 
 
 def load_translators(path, device: str | torch.device = "cpu") -> dict[str, nn.Module]:

@@ -141,23 +141,43 @@ def load_grid(path: str | Path) -> Grid:
     return parse_grid(spec or {}, str(path))
 
 
-def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
-    """The notebook's ``parameters`` cell as {name: default value} (source text where it is not a literal)."""
-    import papermill
+def parameters_cell(notebook: str | Path) -> str:
+    """The source of the notebook's cell tagged ``parameters`` (papermill's convention)."""
+    import nbformat
 
     notebook = Path(notebook)
     if not notebook.is_file():
         raise FileNotFoundError(f"no notebook at {notebook}")
-    found = papermill.inspect_notebook(str(notebook))
-    if not found:
-        raise ParameterError(f"{notebook} has no cell tagged `parameters`, so papermill cannot set anything in it; "
-                             "tag the cell that holds its parameters (see sweeps/README.md)")
-    defaults = {}
-    for name, info in found.items():
-        try:
-            defaults[name] = ast.literal_eval(info["default"])
-        except (ValueError, SyntaxError):
-            defaults[name] = info["default"]
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            return cell.source
+    raise ParameterError(f"{notebook} has no cell tagged `parameters`, so papermill cannot set anything in it; "
+                         "tag the cell that holds its parameters (see sweeps/README.md)")
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
+    """The notebook's parameters as {name: default value} (the source text where it is not a literal).
+
+    Read with Python's own parser rather than ``papermill.inspect_notebook``, whose line pattern skips
+    assignments with quotes in their comment (papermill still injects them; it only cannot list them).
+    """
+    # IPython lines (%magic, !shell) are not Python; blank them so line numbers stay right
+    source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                       for line in parameters_cell(notebook).splitlines())
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ParameterError(f"the parameters cell of {notebook} is not valid Python: {exc}") from exc
+    defaults: dict[str, Any] = {}
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+            if isinstance(node, ast.AnnAssign) and node.value is not None else []
+        for target in targets:
+            if isinstance(target, ast.Name):
+                try:
+                    defaults[target.id] = ast.literal_eval(node.value)
+                except ValueError:
+                    defaults[target.id] = ast.get_source_segment(source, node.value)
     return defaults
 
 

@@ -19,7 +19,7 @@ from .runner import SWEEP_FILE
 
 # The order metrics appear in; any other key of metrics.json follows them.
 METRIC_ORDER = ("fid", "fid_floor", "kid", "kid_floor", "precision", "recall", "modes", "kl_uniform")
-LOWER_IS_BETTER = {"fid", "kid", "kl_uniform"}
+LOWER_IS_BETTER = {"fid", "kid", "kl_uniform", "wall_time", "train_time"}
 _FLOORS = {"fid_floor", "kid_floor"}
 
 
@@ -62,7 +62,8 @@ def collect(sweep_dir: str | Path, metric: str = "fid") -> pd.DataFrame:
     if metric in df:
         ascending = metric in LOWER_IS_BETTER
         done = df["status"].eq("ok")
-        df["rank"] = df[metric].where(done).rank(ascending=ascending, method="min").astype("Int64")
+        df.insert(len(sweep["varying"]) + len(present), "rank",
+                  df[metric].where(done).rank(ascending=ascending, method="min").astype("Int64"))
     df.attrs.update(notebook=sweep["notebook"], varying=list(sweep["varying"]), fixed=sweep.get("fixed", {}),
                     metric=metric, sweep_dir=str(sweep_dir))
     return df
@@ -84,16 +85,22 @@ def markdown_table(df: pd.DataFrame, columns: list[str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def heatmap_axes(df: pd.DataFrame) -> list[str]:
+    """The varying parameters a heat-map can show: all but the seed, which it averages over."""
+    return [v for v in df.attrs.get("varying") or [] if v != "seed"]
+
+
 def plot_heatmap(df: pd.DataFrame, metric: str = "fid", rows: str | None = None, cols: str | None = None, ax=None):
-    """``metric`` over a two-parameter grid (mean over anything else that varies, e.g. seeds)."""
+    """``metric`` over a two-parameter grid (``rows`` x ``cols``), the mean where a cell holds several runs (seeds)."""
     import matplotlib.pyplot as plt
     import numpy as np
 
-    varying = df.attrs.get("varying") or []
-    rows = rows or (varying[0] if varying else None)
-    cols = cols or (varying[1] if len(varying) > 1 else None)
+    axes = heatmap_axes(df)
+    rows = rows or (axes[0] if axes else None)
+    cols = cols or (axes[1] if len(axes) > 1 else None)
     if rows is None or cols is None:
-        raise ValueError(f"a heat-map needs two parameters; this sweep varies {varying or 'nothing'}")
+        raise ValueError(f"a heat-map needs two parameters besides the seed; this sweep varies "
+                         f"{df.attrs.get('varying') or 'nothing'}")
     if metric not in df:
         raise ValueError(f"no {metric!r} in this sweep's metrics; available: "
                          f"{', '.join(c for c in df.columns if c in METRIC_ORDER) or 'none (did any run finish?)'}")
@@ -186,7 +193,7 @@ def write_report(sweep_dir: str | Path, metric: str = "fid") -> tuple[pd.DataFra
               f"rank: by {metric} among finished runs.\n\n")
     paths["markdown"].write_text(header + markdown_table(df))
     finished = df["status"].eq("ok") & (df[metric].notna() if metric in df else False)
-    if len(df.attrs["varying"]) == 2 and finished.any():
+    if len(heatmap_axes(df)) == 2 and finished.any():
         fig = plot_heatmap(df, metric)
         paths["heatmap"] = sweep_dir / f"heatmap_{metric}.png"
         fig.savefig(paths["heatmap"], dpi=110)

@@ -125,14 +125,31 @@ def plan_sweep(notebook: str | Path, grid: Grid, out: str | Path) -> SweepPlan:
                 f"{combo.folder} was run with other values of {', '.join(changed)} "
                 f"({', '.join(f'{k}: {recorded.get(k)!r} -> {combo.params.get(k)!r}' for k in changed)}); "
                 f"use another --out, or delete that folder to run it again")
+        status = combo.read_status()
+        if status.get("status") == "running" and _alive(status.get("pid")):
+            raise RuntimeError(f"{combo.folder} is still being run by process {status['pid']} (a worker of an "
+                               "earlier sweep); wait for it to finish or stop it, then run the sweep again")
         combinations.append(combo)
     sweep_file = out / SWEEP_FILE
     if sweep_file.is_file():
         previous = json.loads(sweep_file.read_text())
-        if previous.get("notebook") != str(notebook):
+        # compare names, not paths: a checkout that moved still holds the same sweep
+        if Path(previous.get("notebook", "")).name != notebook.name:
             raise ValueError(f"{out} holds a sweep of {previous.get('notebook')}, not {notebook}; "
                              "use another --out")
     return SweepPlan(notebook, out, grid, combinations, defaults)
+
+
+def _alive(pid: Any) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there; no liveness check on Windows
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except (TypeError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _cores() -> int:
@@ -182,18 +199,11 @@ class _Lock:
 
     def __enter__(self) -> _Lock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.is_file():
-            try:
-                pid = int(self.path.read_text().split()[0])
-                os.kill(pid, 0)
-            except (ValueError, IndexError, ProcessLookupError):
-                pass  # a stale lock from a killed driver
-            except PermissionError:
-                raise RuntimeError(f"{self.path.parent} is being swept by another user's process") from None
-            else:
-                if pid != os.getpid():
-                    raise RuntimeError(f"another sweep (pid {pid}) is running in {self.path.parent}; wait for it, "
-                                       f"or delete {self.path} if that process is gone")
+        if self.path.is_file():  # a lock whose process is gone was left by a killed driver: take it over
+            pid = (self.path.read_text().split() or [""])[0]
+            if _alive(pid) and int(pid) != os.getpid():
+                raise RuntimeError(f"another sweep (pid {pid}) is running in {self.path.parent}; wait for it, "
+                                   f"or delete {self.path} if that process is gone")
         self.path.write_text(f"{os.getpid()}\n")
         return self
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -79,11 +80,18 @@ def execute_combination(notebook: str | Path, folder: str | Path) -> dict[str, A
     return status
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2:
         print("usage: python -m gancourse.sweeps.worker NOTEBOOK FOLDER", file=sys.stderr)
         return 2
+    # the sweep driver stops workers with SIGTERM (Ctrl-C, or a failure of its own): end like an interrupt,
+    # so papermill shuts the kernel down and the status says "interrupted"
+    signal.signal(signal.SIGTERM, _interrupt)
     status = execute_combination(*argv)
     print(f"{status['status']}: {status.get('error') or 'done'} ({status['last_wall_time']:.1f} s)")
     return 0 if status["status"] == "ok" else 1

@@ -1,0 +1,177 @@
+"""The conditional GAN: labels reach G and D, a chosen class can be drawn, conditional metrics, CLI."""
+
+import numpy as np
+import pytest
+import torch
+
+from gancourse.class_grids import ClassGridRecorder, class_grid, class_grid_gif
+from gancourse.cli import main
+from gancourse.data import ImageSet
+from gancourse.devices import seed_everything
+from gancourse.metrics.conditional import ConditionalEvaluator, conditional_accuracy
+from gancourse.metrics.judge import train_judge
+from gancourse.recipes import CGAN, RECIPES
+from gancourse.recipes.cgan import class_index
+from gancourse.training import fit
+from gancourse.widgets_cgan import class_picker
+
+from .helpers import blob_images
+
+DATA = blob_images(n=256, size=16)
+SMALL = dict(nz=8, g_width=8, d_width=8)
+
+
+def make(**options) -> CGAN:
+    seed_everything(0)
+    return CGAN(CGAN.config_for(DATA, **SMALL, **options))
+
+
+def test_config_for_makes_it_conditional_on_the_data_classes():
+    recipe = make()
+    assert RECIPES["cgan"] is CGAN and recipe.config.n_classes == 4
+    assert recipe.G.embed is not None and recipe.D.embed is not None  # label embedding in G, projection in D
+    unlabelled = ImageSet("plain", DATA.images, None, [], "real")
+    with pytest.raises(ValueError, match="labelled data"):
+        CGAN(CGAN.config_for(unlabelled, **SMALL))
+
+
+def test_the_generator_draws_the_class_it_is_asked_for():
+    recipe = make()
+    recipe.step(next(iter([_batch()])))
+    a = recipe.sample_class(1, 6, generator=torch.Generator().manual_seed(3))
+    b = recipe.sample_class(2, 6, generator=torch.Generator().manual_seed(3))
+    assert a.shape == (6, 1, 16, 16) and not torch.allclose(a, b)  # same noise, other label: other images
+    with pytest.raises(ValueError, match="label must be"):
+        recipe.sample_class(4, 1)
+
+
+def _batch():
+    from gancourse.data import BatchStream
+
+    return BatchStream(DATA, 32, seed=0).next()
+
+
+def test_class_index_accepts_names_and_indices_and_lists_the_classes():
+    names = ["apple", "cat", "star"]
+    assert class_index(names, "cat") == 1 and class_index(names, "2") == 2 and class_index(names, 0) == 0
+    with pytest.raises(ValueError, match="apple, cat, star"):
+        class_index(names, "dog")
+
+
+def test_conditional_accuracy_per_class_and_confusion():
+    requested = torch.tensor([0, 0, 0, 1, 1, 2])
+    predicted = torch.tensor([0, 0, 1, 1, 1, 0])
+    overall, per_class, confusion = conditional_accuracy(predicted, requested, 3)
+    assert overall == pytest.approx(4 / 6)
+    assert per_class.tolist() == pytest.approx([2 / 3, 1.0, 0.0])
+    assert confusion.tolist() == [[2, 1, 0], [0, 2, 0], [1, 0, 0]]
+
+
+class RealSampler:
+    """Returns real test images of the requested classes (shifted by ``offset`` classes)."""
+
+    def __init__(self, data: ImageSet, offset: int = 0) -> None:
+        self.data, self.offset = data, offset
+
+    def sample(self, n, labels=None, generator=None):
+        picks = []
+        for label in labels.tolist():
+            where = torch.nonzero(self.data.labels == (label + self.offset) % self.data.num_classes).flatten()
+            picks.append(where[torch.randint(len(where), (1,), generator=generator)])
+        images, _ = self.data.rows(torch.cat(picks))
+        return images.float() / 127.5 - 1
+
+
+def test_conditional_evaluator_tells_right_classes_from_wrong_ones():
+    test = blob_images(n=200, size=16, seed=1)
+    judge = train_judge(DATA, epochs=2, batch_size=32, progress=False)
+    evaluator = ConditionalEvaluator(DATA, test, judge, n_per_class=30)
+    right = evaluator.report(RealSampler(test))
+    wrong = evaluator.report(RealSampler(test, offset=1))
+    assert right.accuracy > 0.9 and wrong.accuracy < 0.1
+    assert set(right.per_class_accuracy) == set(DATA.class_names)
+    assert right.per_class_fid["quadrant 0"] < wrong.per_class_fid["quadrant 0"]
+    metrics = right.as_metrics()
+    assert metrics["cond_acc"] == right.accuracy and "acc/quadrant 3" in metrics and "fid/quadrant 3" in metrics
+    assert "overall" in right.table()
+    with pytest.raises(ValueError, match="different classes"):
+        ConditionalEvaluator(DATA, blob_images(n=60, size=16, classes=3), judge)
+
+
+def test_fixed_samples_share_one_noise_vector_across_the_classes():
+    inputs = make().fixed_inputs(10)
+    assert inputs["labels"].tolist() == [0, 1, 2, 3, 0, 1, 2, 3, 0, 1]
+    assert torch.equal(inputs["z"][0], inputs["z"][3]) and not torch.equal(inputs["z"][3], inputs["z"][4])
+
+
+def test_class_grid_recorder_and_gif(tmp_path):
+    recipe = make()
+    recorder = ClassGridRecorder(DATA.class_names, per_class=3)
+    result = fit(recipe, DATA, tmp_path / "run", steps=4, batch_size=32, sample_every=2, progress=False,
+                 n_samples=16, hooks=[recorder])
+    frames = sorted(p.name for p in (result.run.path / "class_grids").glob("*.png"))
+    assert frames == ["step_000000.png", "step_000002.png", "step_000004.png"]
+    assert class_grid_gif(result.run).is_file()
+    grid = class_grid(recipe, 4, per_class=3, seed=1)
+    assert grid.shape == (12, 1, 16, 16)
+    assert torch.allclose(grid[3:6], recipe.sample_class(1, 3, generator=torch.Generator().manual_seed(1)))
+    with pytest.raises(ValueError, match="too few"):
+        ClassGridRecorder(DATA.class_names)("sample", {"images": torch.zeros(3, 1, 16, 16), "run": result.run,
+                                                       "step": 0})
+
+
+def test_class_picker_falls_back_to_a_static_grid_without_a_widget_frontend(monkeypatch):
+    monkeypatch.setenv("GANCOURSE_HEADLESS", "1")
+    figure = class_picker(make(), DATA.class_names)
+    assert len(figure.axes[0].get_yticklabels()) == 4  # one labelled row per class
+
+
+# --- the CLI: training a conditional run on Quick Draw, and sampling a chosen class ---------------------
+
+@pytest.fixture
+def quickdraw_root(tmp_path, monkeypatch):
+    folder = tmp_path / "data" / "quickdraw"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ("apple", "cat", "star"):
+        np.save(folder / f"{name}.npy", rng.integers(0, 255, (60, 784), dtype=np.uint8))
+    monkeypatch.setenv("GANCOURSE_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
+    return tmp_path / "data"
+
+
+TINY = ["--steps", "2", "--batch-size", "8", "--no-eval", "--quiet", "--set", "nz=8", "--set", "g_width=8",
+        "--set", "d_width=8"]
+
+
+def test_cli_trains_a_conditional_run_on_chosen_categories_and_samples_one_class(quickdraw_root, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--recipe", "cgan", "--dataset", "quickdraw", "--categories", "cat,star",
+                 "--out", str(run), *TINY]) == 0
+    import json
+
+    assert json.loads((run / "config.json").read_text())["data"]["classes"] == ["cat", "star"]
+    out = tmp_path / "stars.pt"
+    assert main(["sample", str(run), "--n", "5", "--label", "star", "--out", str(out)]) == 0
+    stars = torch.load(out)
+    assert stars.shape == (5, 1, 28, 28) and stars.abs().max() <= 1
+    cats = tmp_path / "cats.pt"
+    main(["sample", str(run), "--n", "5", "--label", "cat", "--out", str(cats)])
+    assert not torch.allclose(torch.load(cats), stars)
+    capsys.readouterr()
+    assert main(["sample", str(run), "--n", "5", "--label", "dog", "--out", str(out)]) == 2
+    assert "cat, star" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("recipe", ["dcgan", "wgan", "wgan-gp"])
+def test_cli_trains_every_recipe_on_quickdraw_with_a_data_option(quickdraw_root, tmp_path, recipe):
+    run = tmp_path / recipe
+    assert main(["train", "--recipe", recipe, "--dataset", "quickdraw", "--data-option", "categories=apple,cat",
+                 "--out", str(run), *TINY]) == 0
+    assert (run / "checkpoints" / "generator.pt").is_file()
+
+
+def test_cli_rejects_categories_for_a_dataset_without_them(quickdraw_root, tmp_path, capsys):
+    assert main(["train", "--dataset", "mnist", "--categories", "cat", "--out", str(tmp_path / "x"), *TINY]) == 2
+    assert "quickdraw" in capsys.readouterr().err

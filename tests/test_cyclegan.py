@@ -1,0 +1,373 @@
+"""CycleGAN: image pool, learning-rate schedule, losses, networks, unpaired data, resume, translate command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from PIL import Image
+
+from gancourse.cli import main
+from gancourse.curation import every_kth, rank_by_vibrancy, vibrancy
+from gancourse.data import ImageSet, load_dataset
+from gancourse.data.unpaired import UnpairedSet, random_crop
+from gancourse.devices import seed_everything
+from gancourse.metrics.translation import TranslationEvaluator, memorization_distance, mifid
+from gancourse.models.cyclegan import PatchDiscriminator, ResnetGenerator, UnetGenerator
+from gancourse.recipes import RECIPES
+from gancourse.recipes.cyclegan import CycleGAN, ImagePool, LinearDecayLR, load_translators
+from gancourse.training import fit
+
+TINY = {"ngf": 4, "n_blocks": 1, "ndf": 4}
+
+
+def toy_unpaired(n: int = 12, size: int = 36, crop: int = 32, seed: int = 0) -> UnpairedSet:
+    """Reddish noisy 'paintings' (A) and bluish 'photos' (B); preview images at the crop size."""
+    g = torch.Generator().manual_seed(seed)
+
+    def domain(name: str, channel: int, count: int, side: int) -> ImageSet:
+        images = torch.randint(0, 90, (count, 3, side, side), generator=g, dtype=torch.uint8)
+        images[:, channel] += 150
+        return ImageSet(name, images)
+
+    preview = UnpairedSet("toy", domain("a", 0, 4, crop), domain("b", 2, 5, crop), ("art", "photo"))
+    return UnpairedSet("toy", domain("a", 0, n, size), domain("b", 2, n + 3, size), ("art", "photo"),
+                       crop=crop, preview=preview)
+
+
+def toy_recipe(data: UnpairedSet, **options) -> CycleGAN:
+    seed_everything(0)
+    return CycleGAN(CycleGAN.config_for(data, **(TINY | options)))
+
+
+# -- image pool ---------------------------------------------------------------------------------------
+
+def test_image_pool_returns_new_images_while_filling_then_mixes_in_history():
+    torch.manual_seed(0)
+    pool = ImagePool(4)
+    first = torch.arange(4.0).reshape(4, 1, 1, 1)
+    assert torch.equal(pool.query(first), first) and len(pool) == 4
+    seen_old = 0
+    for step in range(20):
+        new = torch.full((4, 1, 1, 1), 100.0 + step)
+        out = pool.query(new)
+        assert out.shape == new.shape
+        seen_old += int((out != new).sum())
+        stored = set(pool.images.flatten().tolist())
+        assert len(pool) == 4 and stored <= set(range(4)) | {100.0 + s for s in range(step + 1)}
+    assert 10 < seen_old < 70  # about half of the 80 images came from the history
+
+
+def test_image_pool_of_size_zero_passes_through_and_state_round_trips():
+    x = torch.randn(3, 2, 4, 4)
+    assert ImagePool(0).query(x) is x
+    torch.manual_seed(1)
+    pool = ImagePool(5)
+    pool.query(torch.randn(7, 2, 4, 4))
+    copy = ImagePool(5)
+    copy.load_state_dict(pool.state_dict())
+    batch = torch.randn(3, 2, 4, 4)
+    with torch.random.fork_rng():
+        expected = pool.query(batch)
+    assert torch.equal(copy.query(batch), expected)
+    with pytest.raises(ValueError, match=">= 0"):
+        ImagePool(-1)
+
+
+# -- learning-rate schedule ---------------------------------------------------------------------------
+
+def _lrs(scheduler: LinearDecayLR, optimizer, steps: int) -> list[float]:
+    rates = []
+    for _ in range(steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_linear_decay_is_constant_then_falls_linearly_to_zero():
+    opt = torch.optim.Adam([nn.Parameter(torch.zeros(1))], lr=1.0)
+    rates = _lrs(LinearDecayLR(opt, constant_steps=3, decay_steps=4), opt, 9)
+    assert rates[:3] == [1.0, 1.0, 1.0]
+    assert rates[3:7] == pytest.approx([0.8, 0.6, 0.4, 0.2])
+    assert rates[7:] == [0.0, 0.0]
+    opt2 = torch.optim.Adam([nn.Parameter(torch.zeros(1))], lr=0.5)
+    assert _lrs(LinearDecayLR(opt2, 2, 0), opt2, 5) == [0.5] * 5  # decay_steps=0: constant
+
+
+def test_linear_decay_resumes_from_its_state_dict():
+    def fresh():
+        opt = torch.optim.Adam([nn.Parameter(torch.zeros(1))], lr=1.0)
+        return opt, LinearDecayLR(opt, 2, 6)
+
+    opt, sched = fresh()
+    straight = _lrs(sched, opt, 8)
+    opt, sched = fresh()
+    _lrs(sched, opt, 4)
+    opt2, sched2 = fresh()
+    opt2.load_state_dict(opt.state_dict())
+    sched2.load_state_dict(sched.state_dict())
+    assert straight[4:] == _lrs(sched2, opt2, 4)
+
+
+# -- losses -------------------------------------------------------------------------------------------
+
+class Identity(nn.Module):
+    """A 'generator' that returns its input (with one parameter, so an optimiser can hold it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return x
+
+
+class Constant(nn.Module):
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = nn.Parameter(torch.tensor(value))
+
+    def forward(self, x):
+        return self.value.expand(x.shape[0], 1, 3, 3)
+
+
+def test_cycle_and_identity_losses_vanish_for_identity_generators_and_grow_otherwise():
+    data = toy_unpaired()
+    recipe = toy_recipe(data)
+    recipe.G_AB, recipe.G_BA = Identity(), Identity()
+    recipe.D_A, recipe.D_B = Constant(1.0), Constant(1.0)  # D calls everything real: G's LSGAN loss is 0
+    a, b = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+    total, parts, fake_a, fake_b = recipe.generator_losses(a, b)
+    total, parts = total.detach(), {k: v.detach() for k, v in parts.items()}
+    assert float(total) == 0.0 and float(parts["cycle"]) == 0.0 and float(parts["identity"]) == 0.0
+    assert torch.equal(fake_a, b) and torch.equal(fake_b, a)
+
+    class Darken(Identity):
+        def forward(self, x):
+            return x - 0.1
+
+    recipe.G_AB = recipe.G_BA = Darken()
+    total, parts, _, _ = recipe.generator_losses(a, b)
+    total, parts = total.detach(), {k: v.detach() for k, v in parts.items()}
+    c = recipe.config
+    assert float(parts["cycle"]) == pytest.approx(0.4, abs=1e-5)  # two cycles, each off by 0.2
+    assert float(parts["identity"]) == pytest.approx(0.2, abs=1e-5)
+    assert float(total) == pytest.approx(c.lambda_cycle * 0.4 + c.lambda_identity * c.lambda_cycle * 0.2, abs=1e-4)
+
+
+def test_discriminator_loss_is_zero_for_a_perfect_d_and_the_reference_weighting_holds():
+    data = toy_unpaired()
+    recipe = toy_recipe(data)
+
+    class Perfect(nn.Module):  # 1 on the real batch (positive mean), 0 on fakes
+        def __init__(self) -> None:
+            super().__init__()
+            self.p = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return (x.mean(dim=(1, 2, 3), keepdim=True) > 0).float().expand(-1, 1, 2, 2)
+
+    recipe.D_A = recipe.D_B = Perfect()
+    real, fake = torch.full((2, 3, 8, 8), 0.5), torch.full((2, 3, 8, 8), -0.5)
+    losses = recipe.discriminator_losses(real, real, fake, fake)
+    assert float(losses["A"]) == 0.0 and float(losses["B"]) == 0.0
+    losses = recipe.discriminator_losses(fake, fake, real, real)  # all wrong: 0.5 * (1 + 1) per D
+    assert float(losses["A"]) == pytest.approx(1.0)
+    # the reference trains G on MSE(D(fake), 1); LeastSquaresLoss carries LSGAN's 1/2, lambda_gan=2 restores it
+    assert recipe.config.lambda_gan * recipe.loss.generator(torch.zeros(4)) == pytest.approx(1.0)
+
+
+# -- networks -----------------------------------------------------------------------------------------
+
+def test_networks_keep_the_image_shape_and_patchgan_gives_30x30_at_256_px():
+    x = torch.randn(1, 3, 256, 256)
+    d = PatchDiscriminator(ndf=8)
+    assert d(x).shape == (1, 1, 30, 30) and d.receptive_field() == 70
+    assert PatchDiscriminator(ndf=8)(torch.randn(2, 3, 128, 128)).shape == (2, 1, 14, 14)
+    assert ResnetGenerator(ngf=4, n_blocks=2)(torch.randn(2, 3, 64, 64)).shape == (2, 3, 64, 64)
+    unet = UnetGenerator(ngf=4, image_size=256)
+    assert unet.config["num_downs"] == 8 and unet(x).shape == x.shape
+    assert UnetGenerator(ngf=4, image_size=128)(torch.randn(1, 3, 128, 128)).abs().max() <= 1.0
+    with pytest.raises(ValueError, match="divisible by 128"):
+        UnetGenerator(ngf=4, image_size=128)(torch.randn(1, 3, 96, 96))
+    with pytest.raises(ValueError, match="divisible by 4"):
+        ResnetGenerator(ngf=4, n_blocks=1)(torch.randn(1, 3, 30, 30))
+    with pytest.raises(ValueError, match="instance, batch, none"):
+        ResnetGenerator(norm="layer")
+
+
+def test_config_rejects_bad_choices_with_the_allowed_values():
+    data = toy_unpaired()
+    with pytest.raises(ValueError, match="resnet, unet"):
+        CycleGAN.config_for(data, generator="vgg")
+    with pytest.raises(TypeError, match="its options"):
+        CycleGAN.config_for(data, n_block=3)
+    config = CycleGAN.config_for(data)
+    assert (config.image_size, config.domain_a, config.domain_b) == (32, "art", "photo")
+    assert RECIPES["cyclegan"] is CycleGAN
+
+
+# -- unpaired data ------------------------------------------------------------------------------------
+
+def test_random_crop_takes_windows_of_each_image_reproducibly():
+    images = torch.arange(2 * 1 * 6 * 6, dtype=torch.float32).reshape(2, 1, 6, 6)
+    crops = random_crop(images, 4, torch.Generator().manual_seed(3))
+    again = random_crop(images, 4, torch.Generator().manual_seed(3))
+    assert crops.shape == (2, 1, 4, 4) and torch.equal(crops, again)
+    for i in range(2):  # each crop is a contiguous window of its own image
+        top, left = divmod(int(crops[i, 0, 0, 0] - 36 * i), 6)
+        assert torch.equal(crops[i, 0], images[i, 0, top:top + 4, left:left + 4])
+    with pytest.raises(ValueError, match="larger than the images"):
+        random_crop(images, 7, torch.Generator())
+
+
+def test_unpaired_stream_gives_both_domains_and_resumes_exactly():
+    data = toy_unpaired()
+    stream = data.stream(3, flip=True, seed=5)
+    batch = stream.next()
+    assert batch.a.shape == batch.b.shape == (3, 3, 32, 32) and batch.a.min() >= -1 and batch.a.max() <= 1
+    assert batch.a[:, 0].mean() > batch.a[:, 2].mean() and batch.b[:, 2].mean() > batch.b[:, 0].mean()
+    assert stream.batches_per_epoch == 5  # the larger domain, 15 images
+    state = stream.state_dict()
+    expected = [stream.next() for _ in range(6)]
+    other = data.stream(3, flip=True, seed=5)
+    other.load_state_dict(state)
+    for want in expected:
+        got = other.next()
+        assert torch.equal(got.a, want.a) and torch.equal(got.b, want.b)
+
+
+def _write_images(folder, names, colour):
+    folder.mkdir(parents=True)
+    for i, name in enumerate(names):
+        array = np.full((40, 48, 3), colour, np.uint8)
+        array[:, :, 1] = i * 10
+        Image.fromarray(array).save(folder / name)
+
+
+def test_monet2photo_reads_the_kaggle_layout_with_a_deterministic_split(tmp_data_root):
+    base = tmp_data_root / "gan-getting-started"
+    _write_images(base / "monet_jpg", [f"m{i:02d}.png" for i in range(20)], (200, 0, 0))
+    _write_images(base / "photo_jpg", [f"p{i:02d}.png" for i in range(10)], (0, 0, 200))
+    train = load_dataset("monet2photo", size=32)
+    assert isinstance(train, UnpairedSet) and (len(train.a), len(train.b)) == (18, 9)
+    assert train.a.size == 36 and train.size == 32 and train.crop == 32  # stored larger for random crops
+    assert (len(train.preview.a), len(train.preview.b)) == (2, 1) and train.preview.size == 32
+    test = load_dataset("monet2photo", "test", size=32)
+    assert test.crop == 0 and test.a.images[0, 1, 0, 0] == 180  # the last two paintings (i = 18, 19)
+    monet = load_dataset("monet2photo", size=16, domain="monet")
+    assert isinstance(monet, ImageSet) and len(monet) == 18 and monet.size == 16
+    assert len(load_dataset("monet2photo", size=32, curate_every=3).a) == 6
+    with pytest.raises(ValueError, match="both, monet, photo"):
+        load_dataset("monet2photo", domain="dogs")
+
+
+def test_monet2photo_stand_in_is_announced_and_shaped_like_the_real_set(tmp_data_root, monkeypatch):
+    monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
+    with pytest.warns(UserWarning, match="stand-in"):
+        data = load_dataset("monet2photo", size=32, allow_stand_in=True)
+    assert data.is_stand_in and data.size == 32 and data.channels == 3 and data.preview is not None
+
+
+# -- curation -----------------------------------------------------------------------------------------
+
+def test_vibrancy_formula_and_ranking():
+    colours = torch.tensor([[0.5, 0.5, 0.5], [1.0, 0.0, 0.0], [0.5, 0.25, 0.25], [0.0, 0.0, 0.0]])
+    assert vibrancy(colours).tolist() == pytest.approx([0.0, 1.0, 0.375, 0.0])
+    grey = torch.full((1, 3, 16, 16), 128, dtype=torch.uint8)
+    dull = grey.clone()
+    dull[:, 0] = 170
+    vivid = torch.zeros((1, 3, 16, 16), dtype=torch.uint8)
+    vivid[:, 2] = 250
+    order, scores = rank_by_vibrancy(torch.cat([vivid, grey, dull]))
+    assert order.tolist() == [1, 2, 0] and scores[1] == pytest.approx(0.0, abs=1e-6)
+    assert every_kth(torch.arange(10), 3).tolist() == [1, 4, 7]
+
+
+# -- training, resume, export, translate ---------------------------------------------------------------
+
+def test_a_step_updates_all_four_networks_with_finite_losses():
+    data = toy_unpaired()
+    recipe = toy_recipe(data)
+    before = {k: [p.clone() for p in m.parameters()] for k, m in recipe.modules.items()}
+    scalars = recipe.step(data.stream(2, seed=0).next())
+    assert all(np.isfinite(v) for v in scalars.values())
+    assert {"loss_g", "loss_d", "loss_cycle", "loss_identity", "loss_adversarial", "lr"} <= set(scalars)
+    for name, module in recipe.modules.items():
+        assert any(not torch.equal(p, q) for p, q in zip(before[name], module.parameters(), strict=True)), name
+    assert all(p.requires_grad for p in recipe.D_A.parameters())
+
+
+def _fit(tmp_path, name, steps, data):
+    recipe = toy_recipe(data, constant_steps=3, decay_steps=4, pool_size=3)
+    result = fit(recipe, data, tmp_path / name, steps=steps, batch_size=2, flip=True, sample_every=3,
+                 log_every=1, progress=False)
+    return recipe, result
+
+
+def test_resume_is_bit_for_bit_identical_including_pools_and_schedule(tmp_path):
+    data = toy_unpaired()
+    straight, straight_result = _fit(tmp_path, "straight", 7, data)
+    _fit(tmp_path, "resumed", 4, data)
+    resumed, resumed_result = _fit(tmp_path, "resumed", 7, data)
+    for name, module in straight.modules.items():
+        for key, value in module.state_dict().items():
+            assert torch.equal(value, resumed.modules[name].state_dict()[key]), f"{name}.{key} differs"
+    for key in ("A", "B"):
+        assert torch.equal(straight.pools[key].images, resumed.pools[key].images)
+    drop_time = [{k: v for k, v in r.items() if k != "time"} for r in straight_result.run.losses()]
+    assert drop_time == [{k: v for k, v in r.items() if k != "time"} for r in resumed_result.run.losses()]
+    assert [r["lr"] for r in drop_time] == pytest.approx([2e-4] * 3 + [1.6e-4, 1.2e-4, 0.8e-4, 0.4e-4])
+
+
+def test_export_holds_both_directions_and_translate_writes_images(tmp_path, capsys):
+    data = toy_unpaired()
+    recipe, result = _fit(tmp_path, "run", 2, data)
+    with Image.open(sorted(result.run.samples_dir.glob("*.png"))[-1]) as grid:
+        assert grid.size == (1 + 8 * 33, 1 + 6 * 33)  # 8 columns of 32 px (+1 padding), 6 rows
+    translators = load_translators(result.run.generator_path)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert set(translators) == {"photo2art", "art2photo"}
+    assert torch.allclose(translators["photo2art"](x), recipe.translate(x, "photo2art"), atol=1e-6)
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((50, 70, 3), 90, np.uint8)).save(photo)
+    out = tmp_path / "out"
+    assert main(["translate", str(result.run.path), str(photo), "--out", str(out)]) == 0
+    written = out / "photo_photo2art.png"
+    with Image.open(written) as image:
+        assert image.size == (32, 32)
+    assert main(["translate", str(result.run.path), str(photo), "--out", str(out), "--direction", "art2photo",
+                 "--size", "48", "--side-by-side"]) == 0
+    with Image.open(out / "photo_art2photo.png") as image:
+        assert image.size == (96, 48)
+    assert main(["translate", str(result.run.path), str(photo), "--direction", "sideways"]) == 2
+    assert "choose one of photo2art, art2photo" in capsys.readouterr().err
+    assert main(["translate", str(result.run.path), str(tmp_path / "missing.jpg")]) == 2
+    assert "no such image file or folder" in capsys.readouterr().err
+
+
+# -- metrics ------------------------------------------------------------------------------------------
+
+def test_memorization_distance_and_mifid():
+    train = torch.randn(50, 8)
+    assert memorization_distance(train[:10], train) == pytest.approx(0.0, abs=1e-9)
+    assert memorization_distance(torch.randn(10, 8), train) > 0.01
+    assert mifid(10.0, 0.5, epsilon=0.1) == 10.0 and mifid(10.0, 0.05, epsilon=0.1) == pytest.approx(200.0)
+
+
+def test_translation_evaluator_prefers_translations_that_look_like_the_target():
+    data = toy_unpaired(n=40)
+
+    def colour_stats(images):  # a stand-in feature network: mean and spread of each channel
+        return torch.cat([images.mean(dim=(2, 3)), images.std(dim=(2, 3))], dim=1), torch.zeros(len(images))
+
+    evaluator = TranslationEvaluator(data.preview.b.images, data.preview.a.images, colour_stats,
+                                     direction="photo2art", floor_reference=data.a.images[..., :32, :32])
+    as_is = evaluator.score(evaluator.sources.float() / 127.5 - 1)
+    swapped = evaluator.sources.float().flip(1) / 127.5 - 1  # blue photos turned red: 'translated'
+    translated = evaluator.score(swapped)
+    assert translated["kid"] < as_is["kid"] and translated["fid"] < as_is["fid"]
+    assert {"fid_floor", "kid_floor", "memorization_distance", "memorization_floor", "mifid"} <= set(translated)
