@@ -67,7 +67,8 @@ def diagnose(check_data: bool = True) -> Report:
             try:
                 found = spec.find(root, "train")
             except Exception as exc:  # a broken file is a finding, not a crash of the doctor
-                report.add(f"data: {name}", False, f"unreadable: {exc}", f"delete it and run `gancourse download {name}`")
+                report.add(f"data: {name}", False, f"unreadable: {exc}",
+                           f"delete it and run `gancourse download {name}`")
                 continue
             if found is not None:
                 report.add(f"data: {name}", True, f"{len(found)} images {found.channels}x{found.size}x{found.size}, "

@@ -117,3 +117,69 @@ class LatentExplorer:
 
         plt.close(fig)
         return fig
+
+
+class SampleScrubber:
+    """A slider over the fixed-noise sample grids a run saved: drag it to replay training step by step.
+
+    Works on any run directory (``samples/step_*.png``), during or after training; the caption gives the
+    step and, when an evaluation was logged at or before it, the latest FID.
+    """
+
+    def __init__(self, run) -> None:
+        from .runs import RunDir
+
+        self.run = run if isinstance(run, RunDir) else RunDir(run)
+        self.paths = self.run.sample_paths()
+        if not self.paths:
+            raise FileNotFoundError(f"{self.run.path} has no sample grids (samples/step_*.png): train it first")
+        self.steps = [int(p.stem.split("_")[1]) for p in self.paths]
+        self._widget = None
+
+    def caption(self, index: int) -> str:
+        step = self.steps[index]
+        text = f"step {step} ({index + 1}/{len(self.steps)})"
+        seen = [e for e in self.run.evaluations() if e["step"] <= step and "fid" in e["eval"]]
+        if seen:
+            text += f" | FID at step {seen[-1]['step']}: {seen[-1]['eval']['fid']:.2f}"
+        return text
+
+    def widget(self):
+        """The live scrubber as an ``ipywidgets`` box (built on first use)."""
+        if self._widget is not None:
+            return self._widget
+        import ipywidgets as w
+
+        slider = w.IntSlider(value=len(self.paths) - 1, min=0, max=len(self.paths) - 1, description="sample grid",
+                             continuous_update=True, readout=False)
+        play = w.Play(value=slider.value, min=0, max=slider.max, interval=300)
+        w.jslink((play, "value"), (slider, "value"))
+        image = w.Image(format="png")
+        caption = w.Label()
+
+        def redraw(_change=None) -> None:
+            image.value = self.paths[slider.value].read_bytes()
+            caption.value = self.caption(slider.value)
+
+        slider.observe(redraw, names="value")
+        redraw()
+        self._widget = w.VBox([w.HBox([play, slider, caption]), image])
+        self._widget.controls = {"slider": slider, "play": play, "image": image, "caption": caption}
+        return self._widget
+
+    def show(self, count: int = 6):
+        """The live widget where a frontend can drive it, else ``count`` evenly spaced grids side by side."""
+        from IPython.display import display
+
+        if has_widget_frontend():
+            display(self.widget())
+            return self.widget()
+        print("(no widget frontend here: showing evenly spaced sample grids; in Jupyter, drag the slider)")
+        import matplotlib.pyplot as plt
+
+        from .plots import sample_strip
+
+        fig = sample_strip(self.run, count=count)
+        display(fig)
+        plt.close(fig)
+        return fig

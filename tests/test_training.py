@@ -47,8 +47,9 @@ def test_resume_is_bit_for_bit_identical_to_an_uninterrupted_run(tmp_path):
     for name in ("G", "D"):
         for key, value in straight.modules[name].state_dict().items():
             assert torch.equal(value, resumed.modules[name].state_dict()[key]), f"{name}.{key} differs"
+    resumed_state = resumed.optimizers["G"].state_dict()["state"][0]
     for key, value in straight.optimizers["G"].state_dict()["state"][0].items():
-        assert torch.equal(torch.as_tensor(value), torch.as_tensor(resumed.optimizers["G"].state_dict()["state"][0][key]))
+        assert torch.equal(torch.as_tensor(value), torch.as_tensor(resumed_state[key]))
     strip = [{k: v for k, v in r.items() if k != "time"} for r in straight_result.run.losses()]
     assert strip == [{k: v for k, v in r.items() if k != "time"} for r in resumed_result.run.losses()]
 
