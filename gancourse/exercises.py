@@ -142,3 +142,34 @@ def check_cycle_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -
                 else "expected the mean absolute difference between the image and its reconstruction")
         return _report(name, False, hint)
     return _report(name, True)
+
+
+def check_per_class_accuracy(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> bool:
+    """Conditional accuracy per class: ``fn(predicted, requested, num_classes) -> (num_classes,)``.
+
+    Entry c is the share of the samples drawn *for* class c that the judge labels c (every class is
+    requested at least once in these cases).
+    """
+    from .metrics.conditional import conditional_accuracy
+
+    name = "per-class conditional accuracy"
+    g = torch.Generator().manual_seed(6)
+    for k, n in ((3, 30), (5, 200), (10, 1000)):
+        requested = torch.cat([torch.arange(k), torch.randint(k, (n - k,), generator=g)])
+        # a judge that is right about two times in three, wrong towards low class numbers otherwise
+        wrong = torch.rand(n, generator=g) < 0.35
+        predicted = torch.where(wrong, torch.randint(k, (n,), generator=g) // 2, requested)
+        got, error = _call(name, fn, predicted, requested, k)
+        if error:
+            return _report(name, False, error)
+        _, expected, confusion = conditional_accuracy(predicted, requested, k)
+        got = torch.as_tensor(np.asarray(got, dtype=np.float64)).flatten()
+        if got.shape != (k,):
+            return _report(name, False, f"return one accuracy per class: shape ({k},), got {tuple(got.shape)}")
+        if not _close(got, expected, tol=1e-6):
+            by_prediction = np.diag(confusion) / np.maximum(confusion.sum(axis=0), 1)
+            hint = ("that divides by how often the judge *predicted* each class (precision); divide by how "
+                    "often each class was *requested*" if _close(got, by_prediction, tol=1e-6) else
+                    "for each class c: among the samples with requested == c, the share with predicted == c")
+            return _report(name, False, hint)
+    return _report(name, True)

@@ -55,3 +55,15 @@ def class_picker(source, class_names: Sequence[str], n: int = 16, max_seed: int 
     box = widgets.VBox([widgets.HBox([dropdown, seed]), output])
     redraw()
     return box
+
+
+def show_class_picker(source, class_names: Sequence[str], n: int = 16, max_seed: int = 999, static_per_class: int = 8):
+    """Display the class picker in a notebook (or, with no widget frontend, its static grid, once) and return it."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    shown = class_picker(source, class_names, n, max_seed, static_per_class)
+    display(shown)
+    if isinstance(shown, plt.Figure):
+        plt.close(shown)  # displayed above; closing stops the inline backend from drawing it a second time
+    return shown

@@ -13,7 +13,7 @@ from gancourse.metrics.judge import train_judge
 from gancourse.recipes import CGAN, RECIPES
 from gancourse.recipes.cgan import class_index
 from gancourse.training import fit
-from gancourse.widgets_cgan import class_picker
+from gancourse.widgets_cgan import class_picker, show_class_picker
 
 from .helpers import blob_images
 
@@ -30,6 +30,7 @@ def test_config_for_makes_it_conditional_on_the_data_classes():
     recipe = make()
     assert RECIPES["cgan"] is CGAN and recipe.config.n_classes == 4
     assert recipe.G.embed is not None and recipe.D.embed is not None  # label embedding in G, projection in D
+    assert 0.15 < float(recipe.G.embed.weight.std()) < 0.6  # not DCGAN's 0.02, or G ignores the label at first
     unlabelled = ImageSet("plain", DATA.images, None, [], "real")
     with pytest.raises(ValueError, match="labelled data"):
         CGAN(CGAN.config_for(unlabelled, **SMALL))
@@ -89,6 +90,7 @@ def test_conditional_evaluator_tells_right_classes_from_wrong_ones():
     right = evaluator.report(RealSampler(test))
     wrong = evaluator.report(RealSampler(test, offset=1))
     assert right.accuracy > 0.9 and wrong.accuracy < 0.1
+    assert evaluator.last_report is wrong  # the latest report is kept (fit's final evaluation, for a notebook)
     assert set(right.per_class_accuracy) == set(DATA.class_names)
     assert right.per_class_fid["quadrant 0"] < wrong.per_class_fid["quadrant 0"]
     metrics = right.as_metrics()
@@ -124,6 +126,8 @@ def test_class_picker_falls_back_to_a_static_grid_without_a_widget_frontend(monk
     monkeypatch.setenv("GANCOURSE_HEADLESS", "1")
     figure = class_picker(make(), DATA.class_names)
     assert len(figure.axes[0].get_yticklabels()) == 4  # one labelled row per class
+    shown = show_class_picker(make(), DATA.class_names)
+    assert len(shown.axes[0].get_yticklabels()) == 4
 
 
 # --- the CLI: training a conditional run on Quick Draw, and sampling a chosen class ---------------------

@@ -44,3 +44,19 @@ def test_placeholders_and_crashes_fail_politely(capsys):
     assert "placeholder" in capsys.readouterr().out
     assert not exercises.check_fid(lambda a, b: 1 / 0)
     assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_per_class_accuracy_checker_accepts_the_reference_and_rejects_precision(capsys):
+    from gancourse.metrics.conditional import conditional_accuracy
+
+    assert exercises.check_per_class_accuracy(lambda p, r, k: conditional_accuracy(p, r, k)[1])
+    assert "PASS" in capsys.readouterr().out
+
+    def precision(predicted, requested, k):  # divides by the predictions instead of the requests
+        confusion = conditional_accuracy(predicted, requested, k)[2]
+        return np.diag(confusion) / np.maximum(confusion.sum(axis=0), 1)
+
+    assert not exercises.check_per_class_accuracy(precision)
+    assert "precision" in capsys.readouterr().out
+    assert not exercises.check_per_class_accuracy(lambda p, r, k: (p == r).float().mean().repeat(k))
+    assert "requested == c" in capsys.readouterr().out

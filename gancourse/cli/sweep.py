@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 
 from .options import parse_assignments
 
@@ -29,7 +30,10 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..sweeps import load_grid, run_sweep
+    from ..sweeps.worker import raise_keyboard_interrupt
 
+    # `kill` of the driver stops its workers as Ctrl-C does (they would otherwise train on, orphaned)
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     fixed = {k: v for k, v in parse_assignments(args.set, "--set").items()}
     if args.profile:
         fixed["profile"] = args.profile

@@ -102,24 +102,23 @@ def wikiart_stand_in(split: str = "train", style: str = "Impressionism", size: i
     names = sorted(_artists(artist)) or ["stand-in-artist-a", "stand-in-artist-b", "stand-in-artist-c"]
     per_artist = {"train": 60, "test": 20, "all": 80}[split]
     g = torch.Generator().manual_seed(1000 * size + SPLITS.index(split))
+    yy, xx = torch.meshgrid(torch.arange(size).float(), torch.arange(size).float(), indexing="ij")
     images, labels = [], []
     for k in range(len(names)):
         palette = torch.rand(4, 3, generator=g) * 0.8 + 0.1
-        for _ in range(per_artist):
-            coarse = torch.rand(1, 4, 4, 4, generator=g)
-            weights = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic",
-                                                      align_corners=False).softmax(1)[0]
-            canvas = torch.einsum("khw,kc->chw", weights, palette)
-            for _ in range(12):  # dabs: small bright ellipses of a palette colour
-                cy, cx = (torch.rand(2, generator=g) * size).tolist()
-                r = size * (0.03 + 0.05 * float(torch.rand(1, generator=g)))
-                yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-                mask = (((yy - cy) / r) ** 2 + ((xx - cx) / (2 * r)) ** 2 < 1).float()
-                colour = palette[int(torch.randint(4, (1,), generator=g))]
-                canvas = canvas * (1 - mask) + colour[:, None, None] * mask
-            images.append((canvas.clamp(0, 1) * 255).round().to(torch.uint8))
-            labels.append(k)
-    return ImageSet("wikiart", torch.stack(images), torch.tensor(labels), list(names), "stand-in")
+        coarse = torch.rand(per_artist, 4, 4, 4, generator=g)
+        weights = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic",
+                                                  align_corners=False).softmax(1)
+        canvas = torch.einsum("nkhw,kc->nchw", weights, palette)
+        for _ in range(12):  # dabs: one small ellipse of a palette colour per image, all images at once
+            cy, cx = (torch.rand(2, per_artist, 1, 1, generator=g) * size).unbind(0)
+            r = size * (0.03 + 0.05 * torch.rand(per_artist, 1, 1, generator=g))
+            mask = ((((yy - cy) / r) ** 2 + ((xx - cx) / (2 * r)) ** 2) < 1).float()[:, None]
+            colour = palette[torch.randint(4, (per_artist,), generator=g)][:, :, None, None]
+            canvas = canvas * (1 - mask) + colour * mask
+        images.append((canvas.clamp(0, 1) * 255).round().to(torch.uint8))
+        labels += [k] * per_artist
+    return ImageSet("wikiart", torch.cat(images), torch.tensor(labels), list(names), "stand-in")
 
 
 register_dataset(DatasetSpec(

@@ -104,6 +104,7 @@ class ConditionalEvaluator:
             self.floor_features.append(self._embed(train, _class_rows(train, c, len(test_rows), g))[0])
         self.n_per_class = n_per_class
         self.seed = seed
+        self.last_report: ConditionalReport | None = None  # what the latest call scored (fit's last evaluation)
 
     def _embed(self, data: ImageSet, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         images, _ = data.rows(index)
@@ -136,8 +137,10 @@ class ConditionalEvaluator:
             confusion=confusion)
 
     def report(self, recipe) -> ConditionalReport:
+        """The full report (confusion matrix included); the latest is kept as ``last_report``."""
         with torch.random.fork_rng(devices=[]):  # scoring must not change the training run's randomness
-            return self.score(*self.sample(recipe))
+            self.last_report = self.score(*self.sample(recipe))
+        return self.last_report
 
     def __call__(self, recipe) -> dict[str, float]:
         return self.report(recipe).as_metrics()

@@ -29,7 +29,7 @@ from ..data import ImageSet, to_unit_range
 from ..paths import cache_dir
 
 FEATURE_NET_VERSION = 1
-TRAIN_STEPS = 300  # about 10 s at 64 px on one CPU core; tests lower it
+TRAIN_STEPS = 300  # at 64 px: 0.45 s a step on one core of a busy 2-core CPU; smoke runs and tests lower it
 
 
 class FeatureNet(nn.Module):
@@ -170,9 +170,15 @@ def _cache_key(data: ImageSet) -> str:
 
 
 def get_feature_net(train: ImageSet, test: ImageSet | None = None, *, device: torch.device | str = "cpu",
-                    progress: bool = True) -> FeatureNet:
-    """The feature network for ``train``, from the cache when an earlier run trained it."""
-    path = cache_dir() / "features" / f"{_cache_key(train)}.pt"
+                    progress: bool = True, steps: int | None = None) -> FeatureNet:
+    """The feature network for ``train``, from the cache when an earlier run trained it.
+
+    ``steps`` other than ``TRAIN_STEPS`` (a smoke run's few steps) is part of the cache key, so a
+    briefly trained network is never served to a run that expects the full one.
+    """
+    steps = TRAIN_STEPS if steps is None else steps
+    suffix = "" if steps == TRAIN_STEPS else f"-{steps}steps"
+    path = cache_dir() / "features" / f"{_cache_key(train)}{suffix}.pt"
     if path.is_file():
         saved = load_checkpoint(path)
         net = FeatureNet(**saved["config"])
@@ -180,7 +186,7 @@ def get_feature_net(train: ImageSet, test: ImageSet | None = None, *, device: to
         net.accuracy = saved.get("accuracy")
         return net.to(device).eval()
     start = time.perf_counter()
-    net = train_feature_net(train, device=device, progress=progress)
+    net = train_feature_net(train, steps=steps, device=device, progress=progress)
     net.accuracy = feature_net_accuracy(net, test) if test is not None else None
     save_checkpoint({"config": net.config, "state_dict": net.state_dict(), "accuracy": net.accuracy,
                      "seconds": time.perf_counter() - start}, path)
@@ -195,12 +201,13 @@ def held_out_split(data: ImageSet, every: int = 4) -> tuple[ImageSet, ImageSet]:
 
 
 def feature_evaluator(train: ImageSet, *, test: ImageSet | None = None, n: int = 2000,
-                      device: str = "cpu", progress: bool = True):
+                      device: str = "cpu", progress: bool = True, steps: int | None = None):
     """An :class:`Evaluator` whose features come from a :class:`FeatureNet` trained on ``train``.
 
     The reference is ``test`` (held-out real images); without one, every fourth training image is held
     out. ``n`` is capped by the reference size, and the floor compares the reference with as many training
-    images, so FID and its floor are always measured at the same sample size.
+    images, so FID and its floor are always measured at the same sample size. ``steps``: training steps of
+    the feature network (default ``TRAIN_STEPS``).
     """
     from .evaluator import Evaluator
 
@@ -211,5 +218,5 @@ def feature_evaluator(train: ImageSet, *, test: ImageSet | None = None, n: int =
                          f"training images {train.channels}x{train.size} px; load both with the same options")
     if len(test) < 10:
         raise ValueError(f"{train.name}: only {len(test)} reference images; metrics need at least 10")
-    net = get_feature_net(train, test, device=device, progress=progress)
+    net = get_feature_net(train, test, device=device, progress=progress, steps=steps)
     return Evaluator(test, net, floor_reference=train, n=n)

@@ -29,12 +29,19 @@ class CGAN(DCGAN):
     name = "cgan"
     Config = GANConfig
     conditional = True  # Recipe.config_for sets n_classes from the dataset
+    # DCGAN's N(0, 0.02) makes the label about 1% of G's input: G ignores it for a long time (Quick Draw, 10
+    # categories, 1000 steps: 33% conditional accuracy, FID 66). N(0, 1), the scale of z, makes G ignore z
+    # instead: one drawing per class whatever the noise (per-class collapse, FID 103). 0.3 measured best
+    # (46%, FID 64 at 1000 steps; 50%, FID 52 at 1250; 35%, FID 54 at 1500), but variety still shrinks as
+    # training goes on and the accuracy is far from the 90% the course aims for: not solved yet.
+    label_embedding_std = 0.3
 
     def __init__(self, config: GANConfig, device: torch.device | str = "cpu") -> None:
         if config.n_classes < 1:
             raise ValueError("cgan needs labelled data: n_classes must be >= 1 (config_for sets it from the "
                              "dataset's classes; this dataset has none)")
         super().__init__(config, device)
+        torch.nn.init.normal_(self.G.embed.weight, 0.0, self.label_embedding_std)
 
     def step(self, batch: Batch) -> dict[str, float]:
         if batch.labels is None:

@@ -80,7 +80,7 @@ def execute_combination(notebook: str | Path, folder: str | Path) -> dict[str, A
     return status
 
 
-def _interrupt(signum, frame) -> None:
+def raise_keyboard_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # the sweep driver stops workers with SIGTERM (Ctrl-C, or a failure of its own): end like an interrupt,
     # so papermill shuts the kernel down and the status says "interrupted"
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     status = execute_combination(*argv)
     print(f"{status['status']}: {status.get('error') or 'done'} ({status['last_wall_time']:.1f} s)")
     return 0 if status["status"] == "ok" else 1
