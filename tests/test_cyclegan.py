@@ -16,10 +16,21 @@ from gancourse.devices import seed_everything
 from gancourse.metrics.translation import TranslationEvaluator, memorization_distance, mifid
 from gancourse.models.cyclegan import PatchDiscriminator, ResnetGenerator, UnetGenerator
 from gancourse.recipes import RECIPES
-from gancourse.recipes.cyclegan import CycleGAN, ImagePool, LinearDecayLR, load_translators
+from gancourse.recipes.cyclegan import CycleGAN, CycleGANConfig, ImagePool, LinearDecayLR, load_translators
+from gancourse.runs import RunDir
 from gancourse.training import fit
 
 TINY = {"ngf": 4, "n_blocks": 1, "ndf": 4}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Toy networks gain nothing from a second thread, and on a busy CI machine oversubscribed threads make
+    these tests several times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def toy_unpaired(n: int = 12, size: int = 36, crop: int = 32, seed: int = 0) -> UnpairedSet:
@@ -133,6 +144,24 @@ class Constant(nn.Module):
         return self.value.expand(x.shape[0], 1, 3, 3)
 
 
+def test_defaults_are_the_reference_settings():
+    c = CycleGANConfig()
+    assert (c.loss, c.lambda_cycle, c.lambda_identity, c.pool_size) == ("least-squares", 10.0, 0.5, 50)
+    assert (c.lr, c.beta1, c.beta2, c.generator, c.n_blocks, c.norm) == (2e-4, 0.5, 0.999, "resnet", 9, "instance")
+
+
+def test_generator_adversarial_loss_is_the_reference_mse_against_real():
+    data = toy_unpaired()
+    recipe = toy_recipe(data)
+    recipe.G_AB, recipe.G_BA = Identity(), Identity()
+    for score, expected in ((1.0, 0.0), (0.0, 2.0), (-1.0, 8.0)):  # sum over the two D of (D(fake) - 1)^2
+        recipe.D_A, recipe.D_B = Constant(score), Constant(score)
+        with torch.no_grad():
+            total, parts, _, _ = recipe.generator_losses(torch.zeros(2, 3, 32, 32), torch.zeros(2, 3, 32, 32))
+        assert float(recipe.config.lambda_gan * parts["adversarial"]) == pytest.approx(expected)
+        assert float(total) == pytest.approx(expected)  # identity generators: no cycle or identity error
+
+
 def test_cycle_and_identity_losses_vanish_for_identity_generators_and_grow_otherwise():
     data = toy_unpaired()
     recipe = toy_recipe(data)
@@ -143,6 +172,7 @@ def test_cycle_and_identity_losses_vanish_for_identity_generators_and_grow_other
     total, parts = total.detach(), {k: v.detach() for k, v in parts.items()}
     assert float(total) == 0.0 and float(parts["cycle"]) == 0.0 and float(parts["identity"]) == 0.0
     assert torch.equal(fake_a, b) and torch.equal(fake_b, a)
+    assert recipe.reconstruction_error(b, "photo2art") == 0.0
 
     class Darken(Identity):
         def forward(self, x):
@@ -151,10 +181,10 @@ def test_cycle_and_identity_losses_vanish_for_identity_generators_and_grow_other
     recipe.G_AB = recipe.G_BA = Darken()
     total, parts, _, _ = recipe.generator_losses(a, b)
     total, parts = total.detach(), {k: v.detach() for k, v in parts.items()}
-    c = recipe.config
     assert float(parts["cycle"]) == pytest.approx(0.4, abs=1e-5)  # two cycles, each off by 0.2
     assert float(parts["identity"]) == pytest.approx(0.2, abs=1e-5)
-    assert float(total) == pytest.approx(c.lambda_cycle * 0.4 + c.lambda_identity * c.lambda_cycle * 0.2, abs=1e-4)
+    assert recipe.reconstruction_error(b, "photo2art") == pytest.approx(0.2, abs=1e-5)  # darkened twice
+    assert float(total) == pytest.approx(10 * 0.4 + 0.5 * 10 * 0.2, abs=1e-4)  # lambda 10, identity 0.5 x 10
 
 
 def test_discriminator_loss_is_zero_for_a_perfect_d_and_the_reference_weighting_holds():
@@ -247,6 +277,31 @@ def _write_images(folder, names, colour):
         Image.fromarray(array).save(folder / name)
 
 
+def _write_cyclegan_layout(root, monets=6, photos=7):
+    base = root / "monet2photo"
+    _write_images(base / "trainA", [f"m{i}.jpg" for i in range(monets)], (200, 0, 0))
+    _write_images(base / "trainB", [f"p{i}.jpg" for i in range(photos)], (0, 0, 200))
+    _write_images(base / "testA", ["m_test0.jpg", "m_test1.jpg"], (200, 0, 0))
+    _write_images(base / "testB", ["p_test0.jpg", "p_test1.jpg", "p_test2.jpg"], (0, 0, 200))
+    return base
+
+
+def test_monet2photo_reads_the_cyclegan_layout_with_a_crop_margin(tmp_data_root):
+    _write_cyclegan_layout(tmp_data_root)
+    train = load_dataset("monet2photo", size=32)
+    assert isinstance(train, UnpairedSet) and train.domains == ("monet", "photo") and not train.is_stand_in
+    assert (len(train.a), len(train.b)) == (6, 7) and (train.a.size, train.size) == (36, 32)
+    assert train.a.images[:, 0].float().mean() > 150 and train.b.images[:, 2].float().mean() > 150  # A = Monet
+    assert (len(train.preview.a), len(train.preview.b), train.preview.size) == (2, 3, 32)
+    assert load_dataset("monet2photo", size=32, jitter=False).crop == 0  # stored at the model's size
+    windows = load_dataset("monet2photo", size=32, crop=16)
+    assert windows.size == 16 and windows.stream(2).next().a.shape == (2, 3, 16, 16)
+    test = load_dataset("monet2photo", "test", size=32)
+    assert (len(test.a), len(test.b), test.size, test.crop) == (2, 3, 32, 0)
+    with pytest.raises(ValueError, match="crop must be a multiple of 4"):
+        load_dataset("monet2photo", size=32, crop=48)
+
+
 def test_monet2photo_reads_the_kaggle_layout_with_a_deterministic_split(tmp_data_root):
     base = tmp_data_root / "gan-getting-started"
     _write_images(base / "monet_jpg", [f"m{i:02d}.png" for i in range(20)], (200, 0, 0))
@@ -288,9 +343,11 @@ def test_vibrancy_formula_and_ranking():
 
 # -- training, resume, export, translate ---------------------------------------------------------------
 
-def test_a_step_updates_all_four_networks_with_finite_losses():
+@pytest.mark.parametrize("generator", ["resnet", "unet"])
+def test_a_step_updates_all_four_networks_with_finite_losses(generator):
     data = toy_unpaired()
-    recipe = toy_recipe(data)
+    recipe = toy_recipe(data, generator=generator)
+    assert type(recipe.G_BA).__name__ == {"resnet": "ResnetGenerator", "unet": "UnetGenerator"}[generator]
     before = {k: [p.clone() for p in m.parameters()] for k, m in recipe.modules.items()}
     scalars = recipe.step(data.stream(2, seed=0).next())
     assert all(np.isfinite(v) for v in scalars.values())
@@ -371,3 +428,54 @@ def test_translation_evaluator_prefers_translations_that_look_like_the_target():
     translated = evaluator.score(swapped)
     assert translated["kid"] < as_is["kid"] and translated["fid"] < as_is["fid"]
     assert {"fid_floor", "kid_floor", "memorization_distance", "memorization_floor", "mifid"} <= set(translated)
+
+
+# -- widget -------------------------------------------------------------------------------------------
+
+def test_translation_picker_builds_its_widget_and_static_view_without_a_frontend():
+    import matplotlib.pyplot as plt
+
+    from gancourse.widgets_cyclegan import TranslationPicker
+
+    data = toy_unpaired()
+    picker = TranslationPicker.from_recipe(toy_recipe(data), data)
+    assert picker.row("photo", 4).shape == (3, 3, 32, 32)
+    with pytest.raises(ValueError, match="images 0..3"):
+        picker.row("art", 4)
+    box = picker.widget()
+    first = box.controls["image"].value
+    box.controls["index"].value = 2
+    assert box.controls["image"].value != first and "photo #2" in box.controls["caption"].value
+    box.controls["domain"].value = "art"
+    assert box.controls["index"].max == 3 and box.controls["caption"].value.startswith("art #")
+    figure = picker.show()  # no frontend under pytest: the static table
+    assert len(figure.axes) == 18
+    plt.close(figure)
+
+
+# -- command line: train, then translate --------------------------------------------------------------
+
+def test_cli_trains_on_monet2photo_and_translates_photos_to_monet(tmp_data_root, tmp_path, capsys):
+    base = _write_cyclegan_layout(tmp_data_root)
+    run_dir, out = tmp_path / "run", tmp_path / "monets"
+    tiny = ["--set", "ngf=4", "--set", "n_blocks=1", "--set", "ndf=4"]
+    assert main(["train", "--recipe", "cyclegan", "--dataset", "monet2photo", "--data-option", "size=32",
+                 "--steps", "3", "--batch-size", "1", "--flip", "--no-eval", "--quiet", "--out", str(run_dir),
+                 *tiny]) == 0
+    assert "steps: 3" in capsys.readouterr().out
+    config = RunDir(run_dir).read_config()
+    assert config["recipe"] == "cyclegan" and config["dataset"] == "monet2photo"
+    assert config["recipe_config"]["domain_a"] == "monet" and config["recipe_config"]["image_size"] == 32
+    assert RunDir(run_dir).generator_path.is_file() and RunDir(run_dir).sample_paths()
+
+    photos = [str(base / "testB" / "p_test0.jpg"), str(base / "testB" / "p_test1.jpg")]
+    assert main(["translate", str(run_dir), *photos, "--direction", "photo2monet", "--out", str(out)]) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["p_test0_photo2monet.png", "p_test1_photo2monet.png"]
+    with Image.open(out / written[0]) as image:
+        assert image.size == (32, 32) and image.mode == "RGB"
+    assert main(["translate", str(run_dir), str(base / "testA"), "--direction", "monet2photo", "--out",
+                 str(out)]) == 0  # a folder of images
+    assert (out / "m_test1_monet2photo.png").is_file()
+    assert main(["translate", str(run_dir), *photos, "--direction", "photo2van_gogh"]) == 2
+    assert "choose one of photo2monet, monet2photo" in capsys.readouterr().err

@@ -65,7 +65,7 @@ def split_folder(layout: str, base: Path, split: str, domain: str) -> tuple[Path
     return folder, set(chosen)
 
 
-def _check_options(split: str, size: int, domain: str, curate_every: int) -> None:
+def _check_options(split: str, size: int, domain: str, curate_every: int, crop: int = 0) -> None:
     if split not in ("train", "test"):
         raise ValueError(f"{NAME} has the splits train and test, not {split!r}")
     if domain not in ("both", *DOMAINS):
@@ -74,6 +74,8 @@ def _check_options(split: str, size: int, domain: str, curate_every: int) -> Non
         raise ValueError(f"{NAME}: size must be a multiple of 4 and at least 16, got {size}")
     if curate_every < 0:
         raise ValueError(f"{NAME}: curate_every must be >= 0 (0 or 1: every painting), got {curate_every}")
+    if crop and (crop % 4 or not 16 <= crop <= size):
+        raise ValueError(f"{NAME}: crop must be a multiple of 4 from 16 to size ({size}), got {crop}")
 
 
 def _domain_set(layout: str, base: Path, split: str, domain: str, size: int) -> ImageSet | None:
@@ -94,9 +96,10 @@ def _curated(monet: ImageSet, every: int) -> ImageSet:
     return monet.subset(every_kth(order, every))
 
 
-def _assemble(get, split: str, size: int, domain: str, jitter: bool, curate_every: int):
+def _assemble(get, split: str, size: int, domain: str, jitter: bool, curate_every: int, crop: int = 0):
     """Build what ``load_dataset`` returns from ``get(split, domain, stored_size) -> ImageSet | None``."""
-    stored = load_size(size) if split == "train" and jitter and domain == "both" else size
+    train_pair = split == "train" and domain == "both"
+    stored = load_size(size) if train_pair and jitter else size
     if domain != "both":
         found = get(split, domain, size)
         return _curated(found, curate_every) if found is not None and domain == "monet" else found
@@ -109,19 +112,25 @@ def _assemble(get, split: str, size: int, domain: str, jitter: bool, curate_ever
         ta, tb = get("test", "monet", size), get("test", "photo", size)
         if ta is not None and tb is not None:
             preview = UnpairedSet(NAME, ta, tb, DOMAINS)
-    return UnpairedSet(NAME, a, b, DOMAINS, crop=size if stored != size else 0, preview=preview)
+    window = (crop or size) if train_pair else 0
+    return UnpairedSet(NAME, a, b, DOMAINS, crop=window if window != stored else 0, preview=preview)
 
 
 def find(root: Path, split: str = "train", size: int = 256, domain: str = "both", jitter: bool = True,
-         curate_every: int = 0) -> UnpairedSet | ImageSet | None:
-    """The dataset under ``root`` (see the module docstring), or None when neither layout is there."""
-    _check_options(split, size, domain, curate_every)
+         curate_every: int = 0, crop: int = 0) -> UnpairedSet | ImageSet | None:
+    """The dataset under ``root`` (see the module docstring), or None when neither layout is there.
+
+    ``crop`` (training pairs only): train on random ``crop`` px windows of the ``size`` px images instead
+    of ``size`` px ones. The generators are fully convolutional, so they still translate whole ``size`` px
+    images; on a CPU, 64 px windows make a step about 4x cheaper than 128 px ones.
+    """
+    _check_options(split, size, domain, curate_every, crop)
     found = find_layout(Path(root))
     if found is None:
         return None
     layout, base = found
     return _assemble(lambda s, d, px: _domain_set(layout, base, s, d, px), split, size, domain, jitter,
-                     curate_every)
+                     curate_every, crop)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -174,9 +183,10 @@ def _stand_in_domain(split: str, domain: str, size: int) -> ImageSet:
 
 
 def stand_in(split: str = "train", size: int = 256, domain: str = "both", jitter: bool = True,
-             curate_every: int = 0) -> UnpairedSet | ImageSet:
-    _check_options(split, size, domain, curate_every)
-    return _assemble(lambda s, d, px: _stand_in_domain(s, d, px), split, size, domain, jitter, curate_every)
+             curate_every: int = 0, crop: int = 0) -> UnpairedSet | ImageSet:
+    _check_options(split, size, domain, curate_every, crop)
+    return _assemble(lambda s, d, px: _stand_in_domain(s, d, px), split, size, domain, jitter, curate_every,
+                     crop)
 
 
 register_dataset(DatasetSpec(
@@ -186,5 +196,5 @@ register_dataset(DatasetSpec(
     stand_in=stand_in,
     expected=("Expected <data root>/monet2photo/ with trainA/ trainB/ testA/ testB/ (A = Monet, B = photos), "
               "or Kaggle's gan-getting-started monet_jpg/ and photo_jpg/ folders."),
-    options=("size", "domain", "jitter", "curate_every"),
+    options=("size", "domain", "jitter", "curate_every", "crop"),
 ))

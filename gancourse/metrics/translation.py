@@ -184,9 +184,12 @@ def translation_evaluator(data, *, test=None, direction: str = "", feature_steps
     source, _, target = direction.partition("2")
     if {source, target} != {a_name, b_name}:
         raise ValueError(f"unknown direction {direction!r}; choose {b_name}2{a_name} or {a_name}2{b_name}")
-    net = domain_feature_net(data.a, data.b, domains=data.domains, crop=data.size, steps=feature_steps,
+    # Training images may be stored larger (random-crop margin) or be cropped smaller than the test images;
+    # the reference scale is the test images': the centre of the stored training image at that size.
+    scale = min(test.a.size, data.a.size)
+    net = domain_feature_net(data.a, data.b, domains=data.domains, crop=scale, steps=feature_steps,
                              progress=progress)
-    reference = _centre(torch.as_tensor(data.domain(target).images[:]), data.size)
+    reference = _centre(torch.as_tensor(data.domain(target).images[:]), scale)
     return TranslationEvaluator(torch.as_tensor(test.domain(source).images[:]),
                                 torch.as_tensor(test.domain(target).images[:]), net.embed, direction=direction,
                                 floor_reference=reference)

@@ -28,7 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..checkpoints import GENERATOR_CLASSES
-from ..data import ImageSet, to_unit_range
+from ..data import to_unit_range
 from ..devices import autocast
 from ..losses import get_loss
 from ..models.cyclegan import CYCLEGAN_NORMS, GENERATORS, PatchDiscriminator, ResnetGenerator, UnetGenerator
@@ -282,16 +282,18 @@ class CycleGAN(Recipe):
     def prepare(self, data) -> None:
         """Keep held-out images of both domains for the sample grids (``fit`` calls this before training).
 
-        ``data.preview`` (the test split, for ``monet2photo``) when the data has one, else the first
-        training images, centre-cropped to the model's size.
+        ``data.preview`` (the test split, for ``monet2photo``) when the data has one, at its own size if the
+        generators take it (they are fully convolutional: a model trained on crops translates whole
+        images); else the first training images, centre-cropped to the model's size.
         """
-        source = getattr(data, "preview", None) or data
+        held_out = getattr(data, "preview", None)
+        source = held_out if held_out is not None else data
+        size, multiple = self.config.image_size, getattr(self.G_BA, "multiple", 1)
         for key, images in (("A", source.a), ("B", source.b)):
-            uint8 = images.images[:64] if isinstance(images, ImageSet) else images[:64]
-            uint8 = torch.as_tensor(uint8)
-            s, size = uint8.shape[-1], self.config.image_size
-            if s != size:
-                top = (s - size) // 2
+            uint8 = torch.as_tensor(images.images[:64])
+            side = uint8.shape[-1]
+            if side != size and not (held_out is not None and side % multiple == 0):
+                top = (side - size) // 2
                 uint8 = uint8[..., top:top + size, top:top + size]
             self.preview[key] = uint8.contiguous()
 
@@ -317,6 +319,16 @@ class CycleGAN(Recipe):
         out = torch.cat([g(chunk.to(self.device)).float().cpu() for chunk in images.split(batch_size)])
         g.train(was_training)
         return out
+
+    @torch.no_grad()
+    def reconstruction_error(self, images: torch.Tensor, direction: str) -> float:
+        """Mean L1 (in [-1, 1] units) between ``images`` and their round trip: ``direction``, then back.
+
+        What FID cannot see: whether a translation kept the input's content (0 for a perfect cycle).
+        """
+        source, _, target = direction.partition("2")
+        back = self.translate(self.translate(images, direction), f"{target}2{source}")
+        return float((back - images.float().cpu()).abs().mean())
 
     @torch.no_grad()
     def sample_fixed(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -351,15 +363,30 @@ class CycleGAN(Recipe):
 
 
 # The course's budgets per profile (notebook 06 and benchmarks/cyclegan_cpu.py read them from here):
-# ``size`` is the monet2photo data option, ``recipe`` the config overrides, ``steps`` at batch size 1.
+# ``size`` is the monet2photo data option, ``recipe`` the config overrides, ``steps`` at batch size 1,
+# ``evaluations`` the metric evaluations during training, ``feature_steps`` the metric network's training.
 PRESETS: dict[str, dict[str, Any]] = {
     # CI: a minute on a CPU, 64 px, a toy generator; shows that everything runs, not what it learns.
-    "smoke": {"size": 64, "steps": 30, "batch_size": 1, "recipe": {"ngf": 8, "n_blocks": 2, "ndf": 16}},
+    "smoke": {"size": 64, "steps": 30, "batch_size": 1, "recipe": {"ngf": 8, "n_blocks": 2, "ndf": 16},
+              "evaluations": 1, "feature_steps": 20},
     # A student's CPU: 128 px, a small ResNet generator, about 15 minutes on 2 idle cores.
-    "quick": {"size": 128, "steps": 800, "batch_size": 1, "recipe": {"ngf": 16, "n_blocks": 6, "ndf": 32}},
+    "quick": {"size": 128, "steps": 800, "batch_size": 1, "recipe": {"ngf": 16, "n_blocks": 6, "ndf": 32},
+              "evaluations": 8, "feature_steps": 300},
     # A GPU: the reference networks at 256 px (9 blocks), ~37 passes over the 270 photos.
-    "full": {"size": 256, "steps": 10000, "batch_size": 1, "recipe": {"ngf": 64, "n_blocks": 9, "ndf": 64}},
+    "full": {"size": 256, "steps": 10000, "batch_size": 1, "recipe": {"ngf": 64, "n_blocks": 9, "ndf": 64},
+             "evaluations": 10, "feature_steps": 300},
 }
+
+
+NOTEBOOK = "06_monet_cyclegan"  # notebook 06's runs live in runs/<NOTEBOOK>/; the CPU benchmark reuses them
+
+
+def run_name(generator: str, size: int, steps: int, lambda_cycle: float = 10.0, lambda_identity: float = 0.5,
+             curate_every: int = 0, seed: int = 0) -> str:
+    """The run directory name notebook 06 gives a setting, so that a rerun, another setting's comparison and
+    ``benchmarks/cyclegan_cpu.py`` find (and resume or reuse) the same run."""
+    return (f"cyclegan-{generator}-{size}px-{steps}steps-cycle{lambda_cycle:g}-id{lambda_identity:g}"
+            f"-curate{curate_every}-seed{seed}")
 
 
 def preset(profile: str) -> dict[str, Any]:
