@@ -1,6 +1,6 @@
 """Stacked MNIST on a fixed CPU budget: modes covered and KL from uniform for the collapsing baseline and each cure.
 
-Every variant of ``gancourse.mode_collapse.CURES`` (the baseline DCGAN with a narrow D, minibatch std,
+Every variant of ``gancourse.mode_collapse.CURES`` (the baseline DCGAN with G faster than D, minibatch std,
 pack 2 and 4, spectral norm in D, WGAN-GP, a weaker and a stronger D) trains from the same seed on the same
 data order for the same number of generator steps, and is scored by the same evaluator: the MNIST judge read
 channel by channel on ``--mode-samples`` samples (modes covered: at least one sample; KL of the 1000-mode

@@ -16,10 +16,12 @@ import torch
 
 from .metrics.scores import mode_histogram
 
-# The baseline: the course's DCGAN with a discriminator narrower than the generator. A D that cannot
-# tell the 1000 digit combinations apart lets G drop some of them at no cost: the Unrolled GAN paper
-# provokes collapse the same way (a D of 1/4 or 1/2 of the size of G).
-BASELINE: dict[str, Any] = dict(g_width=32, d_width=8, lr_g=5e-4, lr_d=5e-4)
+# The baseline: the course's DCGAN with G learning five times faster than D (the setting that collapses the
+# 2-D toys). Measured on stacked MNIST (seed 0, batch 64, 1 thread): the previous baseline (D of width 8,
+# both rates 5e-4) and equal rates of 5e-4 or 1e-3 with D of width 32 still drew colour blobs that the judge
+# reads as one mode (888) after 600-1000 steps; this one reached 229 modes (KL 4.17) at step 800, its
+# digits still rough. Stacked MNIST needs well over 1000 steps to draw clean digits in every channel.
+BASELINE: dict[str, Any] = dict(g_width=32, d_width=32, lr_g=1e-3, lr_d=2e-4)
 
 # Each cure is the baseline plus these options (``recipe`` picks another recipe). "weak D" and "strong D"
 # are not cures but the other knob the papers turn: how much capacity D has to notice missing modes.
@@ -31,8 +33,8 @@ CURES: dict[str, dict[str, Any]] = {
     "spectral norm D": dict(d_norm="spectral"),
     # n_critic=2 (the paper uses 5) keeps it near the others' cost; it still does 2 critic updates a step
     "WGAN-GP": dict(recipe="wgan-gp", n_critic=2, track_grad_norm=False),
-    "weak D": dict(d_width=4),
-    "strong D": dict(d_width=32),
+    "weak D": dict(d_width=8),  # a quarter of the baseline's width (the Unrolled GAN table's "1/4 the size")
+    "strong D": dict(d_width=64),
 }
 
 
@@ -111,7 +113,7 @@ def ours_beside_published(results, budget: str, samples: int):
     """Our measured rows (VariantResults) in the same columns as :func:`published_table`, then the papers'."""
     import pandas as pd
 
-    ours = [{"paper": "this course (measured)", "table": "", "method": r.name, "setting": "course DCGAN, narrow D",
+    ours = [{"paper": "this course (measured)", "table": "", "method": r.name, "setting": "course DCGAN, lr_g 5 x lr_d",
              "modes (of 1000)": r.metrics.get("modes"), "KL": round(r.metrics.get("kl_uniform", float("nan")), 2),
              "budget": f"{budget}, {samples} samples"} for r in results]
     return pd.concat([pd.DataFrame(ours), published_table()], ignore_index=True)

@@ -40,13 +40,19 @@ class Mixture:
         return self.centres[which] + self.std * torch.randn(n, 2, generator=generator)
 
 
-def ring(modes: int = 8, radius: float = 2.0, std: float = 0.02) -> Mixture:
+# The papers' modes are narrower (std 0.02 on the ring, 0.05 on the grid) and their GANs train for tens of
+# thousands of steps. At 0.1 a tiny MLP lands points within 3 std of the centres in a couple of thousand
+# steps (seconds on a CPU), while the modes stay far apart (1.5 on the ring, 2 on the grid).
+COURSE_STD = 0.1
+
+
+def ring(modes: int = 8, radius: float = 2.0, std: float = COURSE_STD) -> Mixture:
     """``modes`` Gaussians evenly spaced on a circle (Metz et al. 2017 use 8, radius 2, std 0.02)."""
     angles = torch.arange(modes) * (2 * math.pi / modes)
     return Mixture(f"ring of {modes}", radius * torch.stack([angles.cos(), angles.sin()], dim=1), std)
 
 
-def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> Mixture:
+def grid(side: int = 5, spacing: float = 2.0, std: float = COURSE_STD) -> Mixture:
     """A ``side`` x ``side`` grid of Gaussians (VEEGAN and PacGAN: 5 x 5 at -4, -2, 0, 2, 4, std 0.05)."""
     axis = (torch.arange(side) - (side - 1) / 2) * spacing
     yy, xx = torch.meshgrid(axis, axis, indexing="ij")
@@ -98,8 +104,11 @@ class ToyConfig:
     nz: int = 2
     g_hidden: int = 128
     d_hidden: int = 128
+    # G learns five times faster than D: G chases whichever region the slow D currently rates highest, so a
+    # plain GAN collapses onto one or two modes and hops, while pack 4 covers them all (ring: 1 vs 8 modes
+    # after 2000 steps, seed 0). With equal rates of 1e-3 the plain GAN covers the ring too.
     lr_g: float = 1e-3
-    lr_d: float = 1e-3
+    lr_d: float = 2e-4
     beta1: float = 0.5
     batch_size: int = 256
     pack: int = 1  # PacGAN: D judges `pack` points at once
