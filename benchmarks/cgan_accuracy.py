@@ -1,19 +1,25 @@
 """Conditional accuracy of the Quick Draw cGAN after notebook 05's quick-profile budget, overall and per category.
 
 Trains ``gancourse train --recipe cgan --dataset quickdraw`` with notebook 05's quick profile (its default
-categories, up to 5,000 drawings each, 3,000 steps of 64), then asks the generator for ``--per-class``
+categories, up to 5,000 drawings each, 1,000 steps of 64, the recipe's defaults: projection + AC-GAN class
+head + minibatch std), then asks the generator for ``--per-class``
 drawings of every category and lets the judge (trained on the same categories) label them. Printed: the
 conditional accuracy per category and overall (target: >= 90% overall), the judge's own accuracy on
-real test drawings beside it, and FID per category with its real-vs-real floor.
+real test drawings beside it, FID per category with its real-vs-real floor, and the spread (generated over
+real mean feature distance per category: 1 = real variety, near 0 = one drawing again and again).
 
-    GANCOURSE_DATA=/work/shared/data python benchmarks/cgan_accuracy.py           # ~5-6 min on 2 cores
-    GANCOURSE_DATA=/work/shared/data python benchmarks/cgan_accuracy.py --quick   # 300 steps, ~1 min
+    GANCOURSE_DATA=/work/shared/data python benchmarks/cgan_accuracy.py           # ~4-5 min on 2 cores
+    GANCOURSE_DATA=/work/shared/data python benchmarks/cgan_accuracy.py --quick   # 300 steps, ~1-2 min
+
+Measured (seed 0, --threads 1, 300 per category, on a busy machine): 98.6% overall at 1,000 steps, judge on
+real 91.9%, FID 43 (floor 0.3), spread 0.33; at 1,500 steps 96.0%, FID 55, spread 0.22; at 2,000 steps
+84.6%, FID 76, spread 0.13 (more steps: fewer kinds of drawing per category).
 
 What the figures can say: agreement of the generated drawings with this judge, which itself errs on real
 drawings (read accuracy against its real-data accuracy); per category, the standard error is about
-sqrt(p (1 - p) / n): +-1 point at n = 1000 and p = 0.9. FID per category catches what accuracy cannot
-(a generator drawing one perfect cat again and again). Without the real files the run uses the stand-in
-and says so: its figures are not about Quick Draw.
+sqrt(p (1 - p) / n): +-1 point at n = 1000 and p = 0.9. FID per category and the spread catch what
+accuracy cannot (a generator drawing one perfect cat again and again). Without the real files the run uses
+the stand-in and says so: its figures are not about Quick Draw.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from gancourse.metrics.conditional import ConditionalEvaluator  # noqa: E402
 
 # Notebook 05's defaults and quick profile (keep them in step with its parameters cell).
 CATEGORIES = "airplane,apple,bicycle,cat,circle,crown,diamond,eye,fish,star"
-QUICK_PROFILE = {"max_per_class": 5000, "steps": 3000, "batch_size": 64}
+QUICK_PROFILE = {"max_per_class": 5000, "steps": 1000, "batch_size": 64}
 
 
 def main() -> None:

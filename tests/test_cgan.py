@@ -30,10 +30,39 @@ def test_config_for_makes_it_conditional_on_the_data_classes():
     recipe = make()
     assert RECIPES["cgan"] is CGAN and recipe.config.n_classes == 4
     assert recipe.G.embed is not None and recipe.D.embed is not None  # label embedding in G, projection in D
-    assert 0.15 < float(recipe.G.embed.weight.std()) < 0.6  # not DCGAN's 0.02, or G ignores the label at first
+    assert 0.15 < float(recipe.G.embed.weight.detach().std()) < 0.6  # not DCGAN's 0.02, or G ignores the label at first
     unlabelled = ImageSet("plain", DATA.images, None, [], "real")
     with pytest.raises(ValueError, match="labelled data"):
         CGAN(CGAN.config_for(unlabelled, **SMALL))
+
+
+def test_the_auxiliary_classifier_is_on_for_cgan_only():
+    recipe = make()
+    assert recipe.config.aux_weight > 0 and recipe.D.classifier is not None
+    assert recipe.optimizers["D"].param_groups[0]["params"][-1] is recipe.D.classifier.bias  # D's optimiser trains it
+    assert make(aux_weight=0.0).D.classifier is None  # projection only, DCGAN's step
+    dcgan = RECIPES["dcgan"](RECIPES["dcgan"].config_for(DATA, **SMALL))
+    assert dcgan.config.aux_weight == 0 and dcgan.D.classifier is None
+    with pytest.raises(ValueError, match="aux_weight"):
+        make(aux_weight=-1.0)
+    with pytest.raises(ValueError, match="aux_weight=0"):
+        make(pack=2)
+    assert make(pack=2, aux_weight=0.0).D.pack == 2
+
+
+def test_the_auxiliary_term_teaches_d_the_classes_and_g_to_draw_them():
+    recipe = make()
+    from gancourse.data import BatchStream
+
+    stream = BatchStream(DATA, 32, seed=0)
+    history = [recipe.step(stream.next()) for _ in range(60)]
+    first, last = history[:5], history[-10:]
+    mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
+    assert mean(first, "d_class_acc_real") < 0.6 < 0.95 < mean(last, "d_class_acc_real")  # chance is 0.25
+    assert mean(last, "cls_d") < 0.5 * mean(first, "cls_d")
+    # D's head never sees fakes in training: its growing agreement with their requested labels is G's doing
+    assert mean(last, "cls_g") < 0.75 * mean(first, "cls_g")
+    assert mean(first, "d_class_acc_fake") < 0.6 < 0.9 < mean(last, "d_class_acc_fake")
 
 
 def test_the_generator_draws_the_class_it_is_asked_for():
@@ -83,6 +112,15 @@ class RealSampler:
         return images.float() / 127.5 - 1
 
 
+class OneImageSampler(RealSampler):
+    """The first real test image of the requested class, every time: right class, no variety."""
+
+    def sample(self, n, labels=None, generator=None):
+        first = {c: int(torch.nonzero(self.data.labels == c)[0]) for c in labels.unique().tolist()}
+        images, _ = self.data.rows(torch.tensor([first[c] for c in labels.tolist()]))
+        return images.float() / 127.5 - 1
+
+
 def test_conditional_evaluator_tells_right_classes_from_wrong_ones():
     test = blob_images(n=200, size=16, seed=1)
     judge = train_judge(DATA, epochs=2, batch_size=32, progress=False)
@@ -93,8 +131,12 @@ def test_conditional_evaluator_tells_right_classes_from_wrong_ones():
     assert evaluator.last_report is wrong  # the latest report is kept (fit's final evaluation, for a notebook)
     assert set(right.per_class_accuracy) == set(DATA.class_names)
     assert right.per_class_fid["quadrant 0"] < wrong.per_class_fid["quadrant 0"]
+    assert 0.7 < right.per_class_spread["quadrant 0"] < 1.3  # real drawings are as varied as real drawings
+    collapsed = evaluator.report(OneImageSampler(test))
+    assert collapsed.accuracy > 0.9 and collapsed.per_class_spread["quadrant 0"] < 0.05  # right class, no variety
     metrics = right.as_metrics()
     assert metrics["cond_acc"] == right.accuracy and "acc/quadrant 3" in metrics and "fid/quadrant 3" in metrics
+    assert "spread/quadrant 3" in metrics and "recall/quadrant 3" in metrics
     assert "overall" in right.table()
     with pytest.raises(ValueError, match="different classes"):
         ConditionalEvaluator(DATA, blob_images(n=60, size=16, classes=3), judge)

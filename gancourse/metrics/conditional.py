@@ -3,7 +3,9 @@
 For each class c, ``n_per_class`` samples are drawn with label c. The judge (a classifier trained on the
 same classes) labels them: the share it labels c is the *conditional accuracy* of c. Their features are
 compared with real held-out images of c: the *per-class FID*, with its real-vs-real floor (training
-images of c against test images of c, same sizes) beside it.
+images of c against test images of c, same sizes) beside it. Variety per class: the *spread ratio*, the
+mean distance between two generated drawings of c over that between two real ones (judge features; 1 = as
+varied as the data, near 0 = one drawing again and again), and improved precision / recall per class.
 
 Read the accuracy against the judge's own accuracy on real test images (``real_accuracy``): a judge that
 recognises 90% of real cats cannot be expected to recognise many more generated ones, and samples that
@@ -19,7 +21,7 @@ import torch
 
 from ..data import ImageSet, to_unit_range
 from .judge import Judge, get_judge
-from .scores import fid_from_features
+from .scores import fid_from_features, precision_recall
 
 
 def conditional_accuracy(predicted: torch.Tensor, requested: torch.Tensor, num_classes: int
@@ -33,6 +35,11 @@ def conditional_accuracy(predicted: torch.Tensor, requested: torch.Tensor, num_c
     return float((predicted == requested).float().mean()), per_class, confusion
 
 
+def mean_distance(features: torch.Tensor) -> float:
+    """The mean Euclidean distance between two different rows of ``features``: how spread out a sample is."""
+    return float(torch.pdist(torch.as_tensor(features, dtype=torch.float64)).mean())
+
+
 @dataclass
 class ConditionalReport:
     class_names: list[str]
@@ -44,6 +51,9 @@ class ConditionalReport:
     fid: float  # all classes pooled
     fid_floor: float
     confusion: np.ndarray = field(repr=False)  # requested (rows) x judged (columns), counts
+    per_class_precision: dict[str, float] = field(default_factory=dict)  # quality: fakes inside real c's manifold
+    per_class_recall: dict[str, float] = field(default_factory=dict)  # variety: real c inside the fakes' manifold
+    per_class_spread: dict[str, float] = field(default_factory=dict)  # variety: fake spread / real spread
 
     def as_metrics(self) -> dict[str, float]:
         """Flat scalars for ``history.jsonl`` / ``metrics.json``: ``cond_acc``, ``acc/<class>``, ``fid/<class>``."""
@@ -53,18 +63,27 @@ class ConditionalReport:
             metrics[f"acc/{name}"] = self.per_class_accuracy[name]
             metrics[f"fid/{name}"] = self.per_class_fid[name]
             metrics[f"fid_floor/{name}"] = self.per_class_fid_floor[name]
+        for kind, values in (("precision", self.per_class_precision), ("recall", self.per_class_recall),
+                             ("spread", self.per_class_spread)):
+            if values:
+                metrics[kind] = float(np.mean(list(values.values())))
+                metrics.update({f"{kind}/{name}": v for name, v in values.items()})
         return metrics
 
     def table(self) -> str:
         """A plain-text table, one row per class, with the overall figures last."""
         width = max(8, *(len(n) for n in self.class_names))
-        lines = [f"{'class':<{width}}  {'cond. acc':>9}  {'judge on real':>13}  {'FID':>8}  {'floor':>7}"]
+        spread = bool(self.per_class_spread)
+        lines = [f"{'class':<{width}}  {'cond. acc':>9}  {'judge on real':>13}  {'FID':>8}  {'floor':>7}"
+                 + (f"  {'spread':>6}" if spread else "")]
         for n in self.class_names:
             lines.append(f"{n:<{width}}  {self.per_class_accuracy[n]:>9.1%}  {self.real_accuracy[n]:>13.1%}  "
-                         f"{self.per_class_fid[n]:>8.2f}  {self.per_class_fid_floor[n]:>7.2f}")
+                         f"{self.per_class_fid[n]:>8.2f}  {self.per_class_fid_floor[n]:>7.2f}"
+                         + (f"  {self.per_class_spread[n]:>6.2f}" if spread else ""))
         real = float(np.mean(list(self.real_accuracy.values())))
+        means = f"  {np.mean(list(self.per_class_spread.values())):>6.2f}" if spread else ""
         lines.append(f"{'overall':<{width}}  {self.accuracy:>9.1%}  {real:>13.1%}  {self.fid:>8.2f}  "
-                     f"{self.fid_floor:>7.2f}")
+                     f"{self.fid_floor:>7.2f}" + means)
         return "\n".join(lines)
 
 
@@ -93,13 +112,14 @@ class ConditionalEvaluator:
         if self.judge.num_classes != self.num_classes:
             raise ValueError(f"the judge knows {self.judge.num_classes} classes, the data {self.num_classes}")
         g = torch.Generator().manual_seed(seed)
-        self.real_features, self.floor_features, self.real_accuracy = [], [], {}
+        self.real_features, self.floor_features, self.real_accuracy, self.real_spread = [], [], {}, []
         for c, name in enumerate(self.class_names):
             test_rows = _class_rows(test, c, n_per_class, g)
             if len(test_rows) < 2:
                 raise ValueError(f"the test split has {len(test_rows)} images of {name!r}: too few to score it")
             features, pred = self._embed(test, test_rows)
             self.real_features.append(features)
+            self.real_spread.append(mean_distance(features))
             self.real_accuracy[name] = float((pred == c).float().mean())
             self.floor_features.append(self._embed(train, _class_rows(train, c, len(test_rows), g))[0])
         self.n_per_class = n_per_class
@@ -122,11 +142,15 @@ class ConditionalEvaluator:
         """Scores float images in [-1, 1] drawn for ``labels``."""
         features, predicted = self.judge.embed(images)
         accuracy, per_class, confusion = conditional_accuracy(predicted, labels, self.num_classes)
-        fids, floors = {}, {}
+        fids, floors, precision, recall, spread = {}, {}, {}, {}, {}
         for c, name in enumerate(self.class_names):
             mine = features[labels == c]
             fids[name] = fid_from_features(self.real_features[c], mine) if len(mine) > 1 else float("nan")
             floors[name] = fid_from_features(self.real_features[c], self.floor_features[c])
+            enough = len(mine) > 3 and len(self.real_features[c]) > 3  # k = 3 neighbours define the manifolds
+            precision[name], recall[name] = (precision_recall(self.real_features[c], mine) if enough
+                                             else (float("nan"), float("nan")))
+            spread[name] = mean_distance(mine) / self.real_spread[c] if len(mine) > 1 else float("nan")
         real_all = torch.cat(self.real_features)
         return ConditionalReport(
             class_names=self.class_names, accuracy=accuracy,
@@ -134,7 +158,8 @@ class ConditionalEvaluator:
             per_class_fid=fids, per_class_fid_floor=floors, real_accuracy=dict(self.real_accuracy),
             fid=fid_from_features(real_all, features),
             fid_floor=fid_from_features(real_all, torch.cat(self.floor_features)),
-            confusion=confusion)
+            confusion=confusion, per_class_precision=precision, per_class_recall=recall,
+            per_class_spread=spread)
 
     def report(self, recipe) -> ConditionalReport:
         """The full report (confusion matrix included); the latest is kept as ``last_report``."""

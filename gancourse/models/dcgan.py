@@ -114,18 +114,24 @@ class Discriminator(nn.Module):
     ``norm``: batch (classic DCGAN), none, spectral (Miyato et al. 2018) or layer (for WGAN-GP critics,
     where batch norm would couple the samples the penalty treats independently). ``pack`` > 1 is PacGAN:
     D judges ``pack`` samples stacked along channels. ``n_classes`` > 0 adds a projection term
-    (Miyato & Koyama 2018) so D judges image *and* label.
+    (Miyato & Koyama 2018) so D judges image *and* label. ``aux_classes`` > 0 adds a class head on the same
+    features (AC-GAN, Odena et al. 2017): ``forward_with_classes`` returns its logits beside the real/fake one.
     """
 
     def __init__(self, image_size: int = 28, channels: int = 1, width: int = 32, norm: str = "batch",
-                 dropout: float = 0.0, n_classes: int = 0, minibatch_std: bool = False, pack: int = 1) -> None:
+                 dropout: float = 0.0, n_classes: int = 0, minibatch_std: bool = False, pack: int = 1,
+                 aux_classes: int = 0) -> None:
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if aux_classes and pack > 1:  # a pack mixes samples of several classes: one class per logit is undefined
+            raise ValueError(f"aux_classes needs pack=1 (one sample per logit), got pack={pack}")
         self.config = dict(image_size=image_size, channels=channels, width=width, norm=norm, dropout=dropout,
                            n_classes=n_classes, minibatch_std=minibatch_std, pack=pack)
+        if aux_classes:  # only when used, so configs saved before the head existed still match
+            self.config["aux_classes"] = aux_classes
         self.pack = pack
         start, layers = _plan(image_size)
         widths = _widths(width, layers)
@@ -145,9 +151,21 @@ class Discriminator(nn.Module):
         c_final = c_in + (1 if minibatch_std else 0)
         self.head = wrap(nn.Conv2d(c_final, 1, start, 1, 0))
         self.embed = wrap(nn.Embedding(n_classes, c_final)) if n_classes else None
+        self.classifier = wrap(nn.Conv2d(c_final, aux_classes, start, 1, 0)) if aux_classes else None
         init_weights(self)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self._logits(*self._features(x, labels))
+
+    def forward_with_classes(self, x: torch.Tensor, labels: torch.Tensor | None = None
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(real/fake logit (B,), class logits (B, aux_classes)) from one pass through the features."""
+        if self.classifier is None:
+            raise ValueError("this discriminator has no class head: build it with aux_classes > 0")
+        h, labels = self._features(x, labels)
+        return self._logits(h, labels), self.classifier(h).flatten(1)
+
+    def _features(self, x: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.pack > 1:
             b, c, h, w = x.shape
             if b % self.pack:
@@ -157,6 +175,9 @@ class Discriminator(nn.Module):
         h = self.features(x)
         if self.mbstd is not None:
             h = self.mbstd(h)
+        return h, labels
+
+    def _logits(self, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         logits = self.head(h).flatten()
         if self.embed is not None:
             if labels is None:

@@ -35,6 +35,7 @@ class GANConfig:
     beta2: float = 0.999
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
     d_gate: float = 0.0  # > 0: skip D's update while loss_G > d_gate * loss_D (D too far ahead)
+    aux_weight: float = 0.0  # > 0: AC-GAN class head in D, this weight on its cross-entropy (recipes that use it: cgan)
     amp: bool = True  # bfloat16 autocast, CUDA only
 
     def __post_init__(self) -> None:
@@ -43,6 +44,8 @@ class GANConfig:
             raise ValueError(f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         if self.pack < 1:
             raise ValueError(f"pack must be >= 1, got {self.pack}")
+        if self.aux_weight < 0:
+            raise ValueError(f"aux_weight must be >= 0, got {self.aux_weight}")
 
 
 class DCGAN(Recipe):
