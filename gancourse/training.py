@@ -11,6 +11,7 @@ reads its share of every batch, DDP averages the gradients, and rank 0 alone wri
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import platform
 import time
@@ -54,14 +55,25 @@ def describe_data(data: ImageSet) -> dict[str, Any]:
             "size": data.size, "classes": list(data.class_names)}
 
 
+def _field_defaults(config: Any) -> dict[str, Any]:
+    return {f.name: f.default for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
+
+
 class ResumeMismatch(ValueError):
     """The run directory holds a run of a different recipe, config or dataset."""
 
 
-def _check_same_run(run: RunDir, config: dict[str, Any]) -> None:
+def _with_defaults(recipe_config: dict[str, Any] | None, defaults: dict[str, Any]) -> dict[str, Any] | None:
+    """A saved recipe config completed with the defaults of fields added since it was saved."""
+    return None if recipe_config is None else {**defaults, **recipe_config}
+
+
+def _check_same_run(run: RunDir, config: dict[str, Any], defaults: dict[str, Any]) -> None:
     old = run.read_config()
+    # a field added to the config class later (at its default) must not orphan runs saved before it existed
+    old["recipe_config"] = _with_defaults(old.get("recipe_config"), json.loads(json.dumps(defaults)))
     for key in ("recipe", "recipe_config", "data", "seed", "batch_size"):
-        if old.get(key) != config.get(key):
+        if old.get(key) != json.loads(json.dumps(config.get(key))):  # as config.json holds it (tuples are lists)
             raise ResumeMismatch(
                 f"{run.path} already holds a run with a different {key}:\n  there: {old.get(key)}\n"
                 f"  now:   {config.get(key)}\nUse another output directory, or delete {run.path} to start over.")
@@ -120,7 +132,7 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
     def read_checkpoint() -> dict[str, Any] | None:
         if not run.last_checkpoint.is_file():
             return None
-        _check_same_run(run, config)
+        _check_same_run(run, config, _field_defaults(recipe.config))
         # Several ranks: rank 0 reads it on the CPU and hands it to the others (its CUDA tensors would
         # arrive on rank 0's GPU); load_state_dict then moves each piece to its rank's device.
         return load_checkpoint(run.last_checkpoint, map_location=recipe.device if world == 1 else "cpu")

@@ -67,6 +67,15 @@ def test_resume_refuses_a_different_configuration(tmp_path):
         run(tmp_path, "r", 10, lr_d=1e-3)
 
 
+def test_a_run_saved_before_a_config_field_existed_still_resumes(tmp_path):
+    _, first = run(tmp_path, "r", 5)
+    saved = json.loads(first.run.config_path.read_text())
+    del saved["recipe_config"]["aux_weight"]  # as written by a version without the field (default 0)
+    first.run.config_path.write_text(json.dumps(saved))
+    _, resumed = run(tmp_path, "r", 10)
+    assert resumed.step == 10
+
+
 def test_time_budget_stops_training(tmp_path):
     recipe = make_recipe()
     result = fit(recipe, DATA, tmp_path / "t", time_budget=0.5, batch_size=16, progress=False)
