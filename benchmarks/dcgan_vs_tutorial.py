@@ -163,7 +163,7 @@ def train_tutorial(root: Path, seconds: float) -> dict:
                 break
     elapsed = time.perf_counter() - start
     return {"G": netG, "steps": steps, "images": images, "seconds": elapsed,
-            "loss_d": float(errD_real + errD_fake), "loss_g": float(errG)}
+            "loss_d": (errD_real + errD_fake).item(), "loss_g": errG.item()}
 
 
 @torch.no_grad()

@@ -1,13 +1,14 @@
 """Stacked MNIST on a fixed CPU budget: modes covered and KL from uniform for the collapsing baseline and each cure.
 
-Every variant of ``gancourse.mode_collapse.CURES`` (the baseline DCGAN with G faster than D, minibatch std,
-pack 2 and 4, spectral norm in D, WGAN-GP, a weaker and a stronger D) trains from the same seed on the same
+Every variant of ``gancourse.mode_collapse.CURES`` (the baseline DCGAN whose D is a quarter of G's width, as in
+the Unrolled GAN paper; minibatch std, pack 2 and 4, spectral norm in D, a WGAN-GP critic of the same width, D
+of half and full width) trains from the same seed on the same
 data order for the same number of generator steps, and is scored by the same evaluator: the MNIST judge read
 channel by channel on ``--mode-samples`` samples (modes covered: at least one sample; KL of the 1000-mode
 histogram from uniform), FID/precision/recall on ``--feature-samples``. The real data's own count with the
 same number of samples is printed as the floor. Notebook 03 runs the same variants.
 
-    GANCOURSE_DATA=/work/shared/data python benchmarks/stacked_mnist.py           # about 6 min on 2 idle cores
+    GANCOURSE_DATA=/work/shared/data python benchmarks/stacked_mnist.py           # 8 variants x 1200 steps: ~20 min
     GANCOURSE_DATA=/work/shared/data python benchmarks/stacked_mnist.py --quick   # under a minute: checks it runs
 
 Runs go to a temporary folder (``--out`` keeps them; an existing run there is resumed, not retrained).
@@ -34,7 +35,8 @@ QUICK_VARIANTS = ("baseline", "pack 2", "WGAN-GP")
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few steps of three variants: checks that it runs")
-    parser.add_argument("--steps", type=int, default=0, help="generator steps per variant (default 500; quick 20)")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="generator steps per variant (default 1200: a full-width D draws digits; quick 20)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--mode-samples", type=int, default=0, help="samples per mode count (10000; quick 1000)")
     parser.add_argument("--feature-samples", type=int, default=0, help="samples for FID/precision/recall (1000; 300)")
@@ -46,7 +48,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    steps = args.steps or (20 if args.quick else 500)
+    steps = args.steps or (20 if args.quick else 1200)
     mode_samples = args.mode_samples or (1000 if args.quick else 10000)
     feature_samples = args.feature_samples or (300 if args.quick else 1000)
     names = args.variants or (list(QUICK_VARIANTS) if args.quick else list(mode_collapse.CURES))

@@ -9,6 +9,8 @@ executed notebook still shows something meaningful. The widget objects themselve
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -28,6 +30,23 @@ def has_widget_frontend() -> bool:
     shell = get_ipython()
     in_colab = shell is not None and "google.colab" in type(shell).__module__
     return shell is not None and (type(shell).__name__ == "ZMQInteractiveShell" or in_colab) and _has_frontend()
+
+
+def show_live_or_static(widget: Callable[[], Any], figure: Callable[[], Any], note: str):
+    """Display ``widget()`` where a frontend can drive it; else print ``note`` and display ``figure()`` once."""
+    from IPython.display import display
+
+    if has_widget_frontend():
+        live = widget()
+        display(live)
+        return live
+    print(f"(no widget frontend here: {note})")
+    import matplotlib.pyplot as plt
+
+    fig = figure()
+    display(fig)
+    plt.close(fig)
+    return fig
 
 
 def png_bytes(images: torch.Tensor, nrow: int | None = None, scale: int = 2) -> bytes:
@@ -105,18 +124,8 @@ class LatentExplorer:
 
     def show(self, seed: int = 0):
         """Display the live widget where a frontend can drive it, else the static sweep figure."""
-        from IPython.display import display
-
-        if has_widget_frontend():
-            display(self.widget())
-            return self.widget()
-        print("(no widget frontend here: showing the static version; open the notebook in Jupyter to drag sliders)")
-        fig = self.sweep_figure(seed)
-        display(fig)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-        return fig
+        return show_live_or_static(self.widget, lambda: self.sweep_figure(seed),
+                                   "showing the static version; open the notebook in Jupyter to drag sliders")
 
 
 class SampleScrubber:
@@ -169,17 +178,7 @@ class SampleScrubber:
 
     def show(self, count: int = 6):
         """The live widget where a frontend can drive it, else ``count`` evenly spaced grids side by side."""
-        from IPython.display import display
-
-        if has_widget_frontend():
-            display(self.widget())
-            return self.widget()
-        print("(no widget frontend here: showing evenly spaced sample grids; in Jupyter, drag the slider)")
-        import matplotlib.pyplot as plt
-
         from .plots import sample_strip
 
-        fig = sample_strip(self.run, count=count)
-        display(fig)
-        plt.close(fig)
-        return fig
+        return show_live_or_static(self.widget, lambda: sample_strip(self.run, count=count),
+                                   "showing evenly spaced sample grids; in Jupyter, drag the slider")

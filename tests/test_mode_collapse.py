@@ -151,8 +151,21 @@ def test_cures_are_named_variants_and_unknown_names_are_refused() -> None:
     variants = cure_variants()
     assert list(variants) == list(CURES) and variants["baseline"] == {}
     assert variants["WGAN-GP"]["recipe"] == "wgan-gp" and variants["pack 4"] == {"pack": 4}
-    assert variants["strong D"]["d_width"] > BASELINE["d_width"] > variants["weak D"]["d_width"]
+    assert variants["D width 32"]["d_width"] > variants["D width 16"]["d_width"] > BASELINE["d_width"]
     with pytest.raises(ValueError, match="unknown cure 'unrolling'.*pack 2"):
         cure_variants(["baseline", "unrolling"])
     table = published_table()
     assert table["modes (of 1000)"].between(0, 1000).all() and (table["KL"] >= 0).all()
+
+
+def test_our_rows_beside_the_papers_name_d_size_as_the_papers_do() -> None:
+    from gancourse.comparisons import VariantResult
+    from gancourse.mode_collapse import PUBLISHED, ours_beside_published
+
+    measured = [("baseline", {}, 17.0, 6.444), ("D width 32", {"d_width": 32}, 837.0, 0.79)]
+    results = [VariantResult(name, options, run=None, steps=10, seconds=1.0, metrics={"modes": m, "kl_uniform": kl})
+               for name, options, m, kl in measured]
+    table = ours_beside_published(results, "10 steps", 1000)
+    assert len(table) == 2 + len(PUBLISHED)
+    assert list(table["setting"][:2]) == ["course DCGAN, D 1/4 of G's width", "course DCGAN, D as wide as G"]
+    assert list(table["KL"][:2]) == [6.44, 0.79] and table["budget"][0] == "10 steps, 1000 samples"
