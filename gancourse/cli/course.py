@@ -9,9 +9,8 @@ from pathlib import Path
 def register(subparsers) -> None:
     from ..profiles import PROFILES
 
-    p = subparsers.add_parser("course", help="run every notebook (papermill) and write an index page",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--profile", default="quick", choices=PROFILES)
+    p = subparsers.add_parser("course", help="run every notebook (papermill) and write an index page")
+    p.add_argument("--profile", default="quick", choices=PROFILES, help="(default: quick)")
     p.add_argument("--out", default=None, help="output folder (default: runs/course)")
     p.add_argument("--only", nargs="*", default=None, metavar="NOTEBOOK",
                    help="run only these notebooks (paths or name prefixes such as 01 03)")
