@@ -1,7 +1,12 @@
 import json
+from pathlib import Path
+
+import papermill
+import pytest
 
 from gancourse.course import course_notebooks, write_index
 from gancourse.notebook import record_headline
+from gancourse.sweeps.grid import notebook_parameters
 
 
 def test_index_is_built_from_status_and_headline_files(tmp_path, monkeypatch):
@@ -24,3 +29,23 @@ def test_index_is_built_from_status_and_headline_files(tmp_path, monkeypatch):
 def test_the_course_has_numbered_notebooks():
     names = [nb.name for nb in course_notebooks()]
     assert names == sorted(names)
+
+
+NOTEBOOKS = sorted(Path(__file__).resolve().parents[1].glob("notebooks/**/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebooks_follow_the_course_conventions(path):
+    """Committed without outputs, one `parameters` cell, and every parameter visible to papermill itself.
+
+    papermill's own inspection (``papermill --help-notebook``, its "unknown parameter" warning) skips any line
+    with a second ``=`` (``# 0 = default``), so such a comment would hide a parameter from instructors.
+    """
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "clear the outputs"
+    tagged = [c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert len(tagged) == 1
+    assert set(papermill.inspect_notebook(str(path))) == set(notebook_parameters(path))
+    if path.parent.name == "notebooks":  # the course notebooks, not the sweep targets
+        assert "colab.research.google.com" in "".join(nb["cells"][0]["source"])
