@@ -58,7 +58,7 @@ def record_headline(metric: str, value: float, *, floor: float | None = None, sa
     record = {"metric": metric, "value": float(value), "floor": None if floor is None else float(floor),
               "lower_is_better": lower_is_better, "run_dir": str(run_dir) if run_dir else None,
               "profile": os.environ.get("GANCOURSE_PROFILE", "")}
-    floor_text = f" (real-data floor {floor:.3g})" if floor is not None else ""
+    floor_text = f" (real-data floor {floor:.4g})" if floor is not None else ""
     print(f"Headline: {metric} = {value:.4g}{floor_text}")
     course_dir, notebook = os.environ.get("GANCOURSE_COURSE_DIR"), os.environ.get("GANCOURSE_COURSE_NOTEBOOK")
     if course_dir and notebook:
