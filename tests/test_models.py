@@ -40,11 +40,11 @@ def test_conditional_models_use_labels():
 def test_discriminator_class_head_shares_the_features_and_is_optional():
     d = Discriminator(28, 1, width=8, n_classes=3, aux_classes=3)
     x, y = torch.randn(4, 1, 28, 28), torch.tensor([0, 1, 2, 0])
-    logits, classes = d.forward_with_classes(x, y)
+    logits, classes = d(x, y, with_classes=True)
     assert logits.shape == (4,) and classes.shape == (4, 3)
     assert torch.allclose(logits, d(x, y))  # the real/fake logit is the same with or without the head
     with pytest.raises(ValueError, match="aux_classes"):
-        Discriminator(28, 1, width=8).forward_with_classes(x)
+        Discriminator(28, 1, width=8)(x, with_classes=True)
     with pytest.raises(ValueError, match="pack=1"):
         Discriminator(28, 1, width=8, aux_classes=3, pack=2)
 

@@ -115,7 +115,8 @@ class Discriminator(nn.Module):
     where batch norm would couple the samples the penalty treats independently). ``pack`` > 1 is PacGAN:
     D judges ``pack`` samples stacked along channels. ``n_classes`` > 0 adds a projection term
     (Miyato & Koyama 2018) so D judges image *and* label. ``aux_classes`` > 0 adds a class head on the same
-    features (AC-GAN, Odena et al. 2017): ``forward_with_classes`` returns its logits beside the real/fake one.
+    features (AC-GAN, Odena et al. 2017): ``forward(..., with_classes=True)`` returns its logits beside the
+    real/fake one.
     """
 
     def __init__(self, image_size: int = 28, channels: int = 1, width: int = 32, norm: str = "batch",
@@ -154,15 +155,15 @@ class Discriminator(nn.Module):
         self.classifier = wrap(nn.Conv2d(c_final, aux_classes, start, 1, 0)) if aux_classes else None
         init_weights(self)
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self._logits(*self._features(x, labels))
-
-    def forward_with_classes(self, x: torch.Tensor, labels: torch.Tensor | None = None
-                             ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(real/fake logit (B,), class logits (B, aux_classes)) from one pass through the features."""
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None, with_classes: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Real/fake logits (B,); with ``with_classes``, also the class head's logits (B, aux_classes) from the
+        same pass. A flag rather than a second method, so the call goes through ``__call__`` (and DDP's)."""
+        h, labels = self._features(x, labels)
+        if not with_classes:
+            return self._logits(h, labels)
         if self.classifier is None:
             raise ValueError("this discriminator has no class head: build it with aux_classes > 0")
-        h, labels = self._features(x, labels)
         return self._logits(h, labels), self.classifier(h).flatten(1)
 
     def _features(self, x: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -12,10 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from ..data import Batch
-from ..devices import autocast
 from ..models import Discriminator
 from .dcgan import DCGAN, GANConfig
 
@@ -80,49 +78,7 @@ class CGAN(DCGAN):
     def step(self, batch: Batch) -> dict[str, float]:
         if batch.labels is None:
             raise ValueError("cgan trains on labelled batches; this dataset has no labels")
-        if not self.config.aux_weight:
-            return super().step(batch)
-        return self._step_with_classifier(batch.images, batch.labels)
-
-    def _step_with_classifier(self, real: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-        """DCGAN's step plus AC-GAN's class terms: D learns to classify real images, G to be classified as asked.
-
-        D's head learns the classes from real images only (Odena et al. also train it on fakes, which lets
-        D and G agree on a class without the fakes looking like it). The d_gate compares adversarial losses.
-        """
-        c = self.config
-        with autocast(self.device, c.amp):
-            fake = self.G(self.noise(real.shape[0]), labels)
-
-        train_d = self.d_should_train()
-        with autocast(self.device, c.amp):
-            d_real, classes_real = self.D.forward_with_classes(real, labels)
-            d_fake = self.D(fake.detach(), labels)
-            adv_d = self.loss.discriminator(d_real.float(), d_fake.float(), c.label_smoothing)
-            cls_d = F.cross_entropy(classes_real.float(), labels)
-        if train_d:
-            self.optimizers["D"].zero_grad(set_to_none=True)
-            (adv_d + c.aux_weight * cls_d).backward()
-            self.optimizers["D"].step()
-        else:
-            self.extra_state["d_skipped"] += 1
-
-        with autocast(self.device, c.amp):
-            d_gen, classes_fake = self.D.forward_with_classes(fake, labels)
-            adv_g = self.loss.generator(d_gen.float())
-            cls_g = F.cross_entropy(classes_fake.float(), labels)
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        (adv_g + c.aux_weight * cls_g).backward()
-        self.optimizers["G"].step()
-
-        self.extra_state["last_loss_d"] = float(adv_d.detach())
-        self.extra_state["last_loss_g"] = float(adv_g.detach())
-        return {"loss_d": self.extra_state["last_loss_d"], "loss_g": self.extra_state["last_loss_g"],
-                "cls_d": float(cls_d.detach()), "cls_g": float(cls_g.detach()),
-                "d_class_acc_real": float((classes_real.detach().argmax(1) == labels).float().mean()),
-                "d_class_acc_fake": float((classes_fake.detach().argmax(1) == labels).float().mean()),
-                "d_real": float(torch.sigmoid(d_real.detach().float()).mean()),
-                "d_fake": float(torch.sigmoid(d_fake.detach().float()).mean()), "d_trained": float(train_d)}
+        return super().step(batch)
 
     def fixed_inputs(self, n: int, seed: int = 1234) -> dict[str, torch.Tensor]:
         """Labels cycle through the classes (as DCGAN's) and each run of ``n_classes`` shares one z.

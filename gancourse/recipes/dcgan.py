@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from ..data import Batch
 from ..devices import autocast
@@ -83,35 +84,56 @@ class DCGAN(Recipe):
         return not gate or s["last_loss_d"] == 0.0 or s["last_loss_g"] <= gate * s["last_loss_d"]
 
     def step(self, batch: Batch) -> dict[str, float]:
+        """One D update, then one G update. With a class head in D (AC-GAN, ``cgan``'s default) D also learns to
+        classify the real images and G to be classified as the label it was asked for, weighted by ``aux_weight``.
+
+        D's head learns the classes from real images only (Odena et al. also train it on fakes, which lets D and
+        G agree on a class without the fakes looking like it). The d_gate compares the adversarial losses.
+        """
+        c = self.config
         real, labels = batch.images, batch.labels if self.conditional_on(batch) else None
         b = real.shape[0]
         fake_labels = labels  # conditional G draws the same classes as the real batch
-        with autocast(self.device, self.config.amp):
+        with autocast(self.device, c.amp):
             fake = self.G(self.noise(b), fake_labels)
 
         train_d = self.d_should_train()
-        with autocast(self.device, self.config.amp):
-            d_real = self.D(real, labels)
+        with autocast(self.device, c.amp):
+            d_real, classes_real = self._judge(real, labels)
             d_fake = self.D(fake.detach(), fake_labels)
-            loss_d = self.loss.discriminator(d_real.float(), d_fake.float(), self.config.label_smoothing)
+            loss_d = self.loss.discriminator(d_real.float(), d_fake.float(), c.label_smoothing)
+            cls_d = None if classes_real is None else F.cross_entropy(classes_real.float(), labels)
         if train_d:
             self.optimizers["D"].zero_grad(set_to_none=True)
-            loss_d.backward()
+            (loss_d if cls_d is None else loss_d + c.aux_weight * cls_d).backward()
             self.optimizers["D"].step()
         else:
             self.extra_state["d_skipped"] += 1
 
-        with autocast(self.device, self.config.amp):
-            loss_g = self.loss.generator(self.D(fake, fake_labels).float())
+        with autocast(self.device, c.amp):
+            d_gen, classes_fake = self._judge(fake, fake_labels)
+            loss_g = self.loss.generator(d_gen.float())
+            cls_g = None if classes_fake is None else F.cross_entropy(classes_fake.float(), fake_labels)
         self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
+        (loss_g if cls_g is None else loss_g + c.aux_weight * cls_g).backward()
         self.optimizers["G"].step()
 
         self.extra_state["last_loss_d"] = float(loss_d.detach())
         self.extra_state["last_loss_g"] = float(loss_g.detach())
-        return {"loss_d": self.extra_state["last_loss_d"], "loss_g": self.extra_state["last_loss_g"],
-                "d_real": float(torch.sigmoid(d_real.detach().float()).mean()),
-                "d_fake": float(torch.sigmoid(d_fake.detach().float()).mean()), "d_trained": float(train_d)}
+        logs = {"loss_d": self.extra_state["last_loss_d"], "loss_g": self.extra_state["last_loss_g"]}
+        if cls_d is not None:
+            logs |= {"cls_d": float(cls_d.detach()), "cls_g": float(cls_g.detach()),
+                     "d_class_acc_real": float((classes_real.detach().argmax(1) == labels).float().mean()),
+                     "d_class_acc_fake": float((classes_fake.detach().argmax(1) == labels).float().mean())}
+        return logs | {"d_real": float(torch.sigmoid(d_real.detach().float()).mean()),
+                       "d_fake": float(torch.sigmoid(d_fake.detach().float()).mean()), "d_trained": float(train_d)}
+
+    def _judge(self, images: torch.Tensor, labels: torch.Tensor | None
+               ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's real/fake logits, and its class logits when it has a class head (else None)."""
+        if self.D.classifier is None:
+            return self.D(images, labels), None
+        return self.D(images, labels, with_classes=True)
 
     def conditional_on(self, batch: Batch) -> bool:
         return bool(self.config.n_classes) and batch.labels is not None
