@@ -68,12 +68,17 @@ def _with_defaults(recipe_config: dict[str, Any] | None, defaults: dict[str, Any
     return None if recipe_config is None else {**defaults, **recipe_config}
 
 
+def _as_saved(value: Any) -> Any:
+    """``value`` as config.json holds it after a round trip (tuples become lists), for comparing with it."""
+    return json.loads(json.dumps(value))
+
+
 def _check_same_run(run: RunDir, config: dict[str, Any], defaults: dict[str, Any]) -> None:
     old = run.read_config()
     # a field added to the config class later (at its default) must not orphan runs saved before it existed
-    old["recipe_config"] = _with_defaults(old.get("recipe_config"), json.loads(json.dumps(defaults)))
+    old["recipe_config"] = _with_defaults(old.get("recipe_config"), _as_saved(defaults))
     for key in ("recipe", "recipe_config", "data", "seed", "batch_size"):
-        if old.get(key) != json.loads(json.dumps(config.get(key))):  # as config.json holds it (tuples are lists)
+        if old.get(key) != _as_saved(config.get(key)):
             raise ResumeMismatch(
                 f"{run.path} already holds a run with a different {key}:\n  there: {old.get(key)}\n"
                 f"  now:   {config.get(key)}\nUse another output directory, or delete {run.path} to start over.")
