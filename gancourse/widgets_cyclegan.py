@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from .data import to_unit_range
-from .widgets import has_widget_frontend, png_bytes
+from .widgets import png_bytes, show_live_or_static
 
 
 class TranslationPicker:
@@ -91,15 +91,5 @@ class TranslationPicker:
 
     def show(self):
         """Display the live picker where a frontend can drive it, else the static table."""
-        from IPython.display import display
-
-        if has_widget_frontend():
-            display(self.widget())
-            return self.widget()
-        print("(no widget frontend here: showing the static version; open the notebook in Jupyter to pick images)")
-        import matplotlib.pyplot as plt
-
-        fig = self.figure()
-        display(fig)
-        plt.close(fig)
-        return fig
+        return show_live_or_static(self.widget, self.figure,
+                                   "showing the static version; open the notebook in Jupyter to pick images")
