@@ -64,6 +64,7 @@ class LocalServer:
     cut_after: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before hanging up
     stall: dict[str, float] = field(default_factory=dict)  # path -> seconds to wait before answering
     ignore_range: bool = False  # answer 200 with the whole file, as servers without range support do
+    cut_whole_only: bool = False  # apply ``cut_after`` only to requests without ``Range`` (a resume succeeds)
 
     def url_for(self, name: str) -> str:
         return self.url + name
@@ -122,7 +123,8 @@ def _handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                     return
                 status, data = 206, data[first:last + 1]
                 headers["Content-Range"] = f"bytes {first}-{last}/{path.stat().st_size}"
-            self._reply(status, data if body else b"", headers, length=len(data), cut=server.cut_after.get(name))
+            cut = server.cut_after.get(name) if not (server.cut_whole_only and range_header) else None
+            self._reply(status, data if body else b"", headers, length=len(data), cut=cut)
 
         def _reply(self, status: int, data: bytes, headers: dict[str, str], length: int | None = None,
                    cut: int | None = None) -> None:
