@@ -68,9 +68,11 @@ def _why(exc: BaseException) -> str:
     return "timed out" if isinstance(reason, TimeoutError) else str(reason)
 
 
-def list_files(repo: str, folder: str = "", revision: str = "main") -> list[RemoteFile]:
+def list_files(repo: str, folder: str = "", revision: str = "main", recursive: bool = False) -> list[RemoteFile]:
     """Every file of ``repo`` under ``folder`` (sorted by path), with its size and SHA-256."""
     url = f"{endpoint()}/api/datasets/{repo}/tree/{revision}/{urllib.parse.quote(folder)}".rstrip("/")
+    if recursive:
+        url += "?recursive=true"
     files = []
     while url:
         try:
@@ -148,11 +150,12 @@ def image_bytes(cell) -> bytes:
 
 
 def matching_rows(path: Path, label_columns: list[str], image_columns: list[str],
-                  select: Callable[[dict[str, np.ndarray]], np.ndarray]) -> Iterator[tuple[int, dict, dict]]:
+                  select: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None,
+                  ) -> Iterator[tuple[int, dict, dict]]:
     """Yield (row index in the file, labels, images) for the rows ``select`` keeps, one row group at a time.
 
-    ``select`` gets the label columns of a row group as arrays and returns a boolean mask; the image
-    columns of a row group are read only when it keeps a row.
+    ``select`` gets the label columns of a row group as arrays and returns a boolean mask (None: every
+    row); the image columns of a row group are read only when it keeps a row.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -160,9 +163,12 @@ def matching_rows(path: Path, label_columns: list[str], image_columns: list[str]
     parquet = pq.ParquetFile(path)
     first = 0
     for g in range(parquet.num_row_groups):
-        labels = parquet.read_row_group(g, columns=label_columns)
-        arrays = {c: labels.column(c).to_numpy(zero_copy_only=False) for c in label_columns}
-        mask = np.asarray(select(arrays), dtype=bool)
+        rows = parquet.metadata.row_group(g).num_rows
+        arrays = {}
+        if label_columns:
+            labels = parquet.read_row_group(g, columns=label_columns)
+            arrays = {c: labels.column(c).to_numpy(zero_copy_only=False) for c in label_columns}
+        mask = np.ones(rows, dtype=bool) if select is None else np.asarray(select(arrays), dtype=bool)
         if mask.any():
             images = parquet.read_row_group(g, columns=image_columns).filter(pa.array(mask))
             cells = {c: images.column(c).to_pylist() for c in image_columns}
@@ -170,4 +176,4 @@ def matching_rows(path: Path, label_columns: list[str], image_columns: list[str]
                 yield (first + int(row), {c: arrays[c][row] for c in label_columns},
                        {c: cells[c][k] for c in image_columns})
             del images, cells
-        first += labels.num_rows
+        first += rows
