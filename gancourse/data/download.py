@@ -183,11 +183,14 @@ def fetch_large(url: str, dest: Path, *, sha256: str | None, size: int | None = 
     The bytes go to :func:`partial_path` first; a stall (no byte for ``timeout`` seconds) or a transfer
     cut short raises :class:`DownloadError` and keeps them there, so running again asks only for the rest
     (``Range``). A complete file whose SHA-256 is wrong is deleted and raises :class:`ChecksumError`;
-    only a file that matches is renamed to ``dest``.
+    only a file that matches is renamed to ``dest``. ``sha256`` may be a prefix of at least 8 hex digits
+    (the torch.hub convention of naming weight files after it).
     """
     if offline():
         raise DownloadError(f"{url}: not downloading because GANCOURSE_OFFLINE is set")
     dest, timeout = Path(dest), timeout or timeout_s()
+    if sha256 is not None and len(sha256) < 8:
+        raise ValueError(f"a SHA-256 (or a prefix of at least 8 hex digits) is needed, got {sha256!r}")
     part = partial_path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     have = part.stat().st_size if part.is_file() else 0
@@ -218,7 +221,7 @@ def fetch_large(url: str, dest: Path, *, sha256: str | None, size: int | None = 
     expected = size if size is not None else total
     if expected is not None and got != expected:
         raise DownloadError(f"{url}: the transfer stopped after {got} of {expected} bytes{resume}")
-    if sha256 is not None and (digest := file_digest(part, "sha256")) != sha256:
+    if sha256 is not None and not (digest := file_digest(part, "sha256")).startswith(sha256.lower()):
         part.unlink(missing_ok=True)
         raise ChecksumError(f"{url}: SHA-256 {digest} does not match the published {sha256} "
                             f"(corrupt or changed file); the download was deleted")
