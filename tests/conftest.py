@@ -26,6 +26,19 @@ import pytest
 from gancourse.paths import data_root
 
 
+@pytest.fixture(autouse=True)
+def _no_real_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach the internet: the large downloads point at a closed local port unless a test
+    points them at its own server (the Hub through $HF_ENDPOINT, CycleGAN's zip, the Inception weights)."""
+    from gancourse.data import monet_download
+    from gancourse.metrics import inception
+
+    nowhere = "http://127.0.0.1:9"  # the discard port: nobody listens, a connection is refused at once
+    monkeypatch.setenv("HF_ENDPOINT", nowhere)
+    monkeypatch.setattr(monet_download, "ZIP_MIRRORS", [f"{nowhere}/monet2photo.zip"])
+    monkeypatch.setattr(inception, "WEIGHTS_URL", f"{nowhere}/{inception.WEIGHTS_NAME}")
+
+
 @pytest.fixture
 def tmp_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty data root (returned) and a private cache, both under ``tmp_path``, online by default."""
