@@ -46,20 +46,28 @@ def setup(profile: str = "", quiet: bool = False) -> NotebookEnv:
 
 
 def record_headline(metric: str, value: float, *, floor: float | None = None, samples: str | Path | None = None,
-                    run_dir: str | Path | None = None, lower_is_better: bool = True) -> dict:
+                    run_dir: str | Path | None = None, lower_is_better: bool = True, source: str | None = None) -> dict:
     """Announce the notebook's headline result; the course runner (``gancourse course``) collects it.
 
     ``floor`` is what real data scores (e.g. the real-vs-real FID); ``samples`` a PNG of the final samples.
+    ``source`` is "real" or "stand-in"; by default "stand-in" as soon as this process trained or measured
+    on any generated stand-in (``gancourse.data.SOURCES_USED``), so a stand-in number is never a result.
     Outside a course run this only prints the line.
     """
     import json
     import shutil
 
+    from .data import SOURCES_USED
+
+    stand_ins = sorted(SOURCES_USED["stand-in"])
+    source = source or ("stand-in" if stand_ins else "real")
     record = {"metric": metric, "value": float(value), "floor": None if floor is None else float(floor),
               "lower_is_better": lower_is_better, "run_dir": str(run_dir) if run_dir else None,
-              "profile": os.environ.get("GANCOURSE_PROFILE", "")}
+              "profile": os.environ.get("GANCOURSE_PROFILE", ""), "source": source, "stand_ins": stand_ins}
     floor_text = f" (real-data floor {floor:.4g})" if floor is not None else ""
-    print(f"Headline: {metric} = {value:.4g}{floor_text}")
+    warning = (f"  [STAND-IN DATA ({', '.join(stand_ins) or 'given'}): not a result; "
+               f"get the real data with `gancourse download all`]") if source != "real" else ""
+    print(f"Headline: {metric} = {value:.4g}{floor_text}{warning}")
     course_dir, notebook = os.environ.get("GANCOURSE_COURSE_DIR"), os.environ.get("GANCOURSE_COURSE_NOTEBOOK")
     if course_dir and notebook:
         out = Path(course_dir)

@@ -39,6 +39,15 @@ def _no_real_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(inception, "WEIGHTS_URL", f"{nowhere}/{inception.WEIGHTS_NAME}")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_sources() -> None:
+    """Which datasets were real or stand-ins (read by record_headline) does not leak between tests."""
+    from gancourse.data import SOURCES_USED
+
+    for used in SOURCES_USED.values():
+        used.clear()
+
+
 @pytest.fixture
 def tmp_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty data root (returned) and a private cache, both under ``tmp_path``, online by default."""

@@ -43,6 +43,9 @@ class DatasetSpec:
 
 
 DATASETS: dict[str, DatasetSpec] = {}
+# Which datasets this process loaded, real or generated: ``record_headline`` reports a headline measured
+# on a stand-in as such, whoever loaded the data.
+SOURCES_USED: dict[str, set[str]] = {"real": set(), "stand-in": set()}
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:
@@ -114,9 +117,11 @@ def load_dataset(name: str, split: str = "train", *, root: Path | str | None = N
             except (DownloadError, OSError) as exc:
                 problem = f"\nThe download failed: {exc}"
     if found is not None:
+        SOURCES_USED["real"].add(name)
         return found.head(limit)
     if allow_stand_in and spec.stand_in is not None:
         stand_in = spec.stand_in(split, **options)
+        SOURCES_USED["stand-in"].add(name)
         rule = "!" * 78
         banner = (f"\n{rule}\n!! {name} ({split}) was not found under {root}: using a GENERATED STAND-IN.\n"
                   f"!! Pictures and numbers below are NOT about the real {name}.\n"
