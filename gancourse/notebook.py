@@ -8,11 +8,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .devices import pick_device
-from .paths import data_root, runs_root
+from .paths import REPO_ROOT, data_root, runs_root
 from .profiles import resolve_profile
 
-# Notebooks install the package from here in Colab (the badge links point at the same repository).
-REPOSITORY = "https://github.com/gancourse/gancourse"
+
+
+def repository_url() -> str:
+    """The repository, from ``[project.urls] Repository`` of pyproject.toml: the one place that names it.
+
+    Read from the checkout's pyproject.toml when there is one, else from the installed package's metadata
+    (a wheel or a git install, as in Colab). The badges and the install cells use the same URL.
+    """
+    pyproject = REPO_ROOT / "pyproject.toml"
+    if pyproject.is_file():
+        import tomllib
+
+        return tomllib.loads(pyproject.read_text())["project"]["urls"]["Repository"]
+    from importlib.metadata import metadata
+
+    for entry in metadata("gancourse").get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "repository":
+            return url.strip()
+    raise RuntimeError("gancourse's metadata names no Repository URL; reinstall the package")
+
+
+REPOSITORY = repository_url()  # notebooks install the package from here in Colab
 
 
 @dataclass
