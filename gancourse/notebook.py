@@ -12,7 +12,6 @@ from .paths import REPO_ROOT, data_root, runs_root
 from .profiles import resolve_profile
 
 
-
 def repository_url() -> str:
     """The repository, from ``[project.urls] Repository`` of pyproject.toml: the one place that names it.
 

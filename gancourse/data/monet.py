@@ -201,5 +201,5 @@ register_dataset(DatasetSpec(
               "monet2photo` fetches CycleGAN's monet2photo.zip (or the Hugging Face mirror huggan/monet2photo)."),
     options=("size", "domain", "jitter", "curate_every", "crop"),
     download_options=("monet", "photos", "keep_archive"),
-    size_note="291 MB transferred (CycleGAN's zip); about 80 MB kept with every painting and 1,200 photos",
+    size_note="291 MB transferred (CycleGAN's zip); about 50 MB kept with every painting and 1,200 photos",
 ))

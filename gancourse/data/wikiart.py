@@ -137,7 +137,7 @@ register_dataset(DatasetSpec(
     expected=("Expected paintings as <data root>/wikiart/<style>/<artist>_<title>.jpg (the ArtGAN WikiArt "
               "layout, e.g. wikiart/Impressionism/claude-monet_water-lilies.jpg); any folder of JPEGs works. "
               "`gancourse download wikiart` fetches them from the Hugging Face dataset huggan/wikiart."),
-    size_note="about 3 shards of 520 MB transferred for 400 Impressionism paintings; about 25 MB kept",
+    size_note="about 3 shards of 520 MB transferred for 400 Impressionism paintings; about 180 MB kept",
     options=("style", "size", "artist", "count"),
     download_options=("keep_shards",),
     command_options=("style", "artist", "count"),
