@@ -132,7 +132,7 @@ register_dataset(DatasetSpec(
     name="wikiart",
     description="WikiArt paintings of one style, colour, 64/128/256 px, labelled by artist",
     find=find_wikiart,
-    download=lambda root, **options: download_wikiart(root, **options),
+    download=download_wikiart,
     stand_in=wikiart_stand_in,
     expected=("Expected paintings as <data root>/wikiart/<style>/<artist>_<title>.jpg (the ArtGAN WikiArt "
               "layout, e.g. wikiart/Impressionism/claude-monet_water-lilies.jpg); any folder of JPEGs works. "

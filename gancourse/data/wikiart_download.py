@@ -15,7 +15,8 @@ The dataset (81,444 paintings, 72 parquet shards of about 520 MB, columns ``imag
 
 Running it again continues: paintings already there are counted and kept, a shard that was fully read
 for this selection is not fetched again (``.download/state.json``), a shard cut off halfway resumes.
-It stops once ``count`` paintings of the selection are in the folder.
+It stops once ``count`` paintings of the selection are in the folder; a shard it stopped in the middle of
+is fetched again if a later run asks for more (``keep_shards=True`` keeps it instead).
 """
 
 from __future__ import annotations
