@@ -82,3 +82,18 @@ def test_download_checks_the_sha256_and_is_found_afterwards(tmp_data_root, http_
     before = len(http_server.requests)
     inception.download_inception()  # already there: no request
     assert len(http_server.requests) == before
+
+
+def test_inception_fid_of_a_generator_against_uint8_paintings(weights_file, monkeypatch):
+    from gancourse.models import Generator
+
+    monkeypatch.setattr(inception, "INPUT_SIZE", 75)
+    monkeypatch.setenv("GANCOURSE_INCEPTION", str(weights_file))
+    seen = []
+    monkeypatch.setattr(inception, "fid_from_features", lambda a, b: seen.append((a, b)) or 2.5)
+    generator = Generator(32, 3, 100, 8).train()
+    real = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
+    assert inception.inception_fid_of_generator(generator, real) == 2.5
+    assert seen[0][0].shape == seen[0][1].shape == (3, 2048) and generator.training  # mode restored
+    monkeypatch.setenv("GANCOURSE_INCEPTION", str(weights_file.parent / "missing.pth"))
+    assert inception.inception_fid_of_generator(generator, real) is None

@@ -231,3 +231,14 @@ def test_a_server_that_ignores_range_restarts_the_shard_cleanly(hub, tmp_data_ro
     files = list((tmp_data_root / "wikiart" / "Impressionism").iterdir())
     assert len(files) == 6 and {p.read_bytes() for p in files} <= set(hub.expected["camille-pissarro"]) | set(
         hub.expected["alfred-sisley"])
+
+
+def test_the_download_command_line(hub, tmp_data_root, capsys):
+    from gancourse.cli import main
+
+    assert main(["download", "wikiart", "--data-option", "count=3", "--data-option", "keep_shards=true"]) == 0
+    assert "wikiart is in" in capsys.readouterr().out
+    assert len(list((tmp_data_root / "wikiart" / "Impressionism").iterdir())) >= 3
+    assert any(p.suffix == ".parquet" for p in (tmp_data_root / "wikiart" / ".download").iterdir())  # kept
+    assert main(["download", "wikiart", "--data-option", "style=Cubisme"]) == 2
+    assert "did you mean Cubism" in capsys.readouterr().err
