@@ -85,8 +85,9 @@ def record_headline(metric: str, value: float, *, floor: float | None = None, sa
               "lower_is_better": lower_is_better, "run_dir": str(run_dir) if run_dir else None,
               "profile": os.environ.get("GANCOURSE_PROFILE", ""), "source": source, "stand_ins": stand_ins}
     floor_text = f" (real-data floor {floor:.4g})" if floor is not None else ""
+    commands = " and ".join(f"`gancourse download {name}`" for name in stand_ins) or "`gancourse download all`"
     warning = (f"  [STAND-IN DATA ({', '.join(stand_ins) or 'given'}): not a result; "
-               f"get the real data with `gancourse download all`]") if source != "real" else ""
+               f"get the real data with {commands}]") if source != "real" else ""
     print(f"Headline: {metric} = {value:.4g}{floor_text}{warning}")
     course_dir, notebook = os.environ.get("GANCOURSE_COURSE_DIR"), os.environ.get("GANCOURSE_COURSE_NOTEBOOK")
     if course_dir and notebook:

@@ -30,7 +30,7 @@ def test_real_and_stand_in_headlines_are_told_apart(tmp_path, tmp_data_root, mon
     record = record_headline("FID (course feature network)", 7.0, floor=1.0)
     assert record["source"] == "stand-in" and record["stand_ins"] == ["wikiart"]
     out = capsys.readouterr().out
-    assert "STAND-IN DATA (wikiart): not a result" in out and "gancourse download all" in out
+    assert "STAND-IN DATA (wikiart): not a result" in out and "gancourse download wikiart" in out
 
     index = write_index(tmp_path).read_text()
     row_01, row_02 = (line for line in index.split("<tr>") if "_dcgan.html" in line or "_dcgan.ipynb" in line)

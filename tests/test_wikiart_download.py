@@ -242,3 +242,22 @@ def test_the_download_command_line(hub, tmp_data_root, capsys):
     assert any(p.suffix == ".parquet" for p in (tmp_data_root / "wikiart" / ".download").iterdir())  # kept
     assert main(["download", "wikiart", "--data-option", "style=Cubisme"]) == 2
     assert "did you mean Cubism" in capsys.readouterr().err
+
+
+def test_images_are_read_a_few_at_a_time_even_from_one_huge_row_group(tmp_path, monkeypatch):
+    from gancourse.data import huggingface as hf
+
+    rows = [(other_painting(i), REMBRANDT, IMPRESSIONISM if i % 3 == 0 else BAROQUE) for i in range(40)]
+    table = pq.read_table(io.BytesIO(shard_bytes(rows)))
+    path = tmp_path / "one-group.parquet"
+    pq.write_table(table, path, row_group_size=1000)  # the whole shard in one row group
+    reads = []
+    real_iter, real_group = pq.ParquetFile.iter_batches, pq.ParquetFile.read_row_group
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", lambda self, **kw: (
+        reads.append(b.num_rows) or b for b in real_iter(self, **kw)))
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", lambda self, g, columns=None, **kw: (
+        reads.append(tuple(columns)) or real_group(self, g, columns=columns, **kw)))
+    found = list(hf.matching_rows(path, ["style"], ["image"], lambda labels: labels["style"] == IMPRESSIONISM))
+    assert [row for row, _, _ in found] == list(range(0, 40, 3))
+    assert [hf.image_bytes(images["image"]) for _, _, images in found] == [rows[i][0] for i in range(0, 40, 3)]
+    assert ("image",) not in reads and max(r for r in reads if isinstance(r, int)) <= hf.IMAGE_BATCH

@@ -32,6 +32,7 @@ import numpy as np
 from .download import DownloadError, timeout_s
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
+IMAGE_BATCH = 16  # images decoded at a time while reading a shard
 FOOTER_PROBE_BYTES = 1 << 16  # the tail fetched to read a parquet footer (enough for ~100 row groups)
 
 
@@ -155,7 +156,7 @@ def matching_rows(path: Path, label_columns: list[str], image_columns: list[str]
     """Yield (row index in the file, labels, images) for the rows ``select`` keeps, one row group at a time.
 
     ``select`` gets the label columns of a row group as arrays and returns a boolean mask (None: every
-    row); the image columns of a row group are read only when it keeps a row.
+    row); the image columns of a row group are read only when it keeps a row, ``IMAGE_BATCH`` rows at a time.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -169,11 +170,16 @@ def matching_rows(path: Path, label_columns: list[str], image_columns: list[str]
             labels = parquet.read_row_group(g, columns=label_columns)
             arrays = {c: labels.column(c).to_numpy(zero_copy_only=False) for c in label_columns}
         mask = np.ones(rows, dtype=bool) if select is None else np.asarray(select(arrays), dtype=bool)
-        if mask.any():
-            images = parquet.read_row_group(g, columns=image_columns).filter(pa.array(mask))
-            cells = {c: images.column(c).to_pylist() for c in image_columns}
-            for k, row in enumerate(np.flatnonzero(mask)):
-                yield (first + int(row), {c: arrays[c][row] for c in label_columns},
-                       {c: cells[c][k] for c in image_columns})
-            del images, cells
+        if mask.any():  # images in small batches: memory stays at a few images even in a huge row group
+            start = 0
+            for batch in parquet.iter_batches(batch_size=IMAGE_BATCH, row_groups=[g], columns=image_columns,
+                                              use_threads=False):
+                keep = np.flatnonzero(mask[start:start + batch.num_rows])
+                if len(keep):
+                    cells = {c: batch.column(c).take(pa.array(keep)).to_pylist() for c in image_columns}
+                    for k, row in enumerate(keep):
+                        row = start + int(row)
+                        yield (first + row, {c: arrays[c][row] for c in label_columns},
+                               {c: cells[c][k] for c in image_columns})
+                start += batch.num_rows
         first += rows
