@@ -84,12 +84,16 @@ def write_index(out: str | Path) -> Path:
     for e in read_entries(out):
         h = e.get("headline", {})
         value = f"{h['metric']} = {h['value']:.4g}" if h else "(none reported)"
+        stand_in = h.get("source", "real") != "real"
+        value_html = (f'<span style="color:#c00"><b>stand-in data: not a result</b><br>{html.escape(value)}</span>'
+                      if stand_in else html.escape(value))
+        value = f"{value} (stand-in data: not a result)" if stand_in else value
         floor = f"{h['floor']:.4g}" if h.get("floor") is not None else ""
         page = f"{e['notebook']}.html" if (out / f"{e['notebook']}.html").is_file() else f"{e['notebook']}.ipynb"
         image = f'<img src="{html.escape(h["samples"])}" width="160">' if h.get("samples") else ""
         status = e["status"] + (f": {html.escape(e['error'])}" if e.get("error") else "")
         rows.append(f"<tr><td><a href=\"{html.escape(page)}\">{html.escape(e['notebook'])}</a></td><td>{image}</td>"
-                    f"<td>{html.escape(value)}</td><td>{floor}</td><td>{e['wall_time']:.0f} s</td>"
+                    f"<td>{value_html}</td><td>{floor}</td><td>{e['wall_time']:.0f} s</td>"
                     f"<td>{html.escape(e['profile'])}</td><td>{status}</td></tr>")
         md.append(f"| [{e['notebook']}]({page}) | {e['status']} | {value} | {floor} | {e['wall_time']:.0f} s | "
                   f"{e['profile']} |")

@@ -45,10 +45,67 @@ def _gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB"
 
 
+# What each notebook reads (with the notebook's default options): the doctor reports these per notebook.
+NOTEBOOK_DATA: dict[str, list[tuple[str, dict]]] = {
+    "01_mnist_dcgan": [("mnist", {})],
+    "02_wikiart_dcgan": [("wikiart", {"style": "Impressionism"})],
+    "03_mode_collapse": [("mnist", {}), ("stacked-mnist", {})],
+    "04_wgan_gp": [("mnist", {})],
+    "05_quickdraw_cgan": [("quickdraw", {"categories": "COURSE"})],
+    "06_monet_cyclegan": [("monet2photo", {})],
+    "07_hyperparameter_sweeps": [("fashion-mnist", {})],
+}
+
+
+def dataset_status(name: str, root: Path, options: dict) -> tuple[str, str]:
+    """("real" | "stand-in" | "missing" | "broken", detail) for one dataset under ``root``."""
+    from .data import DATASETS
+    from .data.download import offline
+
+    spec = DATASETS[name]
+    try:
+        found = spec.find(root, "train", **options)
+    except Exception as exc:  # a broken file is a finding, not a crash of the doctor
+        return "broken", f"unreadable: {exc}"
+    if found is not None:
+        size = f"{found.channels}x{found.size}x{found.size}" if hasattr(found, "channels") else "unpaired"
+        return "real", f"real, {len(found)} images {size}"
+    if offline() or spec.download is None:
+        return "stand-in", "missing: the notebook trains on a generated STAND-IN (its numbers mean nothing)"
+    return "missing", "missing: downloaded on the notebook's first run (a stand-in if that fails)"
+
+
+def data_checks(root: Path) -> list[Check]:
+    """Per notebook: is its data real, a stand-in, or still to download, and how big is the download."""
+    from .data import DATASETS, download_command
+    from .data.quickdraw import STAND_IN_CATEGORIES
+    from .metrics.inception import DOWNLOAD_COMMAND, inception_weights
+
+    checks, seen = [], {}
+    for notebook, needs in NOTEBOOK_DATA.items():
+        for name, options in needs:
+            if options.get("categories") == "COURSE":
+                options = {**options, "categories": ",".join(STAND_IN_CATEGORIES)}
+            if name not in seen:
+                seen[name] = dataset_status(name, root, options)
+            state, detail = seen[name]
+            size = DATASETS[name].size_note
+            command = download_command(name, options if name != "quickdraw" else {})  # its default: the ten
+            advice = "" if state == "real" else f"`{command}`" + (f" ({size})" if size else "")
+            checks.append(Check(f"{notebook}: {name}", state == "real", detail, advice))
+    weights = inception_weights()
+    if weights is not None:
+        checks.append(Check("inception FID (02, 06)", True, f"pytorch-fid's weights at {weights}"))
+    else:
+        checks.append(Check("inception FID (02, 06)", False, "no weights: Inception FID is skipped",
+                            f"`{DOWNLOAD_COMMAND}` (96 MB); optional, the course's own feature networks work "
+                            "offline"))
+    return checks
+
+
 def diagnose(check_data: bool = True) -> Report:
     import torch
 
-    from .data import DATASETS
     from .devices import pick_device
     from .paths import cache_dir, data_root, runs_root
 
@@ -63,19 +120,8 @@ def diagnose(check_data: bool = True) -> Report:
     report.add("data root", root.is_dir(), str(root),
                "" if root.is_dir() else f"create it or set GANCOURSE_DATA (mkdir -p {root})")
     if check_data:
-        for name, spec in sorted(DATASETS.items()):
-            try:
-                found = spec.find(root, "train")
-            except Exception as exc:  # a broken file is a finding, not a crash of the doctor
-                report.add(f"data: {name}", False, f"unreadable: {exc}",
-                           f"delete it and run `gancourse download {name}`")
-                continue
-            if found is not None:
-                report.add(f"data: {name}", True, f"{len(found)} images {found.channels}x{found.size}x{found.size}, "
-                                                  f"{found.num_classes} classes")
-            else:
-                how = f"`gancourse download {name}`" if spec.download else "see data/README.md"
-                report.add(f"data: {name}", False, "not found", f"{how}; offline the notebooks use a stand-in")
+        for check in data_checks(root):
+            report.checks.append(check)
     cache = cache_dir()
     report.add("cache", True, f"{cache} ({_gib(_folder_size(cache))})")
     report.add("runs", True, str(runs_root()))

@@ -8,11 +8,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .devices import pick_device
-from .paths import data_root, runs_root
+from .paths import REPO_ROOT, data_root, runs_root
 from .profiles import resolve_profile
 
-# Notebooks install the package from here in Colab (the badge links point at the same repository).
-REPOSITORY = "https://github.com/gancourse/gancourse"
+
+def repository_url() -> str:
+    """The repository, from ``[project.urls] Repository`` of pyproject.toml: the one place that names it.
+
+    Read from the checkout's pyproject.toml when there is one, else from the installed package's metadata
+    (a wheel or a git install, as in Colab). The badges and the install cells use the same URL.
+    """
+    pyproject = REPO_ROOT / "pyproject.toml"
+    if pyproject.is_file():
+        import tomllib
+
+        return tomllib.loads(pyproject.read_text())["project"]["urls"]["Repository"]
+    from importlib.metadata import metadata
+
+    for entry in metadata("gancourse").get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "repository":
+            return url.strip()
+    raise RuntimeError("gancourse's metadata names no Repository URL; reinstall the package")
+
+
+REPOSITORY = repository_url()  # notebooks install the package from here in Colab
 
 
 @dataclass
@@ -46,20 +66,29 @@ def setup(profile: str = "", quiet: bool = False) -> NotebookEnv:
 
 
 def record_headline(metric: str, value: float, *, floor: float | None = None, samples: str | Path | None = None,
-                    run_dir: str | Path | None = None, lower_is_better: bool = True) -> dict:
+                    run_dir: str | Path | None = None, lower_is_better: bool = True, source: str | None = None) -> dict:
     """Announce the notebook's headline result; the course runner (``gancourse course``) collects it.
 
     ``floor`` is what real data scores (e.g. the real-vs-real FID); ``samples`` a PNG of the final samples.
+    ``source`` is "real" or "stand-in"; by default "stand-in" as soon as this process trained or measured
+    on any generated stand-in (``gancourse.data.SOURCES_USED``), so a stand-in number is never a result.
     Outside a course run this only prints the line.
     """
     import json
     import shutil
 
+    from .data import SOURCES_USED
+
+    stand_ins = sorted(SOURCES_USED["stand-in"])
+    source = source or ("stand-in" if stand_ins else "real")
     record = {"metric": metric, "value": float(value), "floor": None if floor is None else float(floor),
               "lower_is_better": lower_is_better, "run_dir": str(run_dir) if run_dir else None,
-              "profile": os.environ.get("GANCOURSE_PROFILE", "")}
+              "profile": os.environ.get("GANCOURSE_PROFILE", ""), "source": source, "stand_ins": stand_ins}
     floor_text = f" (real-data floor {floor:.4g})" if floor is not None else ""
-    print(f"Headline: {metric} = {value:.4g}{floor_text}")
+    commands = " and ".join(f"`gancourse download {name}`" for name in stand_ins) or "`gancourse download all`"
+    warning = (f"  [STAND-IN DATA ({', '.join(stand_ins) or 'given'}): not a result; "
+               f"get the real data with {commands}]") if source != "real" else ""
+    print(f"Headline: {metric} = {value:.4g}{floor_text}{warning}")
     course_dir, notebook = os.environ.get("GANCOURSE_COURSE_DIR"), os.environ.get("GANCOURSE_COURSE_NOTEBOOK")
     if course_dir and notebook:
         out = Path(course_dir)

@@ -26,6 +26,28 @@ import pytest
 from gancourse.paths import data_root
 
 
+@pytest.fixture(autouse=True)
+def _no_real_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach the internet: the large downloads point at a closed local port unless a test
+    points them at its own server (the Hub through $HF_ENDPOINT, CycleGAN's zip, the Inception weights)."""
+    from gancourse.data import monet_download
+    from gancourse.metrics import inception
+
+    nowhere = "http://127.0.0.1:9"  # the discard port: nobody listens, a connection is refused at once
+    monkeypatch.setenv("HF_ENDPOINT", nowhere)
+    monkeypatch.setattr(monet_download, "ZIP_MIRRORS", [f"{nowhere}/monet2photo.zip"])
+    monkeypatch.setattr(inception, "WEIGHTS_URL", f"{nowhere}/{inception.WEIGHTS_NAME}")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sources() -> None:
+    """Which datasets were real or stand-ins (read by record_headline) does not leak between tests."""
+    from gancourse.data import SOURCES_USED
+
+    for used in SOURCES_USED.values():
+        used.clear()
+
+
 @pytest.fixture
 def tmp_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty data root (returned) and a private cache, both under ``tmp_path``, online by default."""
@@ -64,6 +86,7 @@ class LocalServer:
     cut_after: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before hanging up
     stall: dict[str, float] = field(default_factory=dict)  # path -> seconds to wait before answering
     ignore_range: bool = False  # answer 200 with the whole file, as servers without range support do
+    cut_whole_only: bool = False  # apply ``cut_after`` only to requests without ``Range`` (a resume succeeds)
 
     def url_for(self, name: str) -> str:
         return self.url + name
@@ -122,7 +145,8 @@ def _handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                     return
                 status, data = 206, data[first:last + 1]
                 headers["Content-Range"] = f"bytes {first}-{last}/{path.stat().st_size}"
-            self._reply(status, data if body else b"", headers, length=len(data), cut=server.cut_after.get(name))
+            cut = server.cut_after.get(name) if not (server.cut_whole_only and range_header) else None
+            self._reply(status, data if body else b"", headers, length=len(data), cut=cut)
 
         def _reply(self, status: int, data: bytes, headers: dict[str, str], length: int | None = None,
                    cut: int | None = None) -> None:

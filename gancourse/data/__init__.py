@@ -20,7 +20,7 @@ from .download import DownloadError, fetch_from_mirrors, offline
 from .imageset import Batch, BatchStream, ImageSet, to_uint8, to_unit_range
 
 __all__ = ["Batch", "BatchStream", "DATASETS", "DatasetNotFound", "DatasetSpec", "DownloadError", "ImageSet",
-           "download_dataset", "load_dataset", "register_dataset", "to_uint8", "to_unit_range"]
+           "download_command", "download_dataset", "load_dataset", "register_dataset", "to_uint8", "to_unit_range"]
 
 
 class DatasetNotFound(FileNotFoundError):
@@ -37,9 +37,15 @@ class DatasetSpec:
     expected: str = ""  # where the files go, for error messages
     options: tuple[str, ...] = ()  # the keyword options ``load_dataset`` accepts for it
     splits: tuple[str, ...] = ()  # the splits it has, checked up front when given
+    download_options: tuple[str, ...] = ()  # options only ``download_dataset`` takes (e.g. keep_shards)
+    command_options: tuple[str, ...] = ()  # the options that change what its download fetches
+    size_note: str = ""  # how big its download is, for `gancourse doctor` and the docs
 
 
 DATASETS: dict[str, DatasetSpec] = {}
+# Which datasets this process loaded, real or generated: ``record_headline`` reports a headline measured
+# on a stand-in as such, whoever loaded the data.
+SOURCES_USED: dict[str, set[str]] = {"real": set(), "stand-in": set()}
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:
@@ -53,10 +59,10 @@ def _spec(name: str) -> DatasetSpec:
     return DATASETS[name]
 
 
-def _check_options(spec: DatasetSpec, options: dict) -> None:
-    unknown = set(options) - set(spec.options)
+def _check_options(spec: DatasetSpec, options: dict, extra: tuple[str, ...] = ()) -> None:
+    unknown = set(options) - set(spec.options) - set(extra)
     if unknown:
-        allowed = ", ".join(spec.options) or "none"
+        allowed = ", ".join(spec.options + extra) or "none"
         raise TypeError(f"{spec.name} takes no option {', '.join(sorted(unknown))}; its options: {allowed}")
 
 
@@ -66,12 +72,25 @@ def download_dataset(name: str, root: Path | str | None = None, **options) -> Pa
     Raises :class:`DownloadError` naming every mirror's failure (or GANCOURSE_OFFLINE) when it cannot.
     """
     spec = _spec(name)
-    _check_options(spec, options)
+    _check_options(spec, options, spec.download_options)
     root = Path(root) if root is not None else data_root()
     if spec.download is None:
         raise DownloadError(f"{name} has no automatic download; {spec.expected}")
     spec.download(root, **options)
     return root
+
+
+def download_command(name: str, options: dict | None = None) -> str:
+    """The shell command that fetches ``name`` with the ``options`` that change what its download gets."""
+    spec = _spec(name)
+    words = [f"gancourse download {name}"]
+    for key in spec.command_options:
+        value = (options or {}).get(key)
+        if isinstance(value, (list, tuple)):
+            value = ",".join(map(str, value))
+        if value not in (None, "", 0):
+            words.append(f"--data-option {key}={value}")
+    return " ".join(words)
 
 
 def load_dataset(name: str, split: str = "train", *, root: Path | str | None = None,
@@ -98,13 +117,15 @@ def load_dataset(name: str, split: str = "train", *, root: Path | str | None = N
             except (DownloadError, OSError) as exc:
                 problem = f"\nThe download failed: {exc}"
     if found is not None:
+        SOURCES_USED["real"].add(name)
         return found.head(limit)
     if allow_stand_in and spec.stand_in is not None:
         stand_in = spec.stand_in(split, **options)
+        SOURCES_USED["stand-in"].add(name)
         rule = "!" * 78
         banner = (f"\n{rule}\n!! {name} ({split}) was not found under {root}: using a GENERATED STAND-IN.\n"
                   f"!! Pictures and numbers below are NOT about the real {name}.\n"
-                  f"!! Get the real data with: gancourse download {name}\n{rule}\n")
+                  f"!! Get the real data with: {download_command(name, options)}\n{rule}\n")
         print(banner, file=sys.stderr, flush=True)
         warnings.warn(f"{name}: real data not found, using a generated stand-in", stacklevel=2)
         return stand_in.head(limit)
@@ -112,7 +133,7 @@ def load_dataset(name: str, split: str = "train", *, root: Path | str | None = N
                    "stand-in of the same shape." if spec.stand_in is not None else "")
     raise DatasetNotFound(
         f"{name} ({split}) was not found under the data root {root}. {spec.expected}\n"
-        f"To get it: `gancourse download {name}` (needs internet), or set GANCOURSE_DATA to a folder "
+        f"To get it: `{download_command(name, options)}` (needs internet), or set GANCOURSE_DATA to a folder "
         f"that holds it.{offline_way}{problem}"
     )
 
@@ -144,6 +165,7 @@ for _name, _title in (("mnist", "MNIST handwritten digits"), ("fashion-mnist", "
         expected=(f"Expected the four IDX files (train-images-idx3-ubyte.gz, ...) in "
                   f"<data root>/{idx.FOLDERS[_name][0]}/ (or torchvision's {idx.FOLDERS[_name][1]}/)."),
         splits=tuple(idx.FILES),
+        size_note="about 11 MB" if _name == "mnist" else "about 30 MB",
     ))
 
 from . import monet as _monet  # noqa: E402,F401  (registers "monet2photo")

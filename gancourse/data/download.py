@@ -145,3 +145,85 @@ def copy_tree_atomic(src: Path, dest: Path) -> None:
         os.replace(tmp, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Large files: resumable (HTTP Range), checked against a SHA-256, progress in bytes
+# ---------------------------------------------------------------------------------------------------
+
+
+def partial_path(dest: Path) -> Path:
+    """Where the bytes of an unfinished download of ``dest`` wait for the next try (a hidden file beside it)."""
+    return dest.with_name(f".{dest.name}.part")
+
+
+def _open_from(url: str, start: int, timeout: float):
+    """GET ``url`` from byte ``start``: (response, whether it resumes at ``start``, total size or None)."""
+    headers = {"User-Agent": "gancourse"}
+    if start:
+        headers["Range"] = f"bytes={start}-"
+    try:
+        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and start:  # nothing left after ``start``: the part file may already be whole
+            total = exc.headers.get("Content-Range", "").rpartition("/")[2]
+            return None, True, int(total) if total.isdigit() else None
+        raise
+    if response.status == 206:
+        total = response.headers.get("Content-Range", "").rpartition("/")[2]
+        return response, True, int(total) if total.isdigit() else None
+    length = response.headers.get("Content-Length")
+    return response, False, int(length) if length else None
+
+
+def fetch_large(url: str, dest: Path, *, sha256: str | None, size: int | None = None,
+                timeout: float | None = None, desc: str | None = None, progress: bool = True) -> Path:
+    """Download ``url`` to ``dest``, resuming an earlier partial download, and check its SHA-256.
+
+    The bytes go to :func:`partial_path` first; a stall (no byte for ``timeout`` seconds) or a transfer
+    cut short raises :class:`DownloadError` and keeps them there, so running again asks only for the rest
+    (``Range``). A complete file whose SHA-256 is wrong is deleted and raises :class:`ChecksumError`;
+    only a file that matches is renamed to ``dest``. ``sha256`` may be a prefix of at least 8 hex digits
+    (the torch.hub convention of naming weight files after it).
+    """
+    if offline():
+        raise DownloadError(f"{url}: not downloading because GANCOURSE_OFFLINE is set")
+    dest, timeout = Path(dest), timeout or timeout_s()
+    if sha256 is not None and len(sha256) < 8:
+        raise ValueError(f"a SHA-256 (or a prefix of at least 8 hex digits) is needed, got {sha256!r}")
+    part = partial_path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    have = part.stat().st_size if part.is_file() else 0
+    if size is not None and have > size:  # not a prefix of this file
+        part.unlink()
+        have = 0
+    resume = " (the bytes so far are kept; run the same command again to resume)"
+    try:
+        response, resumed, total = _open_from(url, have, timeout)
+        if not resumed:
+            have = 0  # the server sent the whole file: start over
+        total = total if total is not None else size
+        if response is not None:
+            with response, open(part, "ab" if have else "wb") as out, \
+                    tqdm(total=total, initial=have, unit="B", unit_scale=True, desc=desc or dest.name,
+                         leave=False, disable=not progress) as bar:
+                for chunk in iter(lambda: response.read(1 << 16), b""):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+    except (TimeoutError, OSError, http.client.HTTPException) as exc:
+        if isinstance(exc, urllib.error.HTTPError):
+            raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TimeoutError) or isinstance(exc, TimeoutError):
+            raise DownloadError(f"{url}: no data for {timeout:g} s (timed out){resume}") from exc
+        raise DownloadError(f"{url}: the transfer failed ({exc!r}){resume}") from exc
+    got = part.stat().st_size if part.is_file() else 0
+    expected = size if size is not None else total
+    if expected is not None and got != expected:
+        raise DownloadError(f"{url}: the transfer stopped after {got} of {expected} bytes{resume}")
+    if sha256 is not None and not (digest := file_digest(part, "sha256")).startswith(sha256.lower()):
+        part.unlink(missing_ok=True)
+        raise ChecksumError(f"{url}: SHA-256 {digest} does not match the published {sha256} "
+                            f"(corrupt or changed file); the download was deleted")
+    os.replace(part, dest)
+    return dest

@@ -28,6 +28,7 @@ import torch
 from . import DatasetSpec, register_dataset
 from .folders import image_files, load_image_folder
 from .imageset import ImageSet
+from .monet_download import download_monet2photo
 from .unpaired import UnpairedSet
 
 NAME = "monet2photo"
@@ -193,8 +194,12 @@ register_dataset(DatasetSpec(
     name=NAME,
     description="Monet paintings (A) and landscape photos (B), unpaired, RGB, for CycleGAN",
     find=find,
+    download=download_monet2photo,
     stand_in=stand_in,
     expected=("Expected <data root>/monet2photo/ with trainA/ trainB/ testA/ testB/ (A = Monet, B = photos), "
-              "or Kaggle's gan-getting-started monet_jpg/ and photo_jpg/ folders."),
+              "or Kaggle's gan-getting-started monet_jpg/ and photo_jpg/ folders. `gancourse download "
+              "monet2photo` fetches CycleGAN's monet2photo.zip (or the Hugging Face mirror huggan/monet2photo)."),
     options=("size", "domain", "jitter", "curate_every", "crop"),
+    download_options=("monet", "photos", "keep_archive"),
+    size_note="291 MB transferred (CycleGAN's zip); about 50 MB kept with every painting and 1,200 photos",
 ))

@@ -71,6 +71,7 @@ underwear|van|vase|violin|washing machine|watermelon|waterslide|whale|wheel|wind
 wine glass|wristwatch|yoga|zebra|zigzag""".replace("\n", "").split("|"))
 
 # The stand-in draws these when no categories are named (the ten of the course's shared data).
+COURSE_MAX_PER_CLASS = 5000  # what `gancourse download quickdraw` fetches per category when none are named
 STAND_IN_CATEGORIES = ("airplane", "apple", "bicycle", "cat", "circle", "crown", "diamond", "eye", "fish", "star")
 
 
@@ -235,14 +236,15 @@ def download_quickdraw(root: Path | str, categories: str | Iterable[str] | None 
                        progress: bool = True) -> list[Path]:
     """Fetch the first ``test_per_class + max_per_class`` drawings of each category (all with no cap).
 
+    No categories: the course's ten (notebook 05), 5000 training drawings each.
+
     Only those bytes are requested (HTTP range); an interrupted download resumes where it stopped, and a
     file that already holds enough rows is left alone.
     """
-    cap, n_test = _options(max_per_class, test_per_class)
     names = parse_categories(categories)
-    if not names:
-        raise DownloadError(f"name the Quick Draw categories to download (categories=apple,cat,...); "
-                            f"there are {len(CATEGORIES)}: {', '.join(CATEGORIES[:8])}, ...")
+    if not names:  # the course's ten categories, capped as notebook 05's quick profile uses them
+        names, max_per_class = list(STAND_IN_CATEGORIES), max_per_class or COURSE_MAX_PER_CLASS
+    cap, n_test = _options(max_per_class, test_per_class)
     if offline():
         raise DownloadError("not downloading Quick Draw categories because GANCOURSE_OFFLINE is set")
     check_categories(names, root)
@@ -301,6 +303,8 @@ def _register() -> None:
                   "--data-option max_per_class=5000`."),
         options=("categories", "max_per_class", "test_per_class"),
         splits=("train", "test"),
+        command_options=("categories", "max_per_class"),
+        size_note="about 4 MB per category for 5,000 drawings (the course's ten: about 45 MB)",
     ))
 
 

@@ -66,4 +66,5 @@ register_dataset(DatasetSpec(
     expected="It is built from MNIST: expected the four MNIST IDX files in <data root>/mnist/.",
     options=("n",),
     splits=tuple(DEFAULT_SIZE),
+    size_note="built from MNIST (about 11 MB); nothing else to download",
 ))

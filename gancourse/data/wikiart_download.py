@@ -1,0 +1,272 @@
+"""``gancourse download wikiart``: real WikiArt paintings from the Hugging Face dataset ``huggan/wikiart``.
+
+The dataset (81,444 paintings, 72 parquet shards of about 520 MB, columns ``image``, ``artist``,
+``genre``, ``style`` with integer class labels) needs no login. What happens:
+
+1. the file list, with each shard's size and LFS SHA-256, comes from the Hub's tree API;
+2. each shard's footer (one range request of 64 KB) gives its row groups' ``style`` and ``artist``
+   statistics, so shards that hold the wanted paintings are fetched first and shards that cannot hold
+   any are never fetched (this matters when the shards are sorted by style);
+3. shards are downloaded one at a time (resumable, checked against their SHA-256), read row group by
+   row group, and every matching painting is written as
+   ``<root>/wikiart/<style>/<artist>_huggan-wikiart-<shard>-<row>.jpg`` (the ArtGAN layout the loader
+   reads; the dataset has no titles, so the row stands in for one);
+4. the shard is deleted once read (``keep_shards=True`` keeps it in ``<root>/wikiart/.download/``).
+
+Running it again continues: paintings already there are counted and kept, a shard that was fully read
+for this selection is not fetched again (``.download/state.json``), a shard cut off halfway resumes.
+It stops once ``count`` paintings of the selection are in the folder; a shard it stopped in the middle of
+is fetched again if a later run asks for more (``keep_shards=True`` keeps it instead).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import huggingface as hf
+from .download import DownloadError, fetch_large, offline
+
+REPO = "huggan/wikiart"
+SHARD = re.compile(r"data/train-(\d+)-of-(\d+)\.parquet$")
+DEFAULT_COUNT = 400  # what notebook 02's quick profile trains on (the size of the course's shared subset)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+# Class names of the dataset's integer labels, in label order, as its ``datasets`` features declare them
+# (the ClassLabel ``names`` of the dataset card / dataset_infos, also stored in every shard's parquet
+# metadata under "huggingface", which is read first when present). The odd "joaquã\xadn-sorolla" is how
+# the dataset spells Joaquín Sorolla; files get the repaired prefix "joaquin-sorolla".
+STYLES = (
+    "Abstract_Expressionism", "Action_painting", "Analytical_Cubism", "Art_Nouveau", "Baroque",
+    "Color_Field_Painting", "Contemporary_Realism", "Cubism", "Early_Renaissance", "Expressionism",
+    "Fauvism", "High_Renaissance", "Impressionism", "Mannerism_Late_Renaissance", "Minimalism",
+    "Naive_Art_Primitivism", "New_Realism", "Northern_Renaissance", "Pointillism", "Pop_Art",
+    "Post_Impressionism", "Realism", "Rococo", "Romanticism", "Symbolism", "Synthetic_Cubism", "Ukiyo_e",
+)
+GENRES = (
+    "abstract_painting", "cityscape", "genre_painting", "illustration", "landscape", "nude_painting",
+    "portrait", "religious_painting", "sketch_and_study", "still_life", "Unknown Genre",
+)
+ARTISTS = (
+    "Unknown Artist", "boris-kustodiev", "camille-pissarro", "childe-hassam", "claude-monet", "edgar-degas",
+    "eugene-boudin", "gustave-dore", "ilya-repin", "ivan-aivazovsky", "ivan-shishkin", "john-singer-sargent",
+    "marc-chagall", "martiros-saryan", "nicholas-roerich", "pablo-picasso", "paul-cezanne",
+    "pierre-auguste-renoir", "pyotr-konchalovsky", "raphael-kirchner", "rembrandt", "salvador-dali",
+    "vincent-van-gogh", "hieronymus-bosch", "leonardo-da-vinci", "albrecht-durer", "edouard-cortes",
+    "sam-francis", "juan-gris", "lucas-cranach-the-elder", "paul-gauguin", "konstantin-makovsky",
+    "egon-schiele", "thomas-eakins", "gustave-moreau", "francisco-goya", "edvard-munch", "henri-matisse",
+    "fra-angelico", "maxime-maufra", "jan-matejko", "mstislav-dobuzhinsky", "alfred-sisley", "mary-cassatt",
+    "gustave-loiseau", "fernando-botero", "zinaida-serebriakova", "georges-seurat", "isaac-levitan",
+    "joaquã\xadn-sorolla", "jacek-malczewski", "berthe-morisot", "andy-warhol", "arkhip-kuindzhi",
+    "niko-pirosmani", "james-tissot", "vasily-polenov", "valentin-serov", "pietro-perugino", "pierre-bonnard",
+    "ferdinand-hodler", "bartolome-esteban-murillo", "giovanni-boldini", "henri-martin", "gustav-klimt",
+    "vasily-perov", "odilon-redon", "tintoretto", "gene-davis", "raphael", "john-henry-twachtman",
+    "henri-de-toulouse-lautrec", "antoine-blanchard", "david-burliuk", "camille-corot", "konstantin-korovin",
+    "ivan-bilibin", "titian", "maurice-prendergast", "edouard-manet", "peter-paul-rubens", "aubrey-beardsley",
+    "paolo-veronese", "joshua-reynolds", "kuzma-petrov-vodkin", "gustave-caillebotte", "lucian-freud",
+    "michelangelo", "dante-gabriel-rossetti", "felix-vallotton", "nikolay-bogdanov-belsky", "georges-braque",
+    "vasily-surikov", "fernand-leger", "konstantin-somov", "katsushika-hokusai", "sir-lawrence-alma-tadema",
+    "vasily-vereshchagin", "ernst-ludwig-kirchner", "mikhail-vrubel", "orest-kiprensky",
+    "william-merritt-chase", "aleksey-savrasov", "hans-memling", "amedeo-modigliani", "ivan-kramskoy",
+    "utagawa-kuniyoshi", "gustave-courbet", "william-turner", "theo-van-rysselberghe", "joseph-wright",
+    "edward-burne-jones", "koloman-moser", "viktor-vasnetsov", "anthony-van-dyck", "raoul-dufy", "frans-hals",
+    "hans-holbein-the-younger", "ilya-mashkov", "henri-fantin-latour", "m.c.-escher", "el-greco",
+    "mikalojus-ciurlionis", "james-mcneill-whistler", "karl-bryullov", "jacob-jordaens",
+    "thomas-gainsborough", "eugene-delacroix", "canaletto",
+)
+STYLE_ALIASES = {"Art_Nouveau_Modern": "Art_Nouveau"}  # ArtGAN's folder name for the same style
+NAME_FIXES = {"joaquã\xadn-sorolla": "joaquin-sorolla"}
+
+
+def file_prefix(artist: str) -> str:
+    """The artist as a file-name prefix: lower case, ASCII, no spaces or underscores ("unknown-artist")."""
+    name = NAME_FIXES.get(artist, artist)
+    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[\s_/\\]+", "-", name.strip().lower())
+
+
+def _index(wanted: str, names: list[str], what: str) -> int:
+    for i, name in enumerate(names):
+        if wanted in (name, file_prefix(name)):
+            return i
+    import difflib
+
+    close = difflib.get_close_matches(wanted, [file_prefix(n) if what == "artist" else n for n in names], n=3)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    listing = ", ".join(file_prefix(n) if what == "artist" else n for n in names)
+    raise ValueError(f"huggan/wikiart has no {what} {wanted!r}{hint}; its {what}s: {listing}")
+
+
+def existing_paintings(folder: Path, artists: list[str]) -> int:
+    """Paintings already in ``folder`` by one of ``artists`` (all when empty)."""
+    if not folder.is_dir():
+        return 0
+    return sum(1 for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+               and p.suffix.lower() in IMAGE_SUFFIXES and (not artists or p.name.split("_", 1)[0] in artists))
+
+
+def _expected_matches(metadata, style: int, artists: set[int]) -> tuple[int, int]:
+    """(rows that surely match, rows that may) of a shard, from its row groups' min/max statistics."""
+    sure = maybe = 0
+    for (rows, s_lo, s_hi), (_, a_lo, a_hi) in zip(hf.column_ranges(metadata, "style"),
+                                                   hf.column_ranges(metadata, "artist"), strict=True):
+        if s_lo is not None and not s_lo <= style <= s_hi:
+            continue
+        if artists and a_lo is not None and not any(a_lo <= a <= a_hi for a in artists):
+            continue
+        style_sure = s_lo == s_hi == style
+        artist_sure = not artists or (a_lo is not None and a_lo == a_hi and a_lo in artists)
+        if style_sure and artist_sure:
+            sure += rows
+        else:
+            maybe += rows
+    return sure, maybe
+
+
+class _State:
+    """Which shards were read to the end for which selection (``<root>/wikiart/.download/state.json``)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.done: dict[str, list[str]] = json.loads(path.read_text()) if path.is_file() else {}
+
+    def covers(self, shard: str, key: str, style_key: str) -> bool:
+        return bool({key, style_key} & set(self.done.get(shard, [])))
+
+    def mark(self, shard: str, key: str) -> None:
+        self.done.setdefault(shard, []).append(key)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.done, indent=1, sort_keys=True))
+        os.replace(tmp, self.path)
+
+
+def _write_painting(data: bytes, dest: Path) -> None:
+    """Write a JPEG atomically; images stored in another format are re-encoded (quality 95)."""
+    if not data.startswith(b"\xff\xd8"):
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            out = io.BytesIO()
+            image.convert("RGB").save(out, format="JPEG", quality=95)
+            data = out.getvalue()
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, dest)
+
+
+def _extract(shard: Path, shard_no: int, style: int, artists: set[int], artist_names: list[str], folder: Path,
+             limit: int, bar) -> tuple[int, bool]:
+    """Write the shard's matching paintings into ``folder``: (new files, whether the shard was read to the end)."""
+    def select(labels: dict[str, np.ndarray]) -> np.ndarray:
+        mask = labels["style"] == style
+        return mask & np.isin(labels["artist"], list(artists)) if artists else mask
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for row, labels, images in hf.matching_rows(shard, ["style", "artist"], ["image"], select):
+        name = f"{file_prefix(artist_names[int(labels['artist'])])}_huggan-wikiart-{shard_no:05d}-{row:05d}.jpg"
+        dest = folder / name
+        if dest.exists():
+            continue
+        if limit and written >= limit:
+            return written, False
+        _write_painting(hf.image_bytes(images["image"]), dest)
+        written += 1
+        bar.update(1)
+    return written, True
+
+
+def download_wikiart(root: Path | str, style: str = "Impressionism", artist: str | list[str] | None = None,
+                     count: int | str = DEFAULT_COUNT, keep_shards: bool | str = False, size: int | None = None,
+                     progress: bool = True) -> Path:
+    """Make ``<root>/wikiart/<style>/`` hold at least ``count`` paintings (0: every painting of the selection).
+
+    ``artist``: one file-name prefix or a list ("claude-monet,alfred-sisley"); ``size`` is accepted and
+    ignored (paintings are stored at their original size and resized when loaded).
+    """
+    from .wikiart import _artists
+
+    root, count = Path(root), int(count)
+    keep = str(keep_shards).lower() in {"1", "true", "yes"}
+    if count < 0:
+        raise ValueError(f"count must be >= 0 (0: every painting of the selection), got {count}")
+    hf_style = STYLE_ALIASES.get(style, style)
+    wanted = [file_prefix(a) for a in _artists(artist)]
+    folder = root / "wikiart" / style
+    have = existing_paintings(folder, wanted)
+    if count and have >= count:
+        return folder  # enough already: no network at all
+    if offline():
+        raise DownloadError("not downloading wikiart because GANCOURSE_OFFLINE is set")
+    _index(hf_style, list(STYLES), "style")  # a typo fails before any download
+    for a in wanted:
+        _index(a, list(ARTISTS), "artist")
+
+    work = root / "wikiart" / ".download"
+    made = [p for p in (root / "wikiart", work, folder) if not p.exists()]
+    try:
+        shards = [f for f in hf.list_files(REPO, "data") if SHARD.search(f.path)]
+        if not shards:
+            raise DownloadError(f"{hf.endpoint()}: {REPO} lists no parquet shards under data/")
+        plan, names = _plan(shards, hf_style, wanted)
+        style_no = names["style"].index(hf_style)
+        artist_nos = {_index(a, names["artist"], "artist") for a in wanted}
+        key = f"{style}|{','.join(sorted(wanted)) or '*'}"
+        state = _State(work / "state.json")
+        with tqdm(total=count or None, initial=have, unit="painting", desc=f"wikiart/{style} paintings",
+                  disable=not progress) as found:
+            for remote in plan:
+                if count and have >= count:
+                    break
+                if state.covers(remote.name, key, f"{style}|*"):
+                    continue
+                shard = work / remote.name
+                if not shard.is_file():
+                    fetch_large(remote.url, shard, sha256=remote.sha256, size=remote.size, progress=progress,
+                                desc=f"{remote.name} ({have}/{count or '?'} paintings)")
+                shard_no = int(SHARD.search(remote.path).group(1))
+                written, whole = _extract(shard, shard_no, style_no, artist_nos, names["artist"], folder,
+                                          count - have if count else 0, found)
+                have += written
+                if whole:
+                    state.mark(remote.name, key)
+                if not keep:
+                    shard.unlink()
+    finally:
+        for path in reversed(made):  # leave no empty folder that looks like a dataset
+            with contextlib.suppress(OSError):
+                path.rmdir()
+    if have == 0:
+        raise DownloadError(f"{REPO} has no painting of style {style!r}"
+                            + (f" by {', '.join(wanted)}" if wanted else ""))
+    return folder
+
+
+def _plan(shards: list[hf.RemoteFile], style: str, artists: list[str]):
+    """The shards worth fetching, most matches first, and the class names; from the shards' footers."""
+    names = {"style": list(STYLES), "artist": list(ARTISTS)}
+    if any(s.sha256 is None for s in shards):
+        missing = next(s for s in shards if s.sha256 is None)
+        raise DownloadError(f"{missing.url}: the Hub publishes no SHA-256 for it, so it cannot be checked")
+    scored = []
+    for order, remote in enumerate(tqdm(shards, desc="reading shard footers", unit="shard", leave=False)):
+        metadata = hf.parquet_footer(remote)
+        if order == 0:  # the dataset's own class names win over the recorded ones
+            for column in names:
+                names[column] = hf.class_names(metadata, column) or names[column]
+            style_no = _index(style, names["style"], "style")
+            artist_nos = {_index(a, names["artist"], "artist") for a in artists}
+        sure, maybe = _expected_matches(metadata, style_no, artist_nos)
+        if sure or maybe:
+            scored.append((-sure, -maybe, order, remote))
+    return [remote for *_, remote in sorted(scored, key=lambda s: s[:3])], names
+
