@@ -8,6 +8,7 @@ notebooks; :func:`check_references` runs every checker against its reference (``
 """
 
 from .catalog import EXERCISES, Exercise, check_references
+from .compare import beside_reference, code_tag
 from .functions import (
                         check_augment,
                         check_cycle_loss,
@@ -26,10 +27,10 @@ from .scaffold import AugmentedGAN, CriticExercise, CycleGANExercise, GANExercis
 from .steps import check_critic_step, check_cyclegan_generator_loss, check_gan_step
 
 __all__ = [
-    "EXERCISES", "AugmentedGAN", "CriticExercise", "CycleGANExercise", "Exercise", "GANExercise", "check_augment",
-    "check_critic_step", "check_cycle_loss", "check_cyclegan_generator_loss", "check_discriminator_loss",
-    "check_discriminator_module", "check_fid", "check_gan_step", "check_generator_loss", "check_generator_module",
-    "check_gradient_penalty", "check_image_pool", "check_kl_from_uniform", "check_label_input",
-    "check_minibatch_std", "check_nearest_neighbours", "check_per_class_accuracy", "check_references",
-    "check_spearman", "with_label_input",
+    "AugmentedGAN", "CriticExercise", "CycleGANExercise", "EXERCISES", "Exercise", "GANExercise", "beside_reference",
+    "check_augment", "check_critic_step", "check_cycle_loss", "check_cyclegan_generator_loss",
+    "check_discriminator_loss", "check_discriminator_module", "check_fid", "check_gan_step", "check_generator_loss",
+    "check_generator_module", "check_gradient_penalty", "check_image_pool", "check_kl_from_uniform",
+    "check_label_input", "check_minibatch_std", "check_nearest_neighbours", "check_per_class_accuracy",
+    "check_references", "check_spearman", "code_tag", "with_label_input",
 ]
