@@ -173,6 +173,36 @@ def test_gan_step_checker_names_each_mistake(capsys, mistake, hint):
     assert hint in verdict(capsys)
 
 
+def test_gan_step_checker_accepts_fresh_noise_for_g_and_asks_for_self_noise(capsys):
+    class FreshNoise(exercises.GANExercise):  # G's update on a second draw of G(z): as right as reusing the fakes
+        def step(self, batch):
+            b = batch.images.shape[0]
+            loss_d = self.loss.discriminator(self.D(batch.images), self.D(self.G(self.noise(b)).detach()))
+            self.optimizers["D"].zero_grad()
+            loss_d.backward()
+            self.optimizers["D"].step()
+            loss_g = self.loss.generator(self.D(self.G(self.noise(b))))
+            self.optimizers["G"].zero_grad()
+            loss_g.backward()
+            self.optimizers["G"].step()
+            return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+
+    assert exercises.check_gan_step(FreshNoise)
+    assert "PASS" in verdict(capsys)
+
+    class OwnRandn(exercises.GANExercise):
+        def step(self, batch):
+            fake = self.G(torch.randn(batch.images.shape[0], self.config.nz))
+            loss_d = self.loss.discriminator(self.D(batch.images), self.D(fake.detach()))
+            self.optimizers["D"].zero_grad()
+            loss_d.backward()
+            self.optimizers["D"].step()
+            return {"loss_d": loss_d.item(), "loss_g": 0.0}
+
+    assert not exercises.check_gan_step(OwnRandn)
+    assert "self.noise(batch_size)" in verdict(capsys)
+
+
 def test_gan_step_checker_sees_d_moving_g_and_accepts_the_packages_step(capsys):
     from gancourse.recipes import DCGAN
 

@@ -33,13 +33,19 @@ def _flat(module: torch.nn.Module) -> torch.Tensor:
 
 def _run(recipe: Any, batches: list[Batch], latents: list[list[torch.Tensor]], step: StepFn
          ) -> list[dict[str, torch.Tensor]]:
-    """Per step, the update of every network: parameters after minus before."""
+    """Per step, the update of every network: parameters after minus before.
+
+    The k-th call of ``recipe.noise`` in a step returns the k-th latent batch of ``latents`` for that step (the
+    same for the student and the reference); a list of one batch returns it at every call.
+    """
     updates = []
     for batch, zs in zip(batches, latents, strict=True):
         queue = list(zs)
+        calls = []
 
-        def noise(n: int, generator: torch.Generator | None = None, queue: list = queue) -> torch.Tensor:
-            # the k-th call of a step gets the k-th latent batch, the same for student and reference
+        def noise(n: int, generator: torch.Generator | None = None, queue: list = queue, calls: list = calls
+                  ) -> torch.Tensor:
+            calls.append(n)
             z = queue.pop(0) if len(queue) > 1 else queue[0]
             return z[:n].clone()
 
@@ -47,6 +53,9 @@ def _run(recipe: Any, batches: list[Batch], latents: list[list[torch.Tensor]], s
         before = {k: _flat(m) for k, m in recipe.modules.items()}
         torch.manual_seed(0)
         step(recipe, batch)
+        if not calls:
+            raise Attempt("draw the latent vectors with self.noise(batch_size): the checker hands you and the "
+                          "reference the same ones through it")
         updates.append({k: _flat(m) - before[k] for k, m in recipe.modules.items()})
     return updates
 
@@ -154,7 +163,7 @@ _GAN_VARIANTS = {
 }
 
 
-def _setup(config: Any, base_cls: type, student_cls: type, batches: int, batch_size: int
+def _setup(config: Any, base_cls: type, student_cls: type, batches: int, batch_size: int, noise_draws: int
            ) -> tuple[Any, Callable[[], Any], list[Batch], list[list[torch.Tensor]]]:
     torch.manual_seed(0)
     base = base_cls(config, "cpu")
@@ -178,7 +187,7 @@ def _setup(config: Any, base_cls: type, student_cls: type, batches: int, batch_s
     g = torch.Generator().manual_seed(12)
     data = [Batch(torch.rand(batch_size, config.channels, config.image_size, config.image_size, generator=g) * 2 - 1,
                   None) for _ in range(batches)]
-    latents = [[torch.randn(batch_size, config.nz, generator=g) for _ in range(8)] for _ in range(batches)]
+    latents = [[torch.randn(batch_size, config.nz, generator=g) for _ in range(noise_draws)] for _ in range(batches)]
     student = fresh(student_cls)
     return student, fresh, data, latents
 
@@ -199,7 +208,8 @@ def check_gan_step(recipe_cls: type) -> bool:
 
     def body() -> str | None:
         config = _gan_config()
-        student, fresh, batches, latents = _setup(config, GANExercise, recipe_cls, 2, 8)
+        # one latent batch per step, whatever the number of calls: G's update may reuse D's fakes or draw again
+        student, fresh, batches, latents = _setup(config, GANExercise, recipe_cls, 2, 8, noise_draws=1)
         returned: list[Any] = []
 
         def student_step(r: Any, b: Batch) -> None:
@@ -284,7 +294,8 @@ def check_critic_step(recipe_cls: type) -> bool:
 
     def body() -> str | None:
         config = _critic_config()
-        student, fresh, batches, latents = _setup(config, CriticExercise, recipe_cls, 2, 6)
+        # fresh noise for every critic update and for G's: the k-th call of a step gets the k-th batch
+        student, fresh, batches, latents = _setup(config, CriticExercise, recipe_cls, 2, 6, noise_draws=8)
 
         def with_fixed_penalty(recipe: Any) -> Any:
             recipe.penalty = lambda real, fake: _fixed_penalty(recipe.D, real, fake)
