@@ -313,6 +313,17 @@ def _penalty(where="between", per="sample", norm_dims=None, reduce=True):
     return penalty
 
 
+def test_gradient_penalty_checker_explains_interpolates_without_grad(capsys):
+    def no_grad_interpolates(critic, real, fake):
+        eps = torch.rand(real.shape[0], 1, 1, 1)
+        x = eps * real + (1 - eps) * fake
+        (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+        return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+    assert not exercises.check_gradient_penalty(no_grad_interpolates)
+    assert "requires_grad_(True)" in verdict(capsys)
+
+
 @pytest.mark.parametrize("mistake, hint", [
     (dict(where="real"), "real images only"),
     (dict(where="fake"), "fakes only"),

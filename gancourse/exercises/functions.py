@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from .. import losses
 from ..metrics import scores
-from ._common import call, close, guarded, scalar
+from ._common import Attempt, call, close, guarded, scalar
 
 
 def check_generator_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
@@ -134,7 +134,13 @@ def check_gradient_penalty(fn: Callable[..., torch.Tensor]) -> bool:
         for scale in (0.05, 0.3, 2.0):
             critic = RecordingCritic((3, 8, 8), g, scale)
             real, fake = torch.randn(6, 3, 8, 8, generator=g), torch.randn(6, 3, 8, 8, generator=g)
-            got = call(fn, critic, real.clone(), fake.clone())
+            try:
+                got = call(fn, critic, real.clone(), fake.clone())
+            except Attempt as attempt:
+                if "does not require grad" in attempt.hint:
+                    raise Attempt("the interpolates need .requires_grad_(True) before the critic sees them, so "
+                                  "torch.autograd.grad can differentiate the scores with respect to them") from None
+                raise
             value = scalar(got, "the penalty")
             evaluated = [x for x in critic.inputs if x.requires_grad] or critic.inputs
             if not evaluated:
