@@ -1,14 +1,14 @@
 """Stacked MNIST on a fixed CPU budget: modes covered and KL from uniform for the collapsing baseline and each cure.
 
 Every variant of ``gancourse.mode_collapse.CURES`` (the baseline DCGAN whose D is a quarter of G's width, as in
-the Unrolled GAN paper; minibatch std, pack 2 and 4, spectral norm in D, a WGAN-GP critic of the same width, D
-of half and full width) trains from the same seed on the same
+the Unrolled GAN paper; minibatch std, pack 2 and 4, spectral norm in D, layer norm in D, a WGAN-GP critic of the
+same width, D of half and full width) trains from the same seed on the same
 data order for the same number of generator steps, and is scored by the same evaluator: the MNIST judge read
 channel by channel on ``--mode-samples`` samples (modes covered: at least one sample; KL of the 1000-mode
 histogram from uniform), FID/precision/recall on ``--feature-samples``. The real data's own count with the
 same number of samples is printed as the floor. Notebook 03 runs the same variants.
 
-    GANCOURSE_DATA=/work/shared/data python benchmarks/stacked_mnist.py           # 8 variants x 1200 steps: ~20 min
+    GANCOURSE_DATA=/work/shared/data python benchmarks/stacked_mnist.py           # 9 variants x 1200 steps: ~25 min
     GANCOURSE_DATA=/work/shared/data python benchmarks/stacked_mnist.py --quick   # under a minute: checks it runs
 
 Runs go to a temporary folder (``--out`` keeps them; an existing run there is resumed, not retrained).

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["train", "sample", "eval", "download", "course", "doctor", "sweep", "collect", "translate"]
+COMMANDS = ["train", "sample", "eval", "download", "course", "doctor", "sweep", "collect", "translate", "exercises"]
 
 # Errors a user can fix: shown as one clear message instead of a traceback.
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError, RuntimeError)

@@ -1,0 +1,33 @@
+"""``gancourse exercises``: list the course's checked exercises; ``--check-reference`` runs every checker
+against its reference solution (the instructors' check that the answers still pass)."""
+
+from __future__ import annotations
+
+import argparse
+
+NOTEBOOKS = ("01", "02", "03", "04", "05", "06", "07")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("exercises", help="list the checked exercises, or check them against the solutions")
+    p.add_argument("--check-reference", action="store_true",
+                   help="run every exercise's checker on its reference solution; exit 1 if one fails")
+    p.add_argument("--notebook", default="", metavar="NN", help="only this notebook's exercises, e.g. 04")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.notebook and args.notebook not in NOTEBOOKS:
+        raise ValueError(f"--notebook must be one of {', '.join(NOTEBOOKS)}, got {args.notebook!r}")
+    from ..exercises import EXERCISES, check_references
+
+    if not args.check_reference:
+        for exercise in EXERCISES:
+            if not args.notebook or exercise.notebook == args.notebook:
+                print(f"{exercise.notebook}  {exercise.title:<36} {exercise.checker.__name__}")
+        print("Solutions: gancourse.exercises.solutions; check them with --check-reference.")
+        return 0
+    results = check_references(args.notebook, verbose=True)
+    failed = [name for name, ok in results.items() if not ok]
+    print(f"\n{len(results) - len(failed)} of {len(results)} reference solutions pass their checkers.")
+    return 1 if failed else 0
