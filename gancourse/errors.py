@@ -16,7 +16,11 @@ class UnknownOption(UserError, TypeError):
     """An option name that does not exist (a ``TypeError`` too, as an unknown keyword argument is)."""
 
 
-class NotARunDirectory(UserError, FileNotFoundError):
+class MissingInput(UserError, FileNotFoundError):
+    """A file or folder the user named is not there (or does not hold what it should)."""
+
+
+class NotARunDirectory(MissingInput):
     """A path given as a run directory holds no run (no config.json)."""
 
 
@@ -24,7 +28,7 @@ class CheckpointDamaged(UserError):
     """A checkpoint file that cannot be read back (cut short, overwritten, not a checkpoint)."""
 
 
-class RunDirectoryBusy(UserError):
+class RunDirectoryBusy(UserError, RuntimeError):
     """Another process is training into the same run directory."""
 
 
