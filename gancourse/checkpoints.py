@@ -11,6 +11,7 @@ link made before the rename), so one bad write is never the only copy. Loading u
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import shutil
@@ -113,6 +114,10 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         state = torch.load(path, map_location=map_location, weights_only=True)
     except (EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
         raise CheckpointDamaged(f"{path} is damaged: {_why_unreadable(exc)}") from exc
+    except OSError as exc:  # the zip reader refuses a cut file with EINVAL; other OSErrors are the disk's
+        if exc.errno != errno.EINVAL:
+            raise
+        raise CheckpointDamaged(f"{path} is damaged: it is cut short or not a PyTorch file") from exc
     except RuntimeError as exc:  # PyTorch's reader of the zip container; other RuntimeErrors are not the file's
         if "PytorchStreamReader" not in str(exc) and "zip archive" not in str(exc):
             raise

@@ -298,9 +298,12 @@ def _fit(recipe: Recipe, data: ImageSet, run: RunDir, *, steps: int, epochs: flo
         for hook in hooks:
             hook(event, {"step": step, "run": run, **info})
 
+    saved = {"step": -1}  # the step of the checkpoint this call wrote last
+
     def checkpoint() -> None:
         # Every rank's RNGs and logging window, so that a resume under the same N is exact.
         stop_if_weights_diverged(recipe, run, step)  # every rank holds the same weights: all stop together
+        saved["step"] = step
         ranks = distributed.gather({"rng": rng_state(), "log_window": {"sums": dict(sums), "count": count}})
         if not main:
             return
@@ -367,7 +370,8 @@ def _fit(recipe: Recipe, data: ImageSet, run: RunDir, *, steps: int, epochs: flo
 
     if main and not run.samples_dir.joinpath(f"step_{step:06d}.png").is_file():
         save_samples()
-    checkpoint()  # checks the weights first: a diverged run exports nothing
+    if saved["step"] != step:  # not twice the same step: previous.pt must stay the checkpoint before it
+        checkpoint()  # checks the weights first: a diverged run exports nothing
     if main:
         export_generator(recipe.generator_export(), run.generator_path)
     if main and evaluator is not None:
