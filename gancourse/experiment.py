@@ -18,6 +18,7 @@ from .devices import pick_device, seed_everything
 from .errors import UnknownOption, UserError
 from .paths import runs_root
 from .recipes import build_recipe, recipe_class
+from .runs import RunDir
 from .training import Evaluator, FitResult, Hook, check_budget, fit
 
 DEFAULT_BATCH_SIZE = 64
@@ -171,6 +172,10 @@ def train(dataset: str = "mnist", recipe: str = "dcgan", out: str | Path | None 
     if evaluate and evaluator is None and eval_samples < MIN_EVAL_SAMPLES:
         raise UserError(f"eval_samples must be at least {MIN_EVAL_SAMPLES} (a covariance needs two), got "
                         f"{eval_samples}; or switch evaluation off (--no-eval)")
+    out = Path(out) if out else default_run_dir(dataset, recipe, seed)
+    if not _distributed() and (out / "config.json").is_file():  # a busy run is refused before loading anything
+        with RunDir(out).lock():
+            pass
     torch_device = pick_device(device)
     batch_size, data_options, recipe_options = _fill_defaults(
         recipe, dataset, torch_device, batch_size, dict(data_options or {}), recipe_options, data is not None)
@@ -190,7 +195,6 @@ def train(dataset: str = "mnist", recipe: str = "dcgan", out: str | Path | None 
         from .memory import check_memory as refuse_what_does_not_fit
 
         refuse_what_does_not_fit(model, data, batch_size)
-    out = Path(out) if out else default_run_dir(dataset, recipe, seed)
     return fit(model, data, out, steps=steps, epochs=epochs, time_budget=time_budget, batch_size=batch_size,
                seed=seed, flip=flip, evaluator=evaluator, eval_every=eval_every, sample_every=sample_every,
                checkpoint_every=checkpoint_every, hooks=hooks, progress=progress,
@@ -205,8 +209,6 @@ def _distributed() -> bool:
 
 def load_run_data(run_dir: str | Path) -> ImageSet:
     """The training data of a finished run, loaded as its config recorded it (real or stand-in)."""
-    from .runs import RunDir
-
     config = RunDir(run_dir).read_config()
     stand_in = config["data"]["source"] != "real"
     return load_dataset(config["dataset"], "train", allow_stand_in=stand_in, limit=config.get("limit", 0),
@@ -216,7 +218,6 @@ def load_run_data(run_dir: str | Path) -> ImageSet:
 def evaluate_run(run_dir: str | Path, n: int = 2000, progress: bool = True) -> dict[str, float]:
     """Score a run's exported generator and store the metrics in its ``metrics.json``."""
     from .checkpoints import load_generator
-    from .runs import RunDir
     from .sampling import GeneratorSampler
 
     run = RunDir(run_dir)

@@ -118,17 +118,23 @@ class RunDir:
         return sorted(self.samples_dir.glob("step_*.png"))
 
 
+# The run locks this process holds: resolved path -> [file descriptor, depth]. Nested holders share one
+# (``train`` locks before loading data, and ``fit`` inside it locks again).
+_HELD: dict[Path, list[int]] = {}
+
+
 class RunLock:
     """An exclusive OS lock (``flock``) on a run directory's ``.lock`` file, which names its holder.
 
     The kernel releases it when the holding process ends, however it ends (kill -9 included), so a
-    stale lock never blocks a rerun. A second process asking for it is refused with
-    :class:`~gancourse.errors.RunDirectoryBusy` naming the first. No-op where ``fcntl`` is missing.
+    stale lock never blocks a rerun. Another process asking for it is refused with
+    :class:`~gancourse.errors.RunDirectoryBusy` naming the first; within one process it nests. No-op
+    where ``fcntl`` is missing (Windows).
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        self._fd: int | None = None
+        self._key: Path | None = None
 
     def holder(self) -> str:
         try:
@@ -137,9 +143,14 @@ class RunLock:
             return ""
 
     def acquire(self) -> RunLock:
-        if fcntl is None or self._fd is not None:
+        if fcntl is None or self._key is not None:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        key = self.path.resolve()
+        if key in _HELD:
+            _HELD[key][1] += 1
+            self._key = key
+            return self
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -151,16 +162,22 @@ class RunLock:
                 "or train into another directory (--out)") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"process {os.getpid()} on {socket.gethostname()}\n".encode())
-        self._fd = fd
+        _HELD[key] = [fd, 1]
+        self._key = key
         return self
 
     def release(self) -> None:
-        if self._fd is None:
+        if self._key is None:
             return
-        os.ftruncate(self._fd, 0)
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        os.close(self._fd)
-        self._fd = None
+        entry = _HELD[self._key]
+        entry[1] -= 1
+        if entry[1] == 0:
+            fd = entry[0]
+            del _HELD[self._key]
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        self._key = None
 
     def __enter__(self) -> RunLock:
         return self.acquire()
