@@ -32,6 +32,10 @@ class RunDirectoryBusy(UserError, RuntimeError):
     """Another process is training into the same run directory."""
 
 
+class LaunchError(UserError, RuntimeError):
+    """The process was started in a way that cannot do what was asked (``--distributed`` outside torchrun)."""
+
+
 class TrainingDiverged(UserError):
     """A loss or a weight became NaN or infinite; the last good checkpoint was kept."""
 

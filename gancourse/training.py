@@ -323,6 +323,7 @@ def _fit(recipe: Recipe, data: ImageSet, run: RunDir, *, steps: int, epochs: flo
         emit("sample", path=path, images=images)
 
     def evaluate() -> dict[str, float]:
+        stop_if_weights_diverged(recipe, run, step)  # NaN samples would only get a metric's internal error
         metrics = {k: float(v) for k, v in evaluator(recipe).items()}
         run.append_history({"step": step, "eval": metrics})
         emit("eval", metrics=metrics)

@@ -597,3 +597,12 @@ def test_every_test_starts_offline_in_its_own_runs_folder(tmp_path):
 def test_the_local_server_fixture_switches_the_network_back_on(http_server):
     assert "GANCOURSE_OFFLINE" not in os.environ
     assert math.isfinite(1.0)
+
+
+def test_evaluation_during_training_never_sees_nan_weights(tmp_path):
+    seen = []
+    recipe = make_recipe()
+    poison_at(recipe, 4)  # weights turn during step 4, an evaluation is due right after it
+    with pytest.raises(TrainingDiverged, match="step 4: the weight"):
+        fit_blobs(tmp_path / "e", 10, recipe=recipe, eval_every=4, evaluator=lambda r: seen.append(1) or {"x": 1.0})
+    assert seen == []
