@@ -37,7 +37,8 @@ from . import __version__, distributed
 from .checkpoints import export_generator, load_training_checkpoint, remove_stale_temporaries, save_rotating
 from .data import BatchStream, ImageSet
 from .devices import rng_state, seed_everything, set_rng_state
-from .errors import CheckpointDamaged, TrainingDiverged, UserError
+from .divergence import non_finite_weights, stop_if_diverged, stop_if_weights_diverged
+from .errors import CheckpointDamaged, UserError
 from .recipes import Recipe
 from .runs import RunDir
 
@@ -126,8 +127,8 @@ def _resume_state(run: RunDir, map_location: str | torch.device) -> dict[str, An
     does not keep it as the previous checkpoint); without a good previous one the user chooses.
     """
     last, previous = run.last_checkpoint, run.previous_checkpoint
-    if not last.is_file():
-        return load_training_checkpoint(previous, map_location) if previous.is_file() else None
+    if not last.is_file():  # a damaged last.pt set aside by an earlier start
+        return {**load_training_checkpoint(previous, map_location), "fell_back": True} if previous.is_file() else None
     try:
         return load_training_checkpoint(last, map_location)
     except CheckpointDamaged as damaged:
@@ -142,49 +143,7 @@ def _resume_state(run: RunDir, map_location: str | torch.device) -> dict[str, An
         last.replace(last.with_name(last.name + ".damaged"))
         print(f"[gancourse] {damaged}; resuming from {previous} (step {state['step']}) instead; "
               f"the damaged file is kept as {last.name}.damaged", file=sys.stderr)
-        return state
-
-
-def _non_finite(scalars: dict[str, float]) -> list[str]:
-    return [k for k, v in scalars.items() if not math.isfinite(v)]
-
-
-def _non_finite_weights(recipe: Recipe) -> list[str]:
-    """Names (``G.main.0.weight``) of the parameters holding a NaN or an infinity."""
-    return [f"{name}.{p_name}" for name, module in recipe.modules.items()
-            for p_name, p in module.named_parameters() if not torch.isfinite(p).all()]
-
-
-def _divergence_advice(recipe: Recipe) -> str:
-    config = dataclasses.asdict(recipe.config)
-    rates = {k: v for k, v in config.items() if k.startswith("lr") and isinstance(v, (int, float))}
-    lower = " ".join(f"--set {k}={v / 10:.3g}" for k, v in rates.items())
-    bound = ("; or bound D's gradients: spectral norm (--set d_norm=spectral)" if "d_norm" in config
-             else "; or bound the critic: a gradient penalty (--recipe wgan-gp)" if "clip" in config else "")
-    return (f"Try a lower learning rate ({', '.join(f'{k}={v:g}' for k, v in rates.items())} now; e.g. {lower})"
-            f"{bound}, or clip the gradients; train into a new --out (or delete the run directory).")
-
-
-def _diverged(recipe: Recipe, run: RunDir, step: int, what: str) -> TrainingDiverged:
-    kept = (f"{run.last_checkpoint} and the exported generator are left as they were (the last good state)"
-            if run.last_checkpoint.is_file() else "nothing of it was saved")
-    return TrainingDiverged(f"training diverged at step {step}: {what} is not finite (NaN or inf); {kept}. "
-                            f"{_divergence_advice(recipe)}")
-
-
-def stop_if_diverged(recipe: Recipe, run: RunDir, step: int, scalars: dict[str, float]) -> None:
-    """Raise :class:`TrainingDiverged` if a loss is NaN/inf on any rank (every rank stops at the same step)."""
-    bad = _non_finite(scalars)
-    if distributed.any_rank(bool(bad)):
-        what = ", ".join(f"{k} = {scalars[k]}" for k in bad) or "a loss on another process"
-        raise _diverged(recipe, run, step, what)
-
-
-def stop_if_weights_diverged(recipe: Recipe, run: RunDir, step: int) -> None:
-    """Raise :class:`TrainingDiverged` if a weight is NaN/inf: checked before anything is saved."""
-    bad = _non_finite_weights(recipe)
-    if bad:
-        raise _diverged(recipe, run, step, f"the weight {bad[0]}" + (f" (and {len(bad) - 1} more)" if bad[1:] else ""))
+        return {**state, "fell_back": True}
 
 
 def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, epochs: float = 0,
@@ -265,6 +224,7 @@ def _fit(recipe: Recipe, data: ImageSet, run: RunDir, *, steps: int, epochs: flo
         return _resume_state(run, map_location=recipe.device if world == 1 else "cpu")
 
     step, elapsed_before, resumed_window = 0, 0.0, {}
+    saved = {"step": -1}  # the step of the newest checkpoint on disk, when it holds this very state
     state = distributed.from_main(read_checkpoint)
     if state is not None:
         recipe.load_state_dict(state["recipe"])
@@ -278,6 +238,8 @@ def _fit(recipe: Recipe, data: ImageSet, run: RunDir, *, steps: int, epochs: flo
             seed_everything(distributed.rank_seed(seed, rank, step))
         if main:
             run.truncate_history(step)
+        if not state.get("fell_back"):  # resumed from last.pt itself: it holds this very state
+            saved["step"] = step
     else:
         seed_everything(distributed.rank_seed(seed, rank))
         if main:  # a run killed before its first checkpoint starts over: its history too
@@ -298,8 +260,6 @@ def _fit(recipe: Recipe, data: ImageSet, run: RunDir, *, steps: int, epochs: flo
         for hook in hooks:
             hook(event, {"step": step, "run": run, **info})
 
-    saved = {"step": -1}  # the step of the checkpoint this call wrote last
-
     def checkpoint() -> None:
         # Every rank's RNGs and logging window, so that a resume under the same N is exact.
         stop_if_weights_diverged(recipe, run, step)  # every rank holds the same weights: all stop together
@@ -315,7 +275,7 @@ def _fit(recipe: Recipe, data: ImageSet, run: RunDir, *, steps: int, epochs: flo
         save_rotating(state, run.last_checkpoint, run.previous_checkpoint)
 
     def save_samples() -> None:
-        if _non_finite_weights(recipe):  # no black grid: the next step's loss check stops the run
+        if non_finite_weights(recipe):  # no black grid: the next step's loss check stops the run
             return
         images = recipe.sample_fixed(fixed)
         path = run.samples_dir / f"step_{step:06d}.png"
