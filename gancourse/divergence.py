@@ -35,8 +35,12 @@ def advice(recipe: Recipe) -> str:
     config = dataclasses.asdict(recipe.config)
     rates = {k: v for k, v in config.items() if k.startswith("lr") and isinstance(v, (int, float))}
     lower = " ".join(f"--set {k}={v / 10:.3g}" for k, v in rates.items())
-    bound = ("; or bound D's gradients: spectral norm (--set d_norm=spectral)" if "d_norm" in config
-             else "; or bound the critic: a gradient penalty (--recipe wgan-gp)" if "clip" in config else "")
+    if "d_norm" in config and config["d_norm"] != "spectral":
+        bound = "; or bound D's gradients: spectral norm (--set d_norm=spectral)"
+    elif "clip" in config and not config.get("gp_weight"):
+        bound = "; or bound the critic: a gradient penalty (--recipe wgan-gp)"
+    else:
+        bound = ""
     return (f"Try a lower learning rate ({', '.join(f'{k}={v:g}' for k, v in rates.items())} now; e.g. {lower})"
             f"{bound}, or clip the gradients; train into a new --out (or delete the run directory).")
 

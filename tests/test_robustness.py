@@ -606,3 +606,14 @@ def test_evaluation_during_training_never_sees_nan_weights(tmp_path):
     with pytest.raises(TrainingDiverged, match="step 4: the weight"):
         fit_blobs(tmp_path / "e", 10, recipe=recipe, eval_every=4, evaluator=lambda r: seen.append(1) or {"x": 1.0})
     assert seen == []
+
+
+def test_wgan_gp_at_an_absurd_learning_rate_stops_before_saving_anything(tmp_path):
+    from gancourse.recipes import build_recipe, recipe_class
+
+    seed_everything(0)
+    config = recipe_class("wgan-gp").config_for(DATA, nz=8, g_width=8, d_width=8, lr_d=1e6, lr_g=1e6)
+    with pytest.raises(TrainingDiverged, match="loss_d = nan") as info:
+        fit_blobs(tmp_path / "wgp", 60, recipe=build_recipe("wgan-gp", config, "cpu"))
+    assert "lr_d=1e+06 now" in str(info.value) and "no checkpoint had been saved yet" in str(info.value)
+    assert not list((tmp_path / "wgp" / "checkpoints").iterdir())
