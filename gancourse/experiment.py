@@ -5,8 +5,6 @@ The CLI, the notebooks and the sweeps all call this, so a run looks the same who
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,86 +13,18 @@ import torch
 
 from .data import DatasetNotFound, ImageSet, load_dataset
 from .devices import pick_device, seed_everything
-from .errors import UnknownOption, UserError
+from .errors import UserError
 from .paths import runs_root
 from .recipes import build_recipe, recipe_class
+from .run_options import checked_recipe_options, fill_defaults
 from .runs import RunDir
 from .training import Evaluator, FitResult, Hook, check_budget, fit
 
-DEFAULT_BATCH_SIZE = 64
 MIN_EVAL_SAMPLES = 2  # a covariance (FID) needs two samples at least
 
 
 def default_run_dir(dataset: str, recipe: str, seed: int) -> Path:
     return runs_root() / f"{dataset}-{recipe}-seed{seed}"
-
-
-def recipe_defaults(recipe: str, dataset: str, device: torch.device) -> dict[str, Any]:
-    """What a run gets for the settings its caller left out: batch size, dataset and recipe options.
-
-    CycleGAN follows its reference: batch size 1, and on a CPU the course's CPU-sized networks at 128 px
-    (``recipes.cyclegan.PRESETS["quick"]``) instead of the 256 px reference networks, a GPU's job.
-    """
-    if recipe != "cyclegan":
-        return {"batch_size": DEFAULT_BATCH_SIZE, "data_options": {}, "recipe_options": {}}
-    from .data import DATASETS
-    from .recipes.cyclegan import PRESETS
-
-    chosen = PRESETS["full" if device.type == "cuda" else "quick"]
-    sized = dataset in DATASETS and "size" in DATASETS[dataset].options
-    return {"batch_size": chosen["batch_size"], "data_options": {"size": chosen["size"]} if sized else {},
-            "recipe_options": dict(chosen["recipe"])}
-
-
-def _fill_defaults(recipe: str, dataset: str, device: torch.device, batch_size: int | None,
-                   data_options: dict[str, Any], recipe_options: dict[str, Any], data_given: bool
-                   ) -> tuple[int, dict[str, Any], dict[str, Any]]:
-    defaults = recipe_defaults(recipe, dataset, device)
-    filled_data = {} if data_given else {k: v for k, v in defaults["data_options"].items() if k not in data_options}
-    filled_recipe = {k: v for k, v in defaults["recipe_options"].items() if k not in recipe_options}
-    if recipe == "cyclegan" and (filled_data or filled_recipe):
-        said = ", ".join(f"{k}={v}" for k, v in {**filled_data, **filled_recipe}.items())
-        print(f"[gancourse] {recipe} on {device.type}: {said} (the course's {device.type}-sized defaults; "
-              "change them with --data-option size=... --set ngf=...)", file=sys.stderr)
-    return (defaults["batch_size"] if batch_size is None else batch_size, {**filled_data, **data_options},
-            {**filled_recipe, **recipe_options})
-
-
-def _checked_value(name: str, value: Any, default: Any) -> Any:
-    """``value`` for a config field whose default is ``default``, converted (2 -> 2.0) or refused in one line."""
-    kind = type(default)
-    if default is None or default is dataclasses.MISSING or kind in (tuple, list, dict):
-        return value
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        wanted = "true or false"
-    elif kind in (int, float):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if kind is float:
-                return float(value)
-            if float(value).is_integer():
-                return int(value)
-            wanted = "a whole number"
-        else:
-            wanted = "a number"
-    elif kind is str:
-        if isinstance(value, str):
-            return value
-        wanted = "a word"
-    else:
-        return value
-    raise UserError(f"option {name}={value!r} is not valid: {name} takes {wanted} (default {default!r})")
-
-
-def checked_recipe_options(recipe: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The recipe options with unknown names and values of the wrong type refused, naming the option."""
-    cls = recipe_class(recipe)
-    fields = {f.name: f for f in dataclasses.fields(cls.Config)}
-    unknown = sorted(set(options) - set(fields))
-    if unknown:
-        raise UnknownOption(f"{recipe} has no option {', '.join(unknown)}; its options: {', '.join(sorted(fields))}")
-    return {k: _checked_value(k, v, fields[k].default) for k, v in options.items()}
 
 
 def _recipe_config(recipe: str, data: ImageSet, options: dict[str, Any]) -> Any:
@@ -163,7 +93,7 @@ def train(dataset: str = "mnist", recipe: str = "dcgan", out: str | Path | None 
     ``evaluator``: a metric hook built once and shared by several runs (a comparison of variants);
     by default one is built for ``data``.
 
-    ``batch_size`` and the options left out follow the recipe (``recipe_defaults``: CycleGAN trains at
+    ``batch_size`` and the options left out follow the recipe (``run_options.recipe_defaults``: CycleGAN trains at
     batch size 1, CPU-sized on a CPU). ``check_memory``: refuse a configuration whose estimated memory
     (``gancourse.memory``) exceeds what the device has free, before anything is written.
     """
@@ -177,7 +107,7 @@ def train(dataset: str = "mnist", recipe: str = "dcgan", out: str | Path | None 
         with RunDir(out).lock():
             pass
     torch_device = pick_device(device)
-    batch_size, data_options, recipe_options = _fill_defaults(
+    batch_size, data_options, recipe_options = fill_defaults(
         recipe, dataset, torch_device, batch_size, dict(data_options or {}), recipe_options, data is not None)
     if batch_size < 1:
         raise UserError(f"batch_size must be at least 1, got {batch_size}")

@@ -22,8 +22,9 @@ from gancourse.checkpoints import load_checkpoint, load_generator, save_rotating
 from gancourse.cli import main
 from gancourse.devices import seed_everything
 from gancourse.errors import CheckpointDamaged, NotEnoughMemory, TrainingDiverged, UserError
-from gancourse.experiment import recipe_defaults, train
+from gancourse.experiment import train
 from gancourse.recipes import DCGAN
+from gancourse.run_options import recipe_defaults
 from gancourse.runs import RunDir
 from gancourse.training import fit
 
