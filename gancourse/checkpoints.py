@@ -23,7 +23,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from .errors import CheckpointDamaged
+from .errors import CheckpointDamaged, MissingInput, UserError
 
 TMP_SUFFIX = ".tmp"
 
@@ -109,7 +109,7 @@ def _why_unreadable(exc: BaseException) -> str:
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+        raise MissingInput(f"no checkpoint at {path}")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except (EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
@@ -156,7 +156,7 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
         raise CheckpointDamaged(f"{path} is damaged: it is not an exported generator")
     cls = GENERATOR_CLASSES.get(export["class"]) or getattr(models, export["class"], None)
     if cls is None:
-        raise ValueError(f"{path}: unknown generator class {export['class']!r}")
+        raise UserError(f"{path}: unknown generator class {export['class']!r}")
     generator = cls(**export["config"])
     generator.load_state_dict(export["state_dict"])
     return generator.to(device).eval()
