@@ -19,10 +19,11 @@ install: $(STAMP)
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=600 -q -p no:cacheprovider
 
-# The same suite as a new user offline runs it: no data root given, no network (stand-ins, skips).
+# The same suite as a new user offline runs it: no data root given, no network (stand-ins, skips). Its
+# notebook runs go to runs/offline/, apart from the real-data runs of `make test` (a run refuses other data).
 test-offline: $(STAMP)
-	env -u GANCOURSE_DATA GANCOURSE_OFFLINE=1 $(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake \
-		--nbmake-timeout=600 -q -p no:cacheprovider
+	env -u GANCOURSE_DATA GANCOURSE_OFFLINE=1 GANCOURSE_RUNS="$(CURDIR)/runs/offline" $(TEST_ENV) \
+		$(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=600 -q -p no:cacheprovider
 
 course: $(STAMP)
 	$(BIN)/gancourse course --profile quick --out runs/course
