@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Tests run the notebooks in the smoke profile; GANCOURSE_HEADLESS skips live redraws nobody watches.
 TEST_ENV := GANCOURSE_PROFILE=smoke GANCOURSE_HEADLESS=1 MPLBACKEND=Agg
 
-.PHONY: install test course lint benchmarks clean-runs
+.PHONY: install test test-offline course lint benchmarks clean-runs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=600 -q -p no:cacheprovider
+
+# The same suite as a new user offline runs it: no data root given, no network (stand-ins, skips). Its
+# notebook runs go to runs/offline/, apart from the real-data runs of `make test` (a run refuses other data).
+test-offline: $(STAMP)
+	env -u GANCOURSE_DATA GANCOURSE_OFFLINE=1 GANCOURSE_RUNS="$(CURDIR)/runs/offline" $(TEST_ENV) \
+		$(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=600 -q -p no:cacheprovider
 
 course: $(STAMP)
 	$(BIN)/gancourse course --profile quick --out runs/course

@@ -3,29 +3,50 @@
 A checkpoint holds every network, every optimiser, the recipe's extra state, every RNG (Python,
 NumPy, torch, CUDA, and the data stream's own generator) and the step. It is written to a temporary
 file in the same folder and renamed over the old one, so the last good checkpoint is never
-half-overwritten. Loading uses ``weights_only=True``: a checkpoint cannot execute code.
+half-overwritten. ``save_rotating`` also keeps the checkpoint it replaces as ``previous.pt`` (a hard
+link made before the rename), so one bad write is never the only copy. Loading uses
+``weights_only=True``: a checkpoint cannot execute code; a file that cannot be read back raises
+:class:`~gancourse.errors.CheckpointDamaged` naming it.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import pickle
+import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn as nn
 
+from .errors import CheckpointDamaged, MissingInput, UserError
 
-def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+TMP_SUFFIX = ".tmp"
+
+
+def _write(state: dict[str, Any], folder: Path, name: str) -> str:
+    """``state`` written and flushed to disk in a temporary file of ``folder``; its path."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=TMP_SUFFIX, dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(state, f)
             f.flush()
             os.fsync(f.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write(state, path.parent, path.name)
+    try:
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -33,11 +54,92 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     return path
 
 
+def _keep_as(path: Path, previous: Path) -> None:
+    """Make ``previous`` a second name of ``path``'s current content, replacing it in one rename."""
+    staged = previous.with_name(f".{previous.name}.link{TMP_SUFFIX}")
+    if staged.exists():
+        staged.unlink()
+    try:
+        os.link(path, staged)  # no copy, and ``path`` itself is never touched
+    except OSError:  # a file system without hard links
+        shutil.copy2(path, staged)
+    os.replace(staged, previous)
+
+
+def save_rotating(state: dict[str, Any], path: str | os.PathLike, previous: str | os.PathLike) -> Path:
+    """Save ``state`` to ``path`` atomically, keeping the checkpoint it replaces as ``previous``.
+
+    At every moment ``path`` is a complete checkpoint (the old one, then the new one), and once a second
+    checkpoint has been written ``previous`` holds the one before it.
+    """
+    path, previous = Path(path), Path(previous)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write(state, path.parent, path.name)
+    try:
+        if path.is_file():
+            _keep_as(path, previous)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files a kill during a save left in ``folder`` (call it holding the run's lock)."""
+    folder = Path(folder)
+    stale = sorted(folder.glob(f".*{TMP_SUFFIX}")) if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def _why_unreadable(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "it is empty or cut short"
+    if isinstance(exc, pickle.UnpicklingError):
+        detail = next((line.strip() for line in str(exc).splitlines() if "Unsupported" in line), "")
+        return ("it is not a PyTorch checkpoint, or holds objects a weights_only load refuses"
+                + (f" ({detail})" if detail else ""))
+    if "central directory" in str(exc) or isinstance(exc, zipfile.BadZipFile):
+        return "it is cut short (an incomplete write or copy)"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+        raise MissingInput(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        raise CheckpointDamaged(f"{path} is damaged: {_why_unreadable(exc)}") from exc
+    except OSError as exc:  # the zip reader refuses a cut file with EINVAL; other OSErrors are the disk's
+        if exc.errno != errno.EINVAL:
+            raise
+        raise CheckpointDamaged(f"{path} is damaged: it is cut short or not a PyTorch file") from exc
+    except RuntimeError as exc:  # PyTorch's reader of the zip container; other RuntimeErrors are not the file's
+        if "PytorchStreamReader" not in str(exc) and "zip archive" not in str(exc):
+            raise
+        raise CheckpointDamaged(f"{path} is damaged: {_why_unreadable(exc)}") from exc
+    if not isinstance(state, dict):
+        raise CheckpointDamaged(f"{path} is damaged: it holds a {type(state).__name__}, not a checkpoint")
+    return state
+
+
+TRAINING_KEYS = ("recipe", "stream", "step", "elapsed")
+
+
+def load_training_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"
+                             ) -> dict[str, Any]:
+    """A checkpoint ``fit`` wrote (``last.pt``/``previous.pt``), checked to hold what a resume needs."""
+    state = load_checkpoint(path, map_location)
+    missing = [key for key in TRAINING_KEYS if key not in state]
+    if missing:
+        what = " (it looks like an exported generator)" if "state_dict" in state else ""
+        raise CheckpointDamaged(f"{path} is damaged: it is not a training checkpoint{what}; "
+                                f"it lacks {', '.join(missing)}")
+    return state
 
 
 def export_generator(export: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -50,9 +152,11 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
     from . import models
 
     export = load_checkpoint(path, map_location=device)
+    if "class" not in export or "state_dict" not in export:
+        raise CheckpointDamaged(f"{path} is damaged: it is not an exported generator")
     cls = GENERATOR_CLASSES.get(export["class"]) or getattr(models, export["class"], None)
     if cls is None:
-        raise ValueError(f"{path}: unknown generator class {export['class']!r}")
+        raise UserError(f"{path}: unknown generator class {export['class']!r}")
     generator = cls(**export["config"])
     generator.load_state_dict(export["state_dict"])
     return generator.to(device).eval()

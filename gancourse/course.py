@@ -3,6 +3,7 @@
     runs/course/01_mnist_dcgan.ipynb       executed notebook (and .html export)
     runs/course/01_mnist_dcgan.headline.json  what the notebook reported via record_headline()
     runs/course/index.html                 per notebook: samples, headline metric vs floor, wall time, profile
+    runs/course/runs/                      the notebooks' training runs (unless $GANCOURSE_RUNS is set)
 """
 
 from __future__ import annotations
@@ -35,17 +36,34 @@ def export_html(notebook: Path) -> Path:
 
 def run_course(out: str | Path, profile: str = "quick", notebooks: list[Path] | None = None,
                html_export: bool = True) -> Path:
-    """Execute ``notebooks`` (default: all numbered ones) in order; a failure is recorded, not fatal."""
-    import papermill
+    """Execute ``notebooks`` (default: all numbered ones) in order; a failure is recorded, not fatal.
 
+    Their training runs go into ``out/runs`` unless ``$GANCOURSE_RUNS`` says where.
+    """
     check_choice("profile", profile, PROFILES)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     notebooks = notebooks or course_notebooks()
-    statuses = {}
     os.environ["GANCOURSE_COURSE_DIR"] = str(out)
+    # The notebooks' runs belong to this course: two courses side by side, or a read-only checkout, must not
+    # share (or need) the checkout's runs/.
+    own_runs = "GANCOURSE_RUNS" not in os.environ
+    if own_runs:
+        os.environ["GANCOURSE_RUNS"] = str(out / "runs")
+    try:
+        _execute(notebooks, out, profile, html_export)
+    finally:
+        if own_runs:
+            del os.environ["GANCOURSE_RUNS"]
+    return write_index(out)
+
+
+def _execute(notebooks: list[Path], out: Path, profile: str, html_export: bool) -> None:
+    import papermill
+
     os.environ["GANCOURSE_PROFILE"] = profile
     os.environ.setdefault("GANCOURSE_HEADLESS", "1")
+    statuses = {}
     for notebook in tqdm(notebooks, desc=f"course ({profile})", unit="notebook"):
         notebook = Path(notebook).resolve()
         os.environ["GANCOURSE_COURSE_NOTEBOOK"] = notebook.stem
@@ -62,7 +80,6 @@ def run_course(out: str | Path, profile: str = "quick", notebooks: list[Path] | 
             export_html(target)
         statuses[notebook.stem] = {"status": status, "error": error, "wall_time": wall, "profile": profile}
         (out / f"{notebook.stem}.status.json").write_text(json.dumps(statuses[notebook.stem], indent=2))
-    return write_index(out)
 
 
 def read_entries(out: Path) -> list[dict]:

@@ -32,6 +32,7 @@ import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
 
 from .devices import pick_device
+from .errors import LaunchError
 
 T = TypeVar("T")
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
@@ -50,19 +51,19 @@ def init(device: str | None = None, timeout_s: float = 1800.0) -> torch.device:
     e.g. while rank 0 alone evaluates metrics.
     """
     if not launched_by_torchrun():
-        raise RuntimeError("distributed training needs the processes torchrun starts, e.g. "
+        raise LaunchError("distributed training needs the processes torchrun starts, e.g. "
                            "`torchrun --nproc_per_node 2 -m gancourse train ...` (missing environment: "
                            + ", ".join(v for v in TORCHRUN_VARIABLES if v not in os.environ) + ")")
     local_rank = int(os.environ["LOCAL_RANK"])
     chosen = pick_device(device)
     if chosen.type == "cuda":
         if local_rank >= torch.cuda.device_count():
-            raise RuntimeError(f"local rank {local_rank} has no GPU: this machine has "
+            raise LaunchError(f"local rank {local_rank} has no GPU: this machine has "
                                f"{torch.cuda.device_count()}; start at most that many processes per node")
         chosen = torch.device("cuda", local_rank)
         torch.cuda.set_device(chosen)
     elif chosen.type != "cpu":
-        raise RuntimeError(f"torch.distributed has no backend for {chosen.type}; use --device cpu")
+        raise LaunchError(f"torch.distributed has no backend for {chosen.type}; use --device cpu")
     if not dist.is_initialized():
         dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo", timeout=timedelta(seconds=timeout_s))
     return chosen

@@ -11,11 +11,13 @@ import os
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from .errors import UserError
+
 PROFILES = ("smoke", "quick", "full")
 T = TypeVar("T")
 
 
-class ParameterError(ValueError):
+class ParameterError(UserError):
     """A notebook or CLI parameter has a value it does not accept; the message lists what it accepts."""
 
 

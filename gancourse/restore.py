@@ -12,6 +12,7 @@ import torch
 
 from .checkpoints import load_checkpoint
 from .devices import pick_device
+from .errors import MissingInput
 from .recipes import Recipe, recipe_class
 from .runs import RunDir
 
@@ -21,7 +22,7 @@ def restore_recipe(run_dir: str | Path | RunDir, device: str | torch.device | No
     run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     config = run.read_config()
     if not run.last_checkpoint.is_file():
-        raise FileNotFoundError(f"{run.path} has no checkpoint yet ({run.last_checkpoint}); train it first")
+        raise MissingInput(f"{run.path} has no checkpoint yet ({run.last_checkpoint}); train it first")
     cls = recipe_class(config["recipe"])
     device = pick_device(device) if not isinstance(device, torch.device) else device
     recipe = cls(cls.Config(**config["recipe_config"]), device)

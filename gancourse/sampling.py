@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from .errors import UserError
+
 
 @torch.no_grad()
 def sample_generator(generator: nn.Module, n: int, *, labels: torch.Tensor | None = None, seed: int = 0,
@@ -12,8 +14,8 @@ def sample_generator(generator: nn.Module, n: int, *, labels: torch.Tensor | Non
     """``n`` images in [-1, 1] (float32, CPU) from a latent-noise generator; ``labels`` for conditional ones."""
     nz = getattr(generator, "nz", None)
     if nz is None:
-        raise ValueError(f"{type(generator).__name__} does not draw from noise (an image translator?): "
-                         "use `gancourse translate` for CycleGAN runs")
+        raise UserError(f"{type(generator).__name__} does not draw from noise (an image translator?): "
+                        "use `gancourse translate` for CycleGAN runs")
     n_classes = getattr(generator, "n_classes", 0)
     if n_classes and labels is None:
         labels = torch.arange(n) % n_classes

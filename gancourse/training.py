@@ -4,19 +4,26 @@ It owns the things a recipe should not care about: the data stream, the step bud
 wall-clock seconds), the progress bar, history, sample grids from fixed noise, checkpoints and resume,
 and metric evaluations. A recipe only knows how to take one step.
 
+What it guarantees when things go wrong (README, "What happens when"): one process at a time trains
+into a run directory (an OS lock); a checkpoint is written beside the old one and renamed over it, the
+one before kept as ``previous.pt``; a non-finite loss or weight stops training at once, before anything
+of that step is saved; a resume cuts the history back to the checkpoint it restarts from.
+
 The same loop runs in every process of a torchrun launch (see ``gancourse.distributed``): each rank
 reads its share of every batch, DDP averages the gradients, and rank 0 alone writes the run directory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import platform
+import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -27,9 +34,11 @@ from torchvision.utils import save_image
 from tqdm.auto import tqdm
 
 from . import __version__, distributed
-from .checkpoints import export_generator, load_checkpoint, save_checkpoint
+from .checkpoints import export_generator, load_training_checkpoint, remove_stale_temporaries, save_rotating
 from .data import BatchStream, ImageSet
 from .devices import rng_state, seed_everything, set_rng_state
+from .divergence import non_finite_weights, stop_if_diverged, stop_if_weights_diverged
+from .errors import CheckpointDamaged, UserError
 from .recipes import Recipe
 from .runs import RunDir
 
@@ -59,7 +68,7 @@ def _field_defaults(config: Any) -> dict[str, Any]:
     return {f.name: f.default for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
 
 
-class ResumeMismatch(ValueError):
+class ResumeMismatch(UserError):
     """The run directory holds a run of a different recipe, config or dataset."""
 
 
@@ -77,11 +86,64 @@ def _check_same_run(run: RunDir, config: dict[str, Any], defaults: dict[str, Any
     old = run.read_config()
     # a field added to the config class later (at its default) must not orphan runs saved before it existed
     old["recipe_config"] = _with_defaults(old.get("recipe_config"), _as_saved(defaults))
-    for key in ("recipe", "recipe_config", "data", "seed", "batch_size"):
+    old.setdefault("flip", False)  # saved before flip was recorded: those runs did not flip
+    for key in ("recipe", "recipe_config", "data", "seed", "batch_size", "flip"):
         if old.get(key) != _as_saved(config.get(key)):
             raise ResumeMismatch(
                 f"{run.path} already holds a run with a different {key}:\n  there: {old.get(key)}\n"
                 f"  now:   {config.get(key)}\nUse another output directory, or delete {run.path} to start over.")
+
+
+def check_budget(**values: float) -> None:
+    """Refuse a negative budget or interval (``steps=-5``), naming it: a negative would mean 'never' or 'always'."""
+    for name, value in values.items():
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise UserError(f"{name} must be a number >= 0 (0: the default), got {value!r}")
+
+
+def check_budget_given(steps: int, time_budget: float) -> None:
+    if not steps and not time_budget:
+        raise UserError("give a training budget: steps, epochs or time_budget (seconds) above 0 "
+                        "(CLI: --steps N, --epochs E or --time-budget SECONDS)")
+
+
+@contextlib.contextmanager
+def writing(run: RunDir, main: bool = True) -> Iterator[RunDir]:
+    """Hold ``run``'s lock while training into it (rank 0 only); clear what a killed save left behind."""
+    if not main:
+        yield run
+        return
+    run.create()
+    with run.lock():
+        remove_stale_temporaries(run.checkpoints_dir)
+        remove_stale_temporaries(run.path)
+        yield run
+
+
+def _resume_state(run: RunDir, map_location: str | torch.device) -> dict[str, Any] | None:
+    """The checkpoint to resume from: ``last.pt``, else ``previous.pt`` when ``last.pt`` is damaged.
+
+    A damaged ``last.pt`` is kept as ``last.pt.damaged`` beside it for a look (and so that the next save
+    does not keep it as the previous checkpoint); without a good previous one the user chooses.
+    """
+    last, previous = run.last_checkpoint, run.previous_checkpoint
+    if not last.is_file():  # a damaged last.pt set aside by an earlier start
+        return {**load_training_checkpoint(previous, map_location), "fell_back": True} if previous.is_file() else None
+    try:
+        return load_training_checkpoint(last, map_location)
+    except CheckpointDamaged as damaged:
+        try:
+            state = load_training_checkpoint(previous, map_location) if previous.is_file() else None
+        except CheckpointDamaged:
+            state = None
+        if state is None:
+            raise CheckpointDamaged(
+                f"{damaged} Either restore a good copy of it (there is no usable {previous.name}), or delete "
+                f"{run.path} to start over.") from damaged
+        last.replace(last.with_name(last.name + ".damaged"))
+        print(f"[gancourse] {damaged}; resuming from {previous} (step {state['step']}) instead; "
+              f"the damaged file is kept as {last.name}.damaged", file=sys.stderr)
+        return {**state, "fell_back": True}
 
 
 def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, epochs: float = 0,
@@ -101,22 +163,41 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
     (same data, continuous training; bit for bit only under the same N, on CPU). Every rank's RNGs are
     seeded apart and checkpointed. Samples, history, hooks, metrics and checkpoints come from rank 0,
     and only rank 0's result carries the metrics.
+
+    One process trains into ``run_dir`` at a time (another gets :class:`~gancourse.errors.RunDirectoryBusy`);
+    a NaN or infinite loss or weight raises :class:`~gancourse.errors.TrainingDiverged` before anything
+    of that step is saved.
     """
+    check_budget(steps=steps, epochs=epochs, time_budget=time_budget, sample_every=sample_every,
+                 checkpoint_every=checkpoint_every, eval_every=eval_every)
+    check_budget_given(steps, time_budget or epochs)
+    if batch_size < 1 or log_every < 1 or n_samples < 1:
+        raise UserError(f"batch_size, log_every and n_samples must be >= 1, got {batch_size}, {log_every}, "
+                        f"{n_samples}")
+    world = distributed.world_size()
+    if batch_size % world:
+        raise UserError(f"batch_size {batch_size} is the global batch, split across {world} processes: "
+                        f"make it a multiple of {world}")
+    with writing(RunDir(run_dir), main=distributed.rank() == 0) as run:
+        return _fit(recipe, data, run, steps=steps, epochs=epochs, time_budget=time_budget,
+                    batch_size=batch_size, seed=seed, flip=flip, log_every=log_every, sample_every=sample_every,
+                    checkpoint_every=checkpoint_every, eval_every=eval_every, evaluator=evaluator, hooks=hooks,
+                    n_samples=n_samples, progress=progress, extra_config=extra_config)
+
+
+def _fit(recipe: Recipe, data: ImageSet, run: RunDir, *, steps: int, epochs: float, time_budget: float,
+         batch_size: int, seed: int, flip: bool, log_every: int, sample_every: int, checkpoint_every: int,
+         eval_every: int, evaluator: Evaluator | None, hooks: Sequence[Hook], n_samples: int, progress: bool,
+         extra_config: dict[str, Any] | None) -> FitResult:
+    """``fit`` once the arguments are checked and ``run`` is locked for this process."""
     world, rank = distributed.world_size(), distributed.rank()
     main = rank == 0
-    if batch_size % world:
-        raise ValueError(f"batch_size {batch_size} is the global batch, split across {world} processes: "
-                         f"make it a multiple of {world}")
-    run = RunDir(run_dir)
-    if main:
-        run.create()
     # Data that streams itself (an UnpairedSet: two domains per batch) builds its own stream.
     make_stream = data.stream if hasattr(data, "stream") else partial(BatchStream, data)
     stream = make_stream(batch_size // world, recipe.device, flip=flip, seed=seed, shard=(rank, world))
     if epochs:
         steps = max(steps, math.ceil(epochs * stream.batches_per_epoch))
-    if not steps and not time_budget:
-        raise ValueError("give fit() a budget: steps, epochs or time_budget (seconds)")
+    check_budget_given(steps, time_budget)
     total = steps or None
     sample_every = sample_every or max(1, (steps or 1000) // 10)
     checkpoint_every = checkpoint_every or sample_every
@@ -135,14 +216,15 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
         config["distributed"] = {"world_size": world, "backend": torch.distributed.get_backend()}
 
     def read_checkpoint() -> dict[str, Any] | None:
-        if not run.last_checkpoint.is_file():
+        if not (run.last_checkpoint.is_file() or run.previous_checkpoint.is_file()):
             return None
         _check_same_run(run, config, _field_defaults(recipe.config))
         # Several ranks: rank 0 reads it on the CPU and hands it to the others (its CUDA tensors would
         # arrive on rank 0's GPU); load_state_dict then moves each piece to its rank's device.
-        return load_checkpoint(run.last_checkpoint, map_location=recipe.device if world == 1 else "cpu")
+        return _resume_state(run, map_location=recipe.device if world == 1 else "cpu")
 
     step, elapsed_before, resumed_window = 0, 0.0, {}
+    saved = {"step": -1}  # the step of the newest checkpoint on disk, when it holds this very state
     state = distributed.from_main(read_checkpoint)
     if state is not None:
         recipe.load_state_dict(state["recipe"])
@@ -156,8 +238,12 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
             seed_everything(distributed.rank_seed(seed, rank, step))
         if main:
             run.truncate_history(step)
+        if not state.get("fell_back"):  # resumed from last.pt itself: it holds this very state
+            saved["step"] = step
     else:
         seed_everything(distributed.rank_seed(seed, rank))
+        if main:  # a run killed before its first checkpoint starts over: its history too
+            run.clear_history()
     if main:
         run.write_config(config)
     networks = distributed.DistributedNetworks(recipe)
@@ -176,6 +262,8 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
 
     def checkpoint() -> None:
         # Every rank's RNGs and logging window, so that a resume under the same N is exact.
+        stop_if_weights_diverged(recipe, run, step)  # every rank holds the same weights: all stop together
+        saved["step"] = step
         ranks = distributed.gather({"rng": rng_state(), "log_window": {"sums": dict(sums), "count": count}})
         if not main:
             return
@@ -184,15 +272,18 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
                  "log_window": ranks[0]["log_window"]}
         if world > 1:
             state["ranks"] = ranks
-        save_checkpoint(state, run.last_checkpoint)
+        save_rotating(state, run.last_checkpoint, run.previous_checkpoint)
 
     def save_samples() -> None:
+        if non_finite_weights(recipe):  # no black grid: the next step's loss check stops the run
+            return
         images = recipe.sample_fixed(fixed)
         path = run.samples_dir / f"step_{step:06d}.png"
         save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=1)
         emit("sample", path=path, images=images)
 
     def evaluate() -> dict[str, float]:
+        stop_if_weights_diverged(recipe, run, step)  # NaN samples would only get a metric's internal error
         metrics = {k: float(v) for k, v in evaluator(recipe).items()}
         run.append_history({"step": step, "eval": metrics})
         emit("eval", metrics=metrics)
@@ -217,6 +308,7 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
             scalars = recipe.step(stream.next())
         distributed.sync_extra_state(recipe)
         step += 1
+        stop_if_diverged(recipe, run, step, scalars)
         for k, v in scalars.items():
             sums[k] += v
         count += 1
@@ -239,7 +331,8 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
 
     if main and not run.samples_dir.joinpath(f"step_{step:06d}.png").is_file():
         save_samples()
-    checkpoint()
+    if saved["step"] != step:  # not twice the same step: previous.pt must stay the checkpoint before it
+        checkpoint()  # checks the weights first: a diverged run exports nothing
     if main:
         export_generator(recipe.generator_export(), run.generator_path)
     if main and evaluator is not None:

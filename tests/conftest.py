@@ -1,5 +1,10 @@
 """Fixtures shared by the test files.
 
+- every test starts from the same ``GANCOURSE_*`` environment, whatever the caller exported (autouse):
+  offline (no test reaches the internet; the local-server fixtures below switch it back on), the smoke
+  profile, headless, runs in the test's own temporary folder, every other variable cleared. Kept: the
+  data root ``$GANCOURSE_DATA`` and the cache ``$GANCOURSE_CACHE``, which change what is found, not what
+  is right (the real data when CI passes it; stand-ins and skips without it).
 - ``tmp_data_root``: an empty data root and cache in a temporary folder, set as ``$GANCOURSE_DATA`` and
   ``$GANCOURSE_CACHE`` for one test (the network switch ``$GANCOURSE_OFFLINE`` is cleared).
 - ``real_data_root``: the real data root (``$GANCOURSE_DATA``, else the checkout's ``data/``), or a skip
@@ -24,6 +29,21 @@ from pathlib import Path
 import pytest
 
 from gancourse.paths import data_root
+
+KEPT_VARIABLES = ("GANCOURSE_DATA", "GANCOURSE_CACHE")
+FIXED_VARIABLES = {"GANCOURSE_OFFLINE": "1", "GANCOURSE_PROFILE": "smoke", "GANCOURSE_HEADLESS": "1"}
+
+
+@pytest.fixture(autouse=True)
+def fixed_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same GANCOURSE_* variables for every test (see the module's docstring); a test changes them itself."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("GANCOURSE_") and n not in KEPT_VARIABLES]:
+        monkeypatch.delenv(name)
+    for name, value in FIXED_VARIABLES.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("GANCOURSE_RUNS", str(tmp_path / "runs"))
 
 
 @pytest.fixture(autouse=True)
@@ -173,13 +193,14 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 @pytest.fixture
-def http_server(tmp_path: Path) -> Iterator[LocalServer]:
+def http_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
     """A local HTTP server (own thread, port chosen by the OS) serving ``tmp_path / "served"``."""
     root = tmp_path / "served"
     root.mkdir()
     state = LocalServer(root=root, url="")
     httpd = _QuietServer(("127.0.0.1", 0), _handler(state))
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    monkeypatch.delenv("GANCOURSE_OFFLINE", raising=False)  # 127.0.0.1 is the network these tests use
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                               name="test-http-server", daemon=True)
     thread.start()
@@ -192,8 +213,9 @@ def http_server(tmp_path: Path) -> Iterator[LocalServer]:
 
 
 @pytest.fixture
-def closed_port_url() -> str:
+def closed_port_url(monkeypatch: pytest.MonkeyPatch) -> str:
     """``http://127.0.0.1:PORT/`` for a port that was free a moment ago: connecting is refused at once."""
+    monkeypatch.delenv("GANCOURSE_OFFLINE", raising=False)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

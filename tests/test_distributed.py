@@ -112,7 +112,8 @@ def test_two_processes_write_one_run_directory_from_rank_0(runs):
     straight, single = runs / "straight", runs / "one_process"
     assert _files(straight) == _files(single)  # same files, no duplicates or leftovers from rank 1
     assert [p for p in _files(straight) if p.startswith("checkpoints")] == ["checkpoints/generator.pt",
-                                                                          "checkpoints/last.pt"]
+                                                                          "checkpoints/last.pt",
+                                                                          "checkpoints/previous.pt"]
     steps = [r["step"] for r in RunDir(straight).losses()]
     assert steps == [5, 10, 15, 20, 25, 30]  # one history line per logged step, not one per rank
     config = RunDir(straight).read_config()
@@ -235,7 +236,7 @@ def test_torchrun_trains_one_run_from_the_command_line(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT_S)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("run directory:") == 1  # rank 0 alone reports
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["generator.pt", "last.pt"]
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["generator.pt", "last.pt", "previous.pt"]
     assert RunDir(out).read_config()["distributed"]["world_size"] == WORLD
 
 

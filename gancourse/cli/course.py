@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import UserError
+
 
 def register(subparsers) -> None:
     from ..profiles import PROFILES
 
     p = subparsers.add_parser("course", help="run every notebook (papermill) and write an index page")
     p.add_argument("--profile", default="quick", choices=PROFILES, help="(default: quick)")
-    p.add_argument("--out", default=None, help="output folder (default: runs/course)")
+    p.add_argument("--out", default=None, help="output folder (default: runs/course); the notebooks' training runs "
+                                               "go into OUT/runs unless $GANCOURSE_RUNS says otherwise")
     p.add_argument("--only", nargs="*", default=None, metavar="NOTEBOOK",
                    help="run only these notebooks (paths or name prefixes such as 01 03)")
     p.add_argument("--no-html", action="store_true", help="skip the HTML export of executed notebooks")
@@ -27,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         chosen = [nb for nb in notebooks if any(nb.name.startswith(o) or str(nb) == o or nb.stem == o
                                                 for o in args.only)]
         if not chosen:
-            raise ValueError(f"no notebook matches {args.only}; available: {', '.join(nb.stem for nb in notebooks)}")
+            raise UserError(f"no notebook matches {args.only}; available: {', '.join(nb.stem for nb in notebooks)}")
         notebooks = chosen
     out = Path(args.out) if args.out else runs_root() / "course"
     index = run_course(out, args.profile, notebooks, html_export=not args.no_html)

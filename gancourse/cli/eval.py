@@ -15,7 +15,9 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..experiment import evaluate_run
+    from .options import check_at_least
 
+    check_at_least(args, {"n": 2})
     metrics = evaluate_run(args.run_dir, n=args.n)
     width = max(map(len, metrics))
     for key, value in metrics.items():

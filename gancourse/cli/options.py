@@ -1,11 +1,12 @@
-"""Parsing of ``key=value`` options shared by the commands."""
+"""Parsing of ``key=value`` options shared by the commands, and checks of numeric arguments."""
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import yaml
+
+from ..errors import UserError
 
 
 def parse_value(text: str) -> Any:
@@ -29,7 +30,17 @@ def parse_assignments(items: list[str] | None, flag: str) -> dict[str, Any]:
     result = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise argparse.ArgumentTypeError(f"{flag} takes key=value, got {item!r}")
+        if not sep or not key.strip():
+            raise UserError(f"{flag} takes KEY=VALUE, got {item!r} (e.g. {flag} {key.strip() or 'lr_d'}=2e-4)")
         result[key.strip().replace("-", "_")] = parse_value(value.strip())
     return result
+
+
+def check_at_least(args: Any, minimums: dict[str, float]) -> None:
+    """Refuse a value below its minimum in one line naming the flag: ``{"steps": 0, "n": 1}``."""
+    for name, low in minimums.items():
+        value = getattr(args, name)
+        if value is not None and value < low:
+            flag = "--" + name.replace("_", "-")
+            meaning = " (0: the default)" if low == 0 else ""
+            raise UserError(f"{flag} must be at least {low:g}{meaning}, got {value:g}")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import UserError
+from .options import check_at_least
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("sample", help="draw N images from a run's generator into a .pt file",
@@ -28,24 +31,28 @@ def run(args: argparse.Namespace) -> int:
     from ..runs import RunDir
     from ..sampling import sample_generator
 
-    if args.n < 1:
-        raise ValueError(f"--n must be at least 1, got {args.n}")
+    check_at_least(args, {"n": 1})
     run_dir = RunDir(args.run_dir)
     run_dir.read_config()  # a clear error when this is not a run directory
     if not run_dir.generator_path.is_file():
-        raise FileNotFoundError(f"{run_dir.path} has no generator yet; finish its training first")
+        raise UserError(f"{run_dir.path} has no generator yet; finish its training first "
+                        "(run the same train command again to resume)")
     generator = load_generator(run_dir.generator_path)
     labels = None
     if args.label is not None:
         labels = torch.full((args.n,), _label_index(run_dir, generator, args.label), dtype=torch.long)
     images = sample_generator(generator, args.n, labels=labels, seed=args.seed)
+    if not torch.isfinite(images).all():
+        raise UserError(f"{run_dir.generator_path} draws NaN or infinite images (its training diverged); "
+                        "nothing was written. Train again with a lower learning rate")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(images, out)
     if args.png:
         save_image(images[:100], args.png, nrow=10, normalize=True, value_range=(-1, 1), padding=1)
     what = f" of class {args.label!r}" if args.label is not None else ""
-    print(f"wrote {tuple(images.shape)} images{what} in [-1, 1] to {out}")
+    low, high = images.min().item(), images.max().item()
+    print(f"wrote {tuple(images.shape)} images{what} with values in [{low:.2f}, {high:.2f}] to {out}")
     return 0
 
 
@@ -55,8 +62,11 @@ def _label_index(run_dir, generator, label: str) -> int:
 
     n_classes = getattr(generator, "n_classes", 0)
     if not n_classes:
-        raise ValueError(f"{run_dir.path} is not a conditional run: --label needs one (e.g. --recipe cgan)")
+        raise UserError(f"{run_dir.path} is not a conditional run: --label needs one (e.g. --recipe cgan)")
     classes = list(run_dir.read_config().get("data", {}).get("classes") or [])
     if len(classes) != n_classes:  # a run trained with --set n_classes=K on unnamed classes
         classes = [str(k) for k in range(n_classes)]
-    return class_index(classes, label)
+    try:
+        return class_index(classes, label)
+    except ValueError as exc:  # an unknown class name: the user's choice
+        raise UserError(str(exc)) from exc

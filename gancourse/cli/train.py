@@ -9,7 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from .options import parse_assignments
+from ..errors import UserError
+from .options import check_at_least, parse_assignments
+
+# The least each numeric flag accepts (0 means "the default" or "off" where it is allowed).
+MINIMUMS = {"steps": 0, "epochs": 0, "time_budget": 0, "batch_size": 1, "limit": 0, "eval_every": 0,
+            "eval_samples": 2, "sample_every": 0}
 
 
 def register(subparsers) -> None:
@@ -26,7 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=0, help="number of training steps")
     p.add_argument("--epochs", type=float, default=0, help="or a number of epochs")
     p.add_argument("--time-budget", type=float, default=0, metavar="SECONDS", help="or a wall-clock budget")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="images per step (default: the recipe's: 64, CycleGAN 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="run directory (default: runs/<dataset>-<recipe>-seed<seed>)")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
@@ -35,7 +41,7 @@ def register(subparsers) -> None:
     p.add_argument("--allow-stand-in", action="store_true",
                    help="train on a generated stand-in when the real data is missing (offline)")
     p.add_argument("--eval-every", type=int, default=0, help="evaluate metrics every N steps (0: at the end)")
-    p.add_argument("--eval-samples", type=int, default=2000)
+    p.add_argument("--eval-samples", type=int, default=2000, help="generated (and real) images per evaluation")
     p.add_argument("--no-eval", action="store_true", help="skip metrics")
     p.add_argument("--sample-every", type=int, default=0, help="save a sample grid every N steps")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -56,8 +62,9 @@ def run(args: argparse.Namespace) -> int:
     from .. import distributed
     from ..experiment import train
 
+    check_at_least(args, MINIMUMS)
     if not (args.steps or args.epochs or args.time_budget):
-        raise ValueError("give a budget: --steps N, --epochs E or --time-budget SECONDS")
+        raise UserError("give a budget: --steps N, --epochs E or --time-budget SECONDS")
     recipe_options = parse_assignments(args.set, "--set")
     data_options = parse_assignments(args.data_option, "--data-option")
     if args.categories:
@@ -97,8 +104,8 @@ def _add_categories(dataset: str, categories: str, data_options: dict) -> None:
     from ..data import DATASETS
 
     if "categories" not in DATASETS[dataset].options:
-        raise ValueError(f"--categories: {dataset} takes no categories; datasets that do: "
+        raise UserError(f"--categories: {dataset} takes no categories; datasets that do: "
                          f"{', '.join(n for n, s in sorted(DATASETS.items()) if 'categories' in s.options)}")
     if "categories" in data_options:
-        raise ValueError("give the categories once: --categories or --data-option categories=..., not both")
+        raise UserError("give the categories once: --categories or --data-option categories=..., not both")
     data_options["categories"] = [c.strip() for c in categories.split(",") if c.strip()]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
+
+from ..errors import UserError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -33,13 +36,26 @@ def image_paths(items: list[str]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
             if not found:
-                raise FileNotFoundError(f"{path} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+                raise UserError(f"{path} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
             paths += found
         elif path.is_file():
             paths.append(path)
         else:
-            raise FileNotFoundError(f"no such image file or folder: {path}")
+            raise UserError(f"no such image file or folder: {path}")
     return paths
+
+
+def output_names(paths: list[Path], direction: str) -> list[str]:
+    """``<name>_<direction>.png`` per input; inputs sharing a name (``a/x.jpg``, ``b/x.jpg``) get their
+    folder's name in front (``a-x_...``), then a number if that is not enough, so none is overwritten."""
+    stems = Counter(p.stem for p in paths)
+    names = [f"{p.parent.name}-{p.stem}" if stems[p.stem] > 1 and p.parent.name else p.stem for p in paths]
+    seen: Counter[str] = Counter()
+    unique = []
+    for name in names:
+        seen[name] += 1
+        unique.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return [f"{name}_{direction}.png" for name in unique]
 
 
 def load_run_translators(run_dir: Path, device) -> tuple[dict, int]:
@@ -51,7 +67,7 @@ def load_run_translators(run_dir: Path, device) -> tuple[dict, int]:
     run = RunDir(run_dir)
     config = run.read_config()  # a clear error when this is not a run directory
     if config.get("recipe") != "cyclegan":
-        raise ValueError(f"{run.path} is a {config.get('recipe')!r} run; translate needs a cyclegan run "
+        raise UserError(f"{run.path} is a {config.get('recipe')!r} run; translate needs a cyclegan run "
                          "(train one with `gancourse train --recipe cyclegan --dataset monet2photo ...`)")
     size = int(config["recipe_config"]["image_size"])
     if run.generator_path.is_file():
@@ -60,7 +76,7 @@ def load_run_translators(run_dir: Path, device) -> tuple[dict, int]:
         recipe = CycleGAN(CycleGANConfig(**config["recipe_config"]), device)
         recipe.load_state_dict(load_checkpoint(run.last_checkpoint, map_location=device)["recipe"])
         return {k: g.eval() for k, g in recipe.directions.items()}, size
-    raise FileNotFoundError(f"{run.path} has no checkpoint yet; train it first")
+    raise UserError(f"{run.path} has no checkpoint yet; train it first")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,24 +91,26 @@ def run(args: argparse.Namespace) -> int:
     translators, size = load_run_translators(Path(args.run_dir), device)
     direction = args.direction or next(iter(translators))  # the export's main direction comes first
     if direction not in translators:
-        raise ValueError(f"unknown direction {direction!r} for this run; choose one of {', '.join(translators)}")
+        raise UserError(f"unknown direction {direction!r} for this run; choose one of {', '.join(translators)}")
     size = args.size or size
     generator = translators[direction]
     multiple = getattr(generator, "multiple", 4)
     if size % multiple:
-        raise ValueError(f"--size must be a multiple of {multiple} for this generator, got {size}")
+        raise UserError(f"--size must be a multiple of {multiple} for this generator, got {size}")
+    if args.size < 0:
+        raise UserError(f"--size must be positive (0: the training size), got {args.size}")
     paths = image_paths(args.images)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
-        for path in paths:
+        for path, name in zip(paths, output_names(paths, direction), strict=True):
             try:
                 image = torch.from_numpy(square_image(path, size).copy())[None]
             except (OSError, ValueError) as exc:
-                raise ValueError(f"{path} could not be read as an image: {exc}") from exc
+                raise UserError(f"{path} could not be read as an image: {exc}") from exc
             x = to_unit_range(image).to(device)
             y = generator(x).float().cpu()
-            target = out / f"{path.stem}_{direction}.png"
+            target = out / name
             images = torch.cat([x.cpu(), y]) if args.side_by_side else y
             save_image(images, target, nrow=2, normalize=True, value_range=(-1, 1), padding=0)
             print(f"{path} -> {target}")

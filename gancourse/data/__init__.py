@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import UnknownOption, UserError
 from ..paths import data_root
 from . import idx
 from .download import DownloadError, fetch_from_mirrors, offline
@@ -55,7 +56,7 @@ def register_dataset(spec: DatasetSpec) -> DatasetSpec:
 
 def _spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(sorted(DATASETS))}")
+        raise UserError(f"unknown dataset {name!r}; available: {', '.join(sorted(DATASETS))}")
     return DATASETS[name]
 
 
@@ -63,7 +64,7 @@ def _check_options(spec: DatasetSpec, options: dict, extra: tuple[str, ...] = ()
     unknown = set(options) - set(spec.options) - set(extra)
     if unknown:
         allowed = ", ".join(spec.options + extra) or "none"
-        raise TypeError(f"{spec.name} takes no option {', '.join(sorted(unknown))}; its options: {allowed}")
+        raise UnknownOption(f"{spec.name} takes no option {', '.join(sorted(unknown))}; its options: {allowed}")
 
 
 def download_dataset(name: str, root: Path | str | None = None, **options) -> Path:
@@ -103,7 +104,7 @@ def load_dataset(name: str, split: str = "train", *, root: Path | str | None = N
     spec = _spec(name)
     _check_options(spec, options)
     if spec.splits and split not in spec.splits:
-        raise ValueError(f"{name} has no split {split!r}; its splits: {', '.join(spec.splits)}")
+        raise UserError(f"{name} has no split {split!r}; its splits: {', '.join(spec.splits)}")
     root = Path(root) if root is not None else data_root()
     found = spec.find(root, split, **options)
     problem = ""

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UserError
 from .imageset import ImageSet
 
 FILES = {
@@ -49,18 +50,32 @@ MD5 = {
 FOLDERS = {"mnist": ["mnist", "MNIST/raw"], "fashion-mnist": ["fashion-mnist", "FashionMNIST/raw"]}
 
 
-class IdxFormatError(ValueError):
+class IdxFormatError(UserError):
     """A file that should be IDX is not, or is cut short: the message names it and what to do."""
 
 
-def _damaged(path: Path, why: str) -> IdxFormatError:
+def dataset_of(path: Path) -> str | None:
+    """The dataset an IDX file belongs to, from the folder it sits in (``fashion-mnist/``, ``MNIST/raw``)."""
+    for name, folders in FOLDERS.items():
+        if any(path.parent.as_posix().endswith("/" + folder) or path.parent.as_posix() == folder
+               for folder in folders):
+            return name
+    return None
+
+
+def _damaged(path: Path, why: str, dataset: str | None) -> IdxFormatError:
+    fetch = f"`gancourse download {dataset}`" if dataset else "`gancourse download mnist` (or fashion-mnist)"
     return IdxFormatError(f"{path} is damaged: {why}. Delete it and fetch it again "
-                          f"(`gancourse download <dataset>`, or copy it from a good source).")
+                          f"({fetch}, or copy it from a good source).")
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Read an unsigned-byte IDX file (gzipped or not) into a NumPy array of its declared shape."""
+def read_idx(path: Path, dataset: str | None = None) -> np.ndarray:
+    """Read an unsigned-byte IDX file (gzipped or not) into a NumPy array of its declared shape.
+
+    ``dataset`` (else guessed from the folder) names the download command in the message about a damaged file.
+    """
     path = Path(path)
+    dataset = dataset or dataset_of(path)
     try:
         if path.suffix == ".gz":
             with gzip.open(path, "rb") as f:
@@ -68,18 +83,18 @@ def read_idx(path: Path) -> np.ndarray:
         else:
             raw = path.read_bytes()
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # a cut-off or non-gzip .gz file
-        raise _damaged(path, f"not a complete gzip file ({exc})") from exc
+        raise _damaged(path, f"not a complete gzip file ({exc})", dataset) from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise _damaged(path, "bad magic number, not an unsigned-byte IDX file")
+        raise _damaged(path, "bad magic number, not an unsigned-byte IDX file", dataset)
     ndim = raw[3]
     header = 4 + 4 * ndim
     if ndim == 0 or len(raw) < header:
-        raise _damaged(path, f"its header is cut short ({len(raw)} bytes)")
+        raise _damaged(path, f"its header is cut short ({len(raw)} bytes)", dataset)
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     expected = int(np.prod(shape))
     if len(raw) - header != expected:
         raise _damaged(path, f"the header says {'x'.join(map(str, shape))} = {expected} bytes of data but "
-                       f"it holds {len(raw) - header} (truncated download?)")
+                       f"it holds {len(raw) - header} (truncated download?)", dataset)
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
@@ -95,12 +110,12 @@ def find_file(root: Path, name: str, stem: str) -> Path | None:
 def load_idx_dataset(name: str, root: Path, split: str) -> ImageSet | None:
     """The MNIST-family split from ``root``, or None when its files are not there."""
     if split not in FILES:
-        raise ValueError(f"{name} has no split {split!r}; splits: {', '.join(FILES)}")
+        raise UserError(f"{name} has no split {split!r}; splits: {', '.join(FILES)}")
     image_stem, label_stem = FILES[split]
     image_path, label_path = find_file(root, name, image_stem), find_file(root, name, label_stem)
     if image_path is None or label_path is None:
         return None
-    images, labels = read_idx(image_path), read_idx(label_path)
+    images, labels = read_idx(image_path, name), read_idx(label_path, name)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise IdxFormatError(f"{image_path} ({images.shape}) and {label_path} ({labels.shape}) do not form a "
                              f"data set of N images and N labels; are the files mixed up?")

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..errors import UserError
 from .download import DownloadError, timeout_s
 
 HEADER_BYTES = 128  # the headers we write: fixed size, so the row count can be rewritten in place
@@ -58,11 +59,11 @@ def parse_npy_header(prefix: bytes, source: str = "the file") -> NpyHeader:
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, fortran_order, dtype = read(f)
     except (ValueError, EOFError) as exc:
-        raise ValueError(f"{source} does not start with a valid .npy header: {exc}") from exc
+        raise UserError(f"{source} does not start with a valid .npy header: {exc}") from exc
     if fortran_order and len(shape) > 1:
-        raise ValueError(f"{source} is stored in Fortran order: its rows are not contiguous byte ranges")
+        raise UserError(f"{source} is stored in Fortran order: its rows are not contiguous byte ranges")
     if not shape:
-        raise ValueError(f"{source} holds a scalar, not rows")
+        raise UserError(f"{source} holds a scalar, not rows")
     return NpyHeader(tuple(int(s) for s in shape), np.dtype(dtype), f.tell())
 
 

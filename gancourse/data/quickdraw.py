@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UserError
 from ..paths import cache_dir
 from .download import DownloadError, offline
 from .imageset import ImageSet
@@ -108,18 +109,29 @@ def check_categories(names: Sequence[str], root: Path | str) -> None:
         for name in unknown:
             close = difflib.get_close_matches(name, sorted(set(CATEGORIES) | set(here)), n=3)
             hints.append(f"{name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
-        raise ValueError(
+        raise UserError(
             f"unknown Quick Draw categor{'y' if len(unknown) == 1 else 'ies'}: {', '.join(hints)}.\n"
             f"Available under {Path(root) / FOLDER}: {', '.join(here) or 'none'}.\n"
             f"Any of the {len(CATEGORIES)} official names can be downloaded "
             f"(gancourse.data.quickdraw.CATEGORIES), e.g. `gancourse download quickdraw`.")
 
 
+def _damaged(path: Path, why: str) -> UserError:
+    return UserError(f"{path} is damaged ({why}); delete it and download it again: "
+                     f"gancourse download quickdraw --data-option categories={path.stem}")
+
+
 def open_category(path: Path) -> np.ndarray:
     """The drawings of one category as a read-only memory map (N, 1, 28, 28): nothing is read yet."""
-    array = np.load(path, mmap_mode="r")
+    try:
+        array = np.load(path, mmap_mode="r")
+    except EOFError:
+        raise _damaged(path, "it is empty") from None
+    except ValueError as exc:  # "mmap length is greater than file size", pickled data, a bad header
+        why = "it is cut short" if "mmap length" in str(exc) else f"not a NumPy array file: {str(exc)[:80]}"
+        raise _damaged(path, why) from exc
     if array.dtype != np.uint8 or array.ndim < 2 or int(np.prod(array.shape[1:])) != PIXELS:
-        raise ValueError(f"{path}: expected uint8 rows of 784 pixels (N, 784), got {array.dtype} {array.shape}")
+        raise _damaged(path, f"expected uint8 rows of 784 pixels (N, 784), got {array.dtype} {array.shape}")
     return array.reshape(-1, 1, 28, 28)
 
 
@@ -146,7 +158,7 @@ def interleaved_order(counts: Sequence[int]) -> np.ndarray:
 def _options(max_per_class: int | str, test_per_class: int | str) -> tuple[int, int]:
     cap, n_test = int(max_per_class or 0), int(test_per_class)
     if cap < 0 or n_test < 1:
-        raise ValueError(f"max_per_class must be >= 0 (0: no cap) and test_per_class >= 1, "
+        raise UserError(f"max_per_class must be >= 0 (0: no cap) and test_per_class >= 1, "
                          f"got {max_per_class} and {test_per_class}")
     return cap, n_test
 
@@ -167,7 +179,7 @@ def find_quickdraw(root: Path | str, split: str = "train", categories: str | Ite
     counts = [s.stop - s.start for s in slices]
     for name, array, count in zip(names, arrays, counts, strict=True):
         if count == 0:
-            raise ValueError(f"quickdraw/{name}.npy has {len(array)} rows: too few for a {split} split "
+            raise UserError(f"quickdraw/{name}.npy has {len(array)} rows: too few for a {split} split "
                              f"(the first {min(n_test, len(array) // 5)} rows are the test split)")
     order = interleaved_order(counts)
     labels = torch.repeat_interleave(torch.arange(len(names)), torch.tensor(counts))[torch.from_numpy(order)]

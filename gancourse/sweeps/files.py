@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import MissingInput
 from ..notebook import REPOSITORY
 from ..paths import REPO_ROOT
 
@@ -25,8 +26,8 @@ def course_file(relative: str) -> Path:
     try:
         return fetch(f"{RAW_URL}/{relative}", copy)
     except (DownloadError, OSError) as exc:
-        raise FileNotFoundError(f"{relative} is not in {REPO_ROOT} and could not be fetched ({exc}); "
-                                f"clone {REPOSITORY} and run from the checkout") from exc
+        raise MissingInput(f"{relative} is not in {REPO_ROOT} and could not be fetched ({exc}); "
+                           f"clone {REPOSITORY} and run from the checkout") from exc
 
 
 def target_notebook(name: str = "fashion_dcgan") -> Path:

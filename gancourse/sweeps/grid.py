@@ -29,13 +29,14 @@ from typing import Any
 
 import yaml
 
+from ..errors import MissingInput, UserError
 from ..profiles import ParameterError
 
 RUN_DIR_PARAMETER = "run_dir"
 SECTIONS = ("description", "parameters", "combinations", "fixed")
 
 
-class GridError(ValueError):
+class GridError(UserError):
     """A grid file that cannot be read as a sweep; the message says which entry and what to write."""
 
 
@@ -133,7 +134,7 @@ def load_grid(path: str | Path) -> Grid:
     """Read a grid YAML file."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no grid file at {path}; see sweeps/README.md for the format")
+        raise MissingInput(f"no grid file at {path}; see sweeps/README.md for the format")
     try:
         spec = yaml.load(path.read_text(), Loader=_NumberLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -147,7 +148,7 @@ def parameters_cell(notebook: str | Path) -> str:
 
     notebook = Path(notebook)
     if not notebook.is_file():
-        raise FileNotFoundError(f"no notebook at {notebook}")
+        raise MissingInput(f"no notebook at {notebook}")
     for cell in nbformat.read(notebook, as_version=4).cells:
         if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
             return cell.source

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import MissingInput, UserError
 from ..runs import RunDir
 from .runner import SWEEP_FILE
 
@@ -26,8 +27,8 @@ _FLOORS = {"fid_floor", "kid_floor"}
 def read_sweep(sweep_dir: str | Path) -> dict[str, Any]:
     path = Path(sweep_dir) / SWEEP_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{sweep_dir} is not a sweep folder (no {SWEEP_FILE}); "
-                                "make one with `gancourse sweep NOTEBOOK GRID.yaml --out FOLDER`")
+        raise MissingInput(f"{sweep_dir} is not a sweep folder (no {SWEEP_FILE}); "
+                           "make one with `gancourse sweep NOTEBOOK GRID.yaml --out FOLDER`")
     return json.loads(path.read_text())
 
 
@@ -99,10 +100,10 @@ def plot_heatmap(df: pd.DataFrame, metric: str = "fid", rows: str | None = None,
     rows = rows or (axes[0] if axes else None)
     cols = cols or (axes[1] if len(axes) > 1 else None)
     if rows is None or cols is None:
-        raise ValueError(f"a heat-map needs two parameters besides the seed; this sweep varies "
+        raise UserError(f"a heat-map needs two parameters besides the seed; this sweep varies "
                          f"{df.attrs.get('varying') or 'nothing'}")
     if metric not in df:
-        raise ValueError(f"no {metric!r} in this sweep's metrics; available: "
+        raise UserError(f"no {metric!r} in this sweep's metrics; available: "
                          f"{', '.join(c for c in df.columns if c in METRIC_ORDER) or 'none (did any run finish?)'}")
     ok = df[df["status"].eq("ok")]
     table = ok.pivot_table(index=rows, columns=cols, values=metric, aggfunc="mean")

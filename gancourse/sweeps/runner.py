@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import RunDirectoryBusy, UserError
 from ..profiles import ParameterError, resolve_profile
 from ..runs import write_json_atomic
 from .grid import RUN_DIR_PARAMETER, Grid, check_against_notebook
@@ -117,17 +118,17 @@ def plan_sweep(notebook: str | Path, grid: Grid, out: str | Path) -> SweepPlan:
         name = combination_name(values)
         combo = Combination(name, values, {**fixed, **values}, out / name)
         if any(c.name == name for c in combinations):
-            raise ValueError(f"two combinations map to the folder {name!r}; make their values differ more")
+            raise UserError(f"two combinations map to the folder {name!r}; make their values differ more")
         recorded = combo.recorded_params()
         if recorded is not None and recorded != combo.params:
             changed = sorted(k for k in set(recorded) | set(combo.params) if recorded.get(k) != combo.params.get(k))
-            raise ValueError(
+            raise UserError(
                 f"{combo.folder} was run with other values of {', '.join(changed)} "
                 f"({', '.join(f'{k}: {recorded.get(k)!r} -> {combo.params.get(k)!r}' for k in changed)}); "
                 f"use another --out, or delete that folder to run it again")
         status = combo.read_status()
         if status.get("status") == "running" and _alive(status.get("pid")):
-            raise RuntimeError(f"{combo.folder} is still being run by process {status['pid']} (a worker of an "
+            raise RunDirectoryBusy(f"{combo.folder} is still being run by process {status['pid']} (a worker of an "
                                "earlier sweep); wait for it to finish or stop it, then run the sweep again")
         combinations.append(combo)
     sweep_file = out / SWEEP_FILE
@@ -135,7 +136,7 @@ def plan_sweep(notebook: str | Path, grid: Grid, out: str | Path) -> SweepPlan:
         previous = json.loads(sweep_file.read_text())
         # compare names, not paths: a checkout that moved still holds the same sweep
         if Path(previous.get("notebook", "")).name != notebook.name:
-            raise ValueError(f"{out} holds a sweep of {previous.get('notebook')}, not {notebook}; "
+            raise UserError(f"{out} holds a sweep of {previous.get('notebook')}, not {notebook}; "
                              "use another --out")
     return SweepPlan(notebook, out, grid, combinations, defaults)
 
@@ -202,7 +203,7 @@ class _Lock:
         if self.path.is_file():  # a lock whose process is gone was left by a killed driver: take it over
             pid = (self.path.read_text().split() or [""])[0]
             if _alive(pid) and int(pid) != os.getpid():
-                raise RuntimeError(f"another sweep (pid {pid}) is running in {self.path.parent}; wait for it, "
+                raise RunDirectoryBusy(f"another sweep (pid {pid}) is running in {self.path.parent}; wait for it, "
                                    f"or delete {self.path} if that process is gone")
         self.path.write_text(f"{os.getpid()}\n")
         return self
