@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import UserError
 from .options import parse_assignments
 
 EXTRAS = ("inception", "all")
@@ -40,7 +41,7 @@ def fetch(what: str, root: str | None, options: dict) -> str:
     """Download one thing; returns where it is."""
     if what == "inception":
         if options:
-            raise ValueError(f"inception takes no --data-option, got {', '.join(options)}")
+            raise UserError(f"inception takes no --data-option, got {', '.join(options)}")
         from ..metrics.inception import download_inception
 
         return str(download_inception(root))
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.dataset} is in {fetch(args.dataset, args.root, options)}")
         return 0
     if options:
-        raise ValueError("`gancourse download all` uses the notebooks' defaults; pass options to one dataset")
+        raise UserError("`gancourse download all` uses the notebooks' defaults; pass options to one dataset")
     failed = []
     for what, defaults in course_downloads():
         try:

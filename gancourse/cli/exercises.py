@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import UserError
+
 NOTEBOOKS = ("01", "02", "03", "04", "05", "06", "07")
 
 
@@ -18,7 +20,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.notebook and args.notebook not in NOTEBOOKS:
-        raise ValueError(f"--notebook must be one of {', '.join(NOTEBOOKS)}, got {args.notebook!r}")
+        raise UserError(f"--notebook must be one of {', '.join(NOTEBOOKS)}, got {args.notebook!r}")
     from ..exercises import EXERCISES, check_references
 
     if not args.check_reference:

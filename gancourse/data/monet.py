@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UserError
 from . import DatasetSpec, register_dataset
 from .folders import image_files, load_image_folder
 from .imageset import ImageSet
@@ -68,15 +69,15 @@ def split_folder(layout: str, base: Path, split: str, domain: str) -> tuple[Path
 
 def _check_options(split: str, size: int, domain: str, curate_every: int, crop: int = 0) -> None:
     if split not in ("train", "test"):
-        raise ValueError(f"{NAME} has the splits train and test, not {split!r}")
+        raise UserError(f"{NAME} has the splits train and test, not {split!r}")
     if domain not in ("both", *DOMAINS):
-        raise ValueError(f"{NAME}: domain must be one of both, {', '.join(DOMAINS)}; got {domain!r}")
+        raise UserError(f"{NAME}: domain must be one of both, {', '.join(DOMAINS)}; got {domain!r}")
     if size < 16 or size % 4:
-        raise ValueError(f"{NAME}: size must be a multiple of 4 and at least 16, got {size}")
+        raise UserError(f"{NAME}: size must be a multiple of 4 and at least 16, got {size}")
     if curate_every < 0:
-        raise ValueError(f"{NAME}: curate_every must be >= 0 (0 or 1: every painting), got {curate_every}")
+        raise UserError(f"{NAME}: curate_every must be >= 0 (0 or 1: every painting), got {curate_every}")
     if crop and (crop % 4 or not 16 <= crop <= size):
-        raise ValueError(f"{NAME}: crop must be a multiple of 4 from 16 to size ({size}), got {crop}")
+        raise UserError(f"{NAME}: crop must be a multiple of 4 from 16 to size ({size}), got {crop}")
 
 
 def _domain_set(layout: str, base: Path, split: str, domain: str, size: int) -> ImageSet | None:

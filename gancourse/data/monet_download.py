@@ -29,6 +29,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..errors import UserError
 from . import huggingface as hf
 from .download import ChecksumError, DownloadError, fetch_large, offline
 
@@ -162,7 +163,7 @@ def download_monet2photo(root: Path | str, monet: int | str = DEFAULT_MONET, pho
     """
     root, monet, photos = Path(root), int(monet), int(photos)
     if monet < 0 or photos < 0:
-        raise ValueError(f"monet and photos are image counts, 0 for all; got monet={monet}, photos={photos}")
+        raise UserError(f"monet and photos are image counts, 0 for all; got monet={monet}, photos={photos}")
     keep = str(keep_archive).lower() in {"1", "true", "yes"}
     base = root / NAME
     want = caps(monet, photos)

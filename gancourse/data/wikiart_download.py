@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..errors import UserError
 from . import huggingface as hf
 from .download import DownloadError, fetch_large, offline
 
@@ -102,7 +103,7 @@ def _index(wanted: str, names: list[str], what: str) -> int:
     close = difflib.get_close_matches(wanted, [file_prefix(n) if what == "artist" else n for n in names], n=3)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     listing = ", ".join(file_prefix(n) if what == "artist" else n for n in names)
-    raise ValueError(f"huggan/wikiart has no {what} {wanted!r}{hint}; its {what}s: {listing}")
+    raise UserError(f"huggan/wikiart has no {what} {wanted!r}{hint}; its {what}s: {listing}")
 
 
 def existing_paintings(folder: Path, artists: list[str]) -> int:
@@ -198,7 +199,7 @@ def download_wikiart(root: Path | str, style: str = "Impressionism", artist: str
     root, count = Path(root), int(count)
     keep = str(keep_shards).lower() in {"1", "true", "yes"}
     if count < 0:
-        raise ValueError(f"count must be >= 0 (0: every painting of the selection), got {count}")
+        raise UserError(f"count must be >= 0 (0: every painting of the selection), got {count}")
     hf_style = STYLE_ALIASES.get(style, style)
     wanted = [file_prefix(a) for a in _artists(artist)]
     folder = root / "wikiart" / style
