@@ -31,6 +31,7 @@ def test_a_spec_is_frozen_and_equal_to_its_config_json_round_trip():
         spec.seed = 4
     assert RunSpec.from_json(json.dumps(spec.to_json())) == spec
     assert RunSpec.from_json(spec.to_json()).data_options == {"categories": ["cat", "apple"]}
+    assert len({spec, RunSpec.from_json(spec.to_json()), spec.replace(seed=4)}) == 2  # usable as a key
 
 
 @pytest.mark.parametrize(("changes", "named"), [
@@ -75,7 +76,8 @@ def test_run_names_are_readable_stable_and_differ_for_every_change_of_identity()
               spec.replace(dataset="fashion-mnist").run_name()}
     assert name not in others and len(others) == 7
     many = RunSpec("quickdraw", "cgan", data_options={"categories": [f"c{i}" for i in range(40)]}, steps=1)
-    assert len(many.run_name()) < 120 and "/" not in many.run_name()
+    assert len(many.run_name()) < 120 and "/" not in many.run_name() and "and1more" in many.run_name()
+    assert many.run_name() != many.replace(data_options={"categories": [f"c{i}" for i in range(41)]}).run_name()
 
 
 def test_train_takes_a_spec_names_its_run_and_records_the_spec(tmp_path, monkeypatch):

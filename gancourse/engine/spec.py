@@ -59,6 +59,9 @@ class RunSpec:
         self._check_dataset()
         self._check_numbers()
 
+    def __hash__(self) -> int:  # the option dicts are not hashable themselves; their JSON text is
+        return hash(json.dumps(self.to_json(), sort_keys=True))
+
     # ---- validation -------------------------------------------------------------------------------
     def _check_dataset(self) -> None:
         from ..data import DATASETS
@@ -183,13 +186,17 @@ class RunSpec:
         identity = self.identity()
         digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
         options = {**self.data_options, **self.recipe_options}
-        parts = [self.dataset, self.recipe, *(f"{k}{_short(v)}" for k, v in sorted(options.items()))]
+        parts = [f"{k}{_short(v)}" for k, v in sorted(options.items())]
         if self.batch_size is not None:
             parts.append(f"bs{self.batch_size}")
         parts += ["flip"] * self.flip + [f"limit{self.limit}"] * bool(self.limit)
-        readable = "-".join(parts)
-        if len(readable) > 90:  # many options: the hash says the rest
-            readable = f"{self.dataset}-{self.recipe}-{len(options)}options"
+        readable, left = f"{self.dataset}-{self.recipe}", 0
+        for part in parts:  # the short ones while they fit; the hash stands for the rest (a list of 40 classes)
+            if len(readable) + len(part) < 90:
+                readable += f"-{part}"
+            else:
+                left += 1
+        readable += f"-and{left}more" if left else ""
         stand_in = "" if source == "real" else "-standin"
         return re.sub(r"[^A-Za-z0-9._+=-]", "_", f"{readable}{stand_in}-seed{self.seed}-{digest}")
 
