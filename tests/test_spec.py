@@ -127,3 +127,24 @@ def test_an_old_config_json_of_another_run_is_refused_with_the_difference(tmp_pa
 def test_from_config_refuses_a_config_that_names_no_run():
     with pytest.raises(UserError, match="no dataset or recipe"):
         RunSpec.from_config({"something": 1})
+
+
+def test_the_cli_builds_a_spec_and_the_spec_names_its_run(tmp_path, monkeypatch, capsys):
+    from gancourse.cli import main
+
+    monkeypatch.setenv("GANCOURSE_DATA", str(tmp_path / "empty-data"))
+    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
+    monkeypatch.setenv("GANCOURSE_RUNS", str(tmp_path / "runs"))
+    args = ["train", "--dataset", "mnist", "--allow-stand-in", "--limit", "64", "--batch-size", "8", "--set",
+            "g_width=8", "--set", "d_width=8", "--no-eval", "--quiet", "--steps", "2"]
+    assert main(args) == 0
+    expected = RunSpec("mnist", "dcgan", recipe_options={"g_width": 8, "d_width": 8}, batch_size=8, limit=64)
+    run = RunDir(tmp_path / "runs" / expected.run_name("stand-in"))
+    assert f"run directory: {run.path}" in capsys.readouterr().out
+    spec = RunSpec.from_config(run.read_config())
+    assert spec.identity() == expected.identity() and spec.steps == 2 and spec.allow_stand_in
+    assert main([*args[:-1], "4"]) == 0  # the same command with a larger budget extends that run
+    assert RunSpec.from_config(run.read_config()).steps == 4 and run.samples_dir.joinpath("step_000004.png").is_file()
+    assert main([*args, "--set", "lr_d=1e-3"]) == 0  # another setting: another run beside it
+    assert len(list((tmp_path / "runs").iterdir())) == 2
