@@ -148,3 +148,15 @@ def test_the_cli_builds_a_spec_and_the_spec_names_its_run(tmp_path, monkeypatch,
     assert RunSpec.from_config(run.read_config()).steps == 4 and run.samples_dir.joinpath("step_000004.png").is_file()
     assert main([*args, "--set", "lr_d=1e-3"]) == 0  # another setting: another run beside it
     assert len(list((tmp_path / "runs").iterdir())) == 2
+
+
+def test_the_cli_points_at_a_run_directory_of_the_old_default_name(tmp_path, monkeypatch, capsys):
+    from gancourse.cli.train import _point_at_the_old_default
+
+    monkeypatch.setenv("GANCOURSE_RUNS", str(tmp_path))
+    _point_at_the_old_default(RunSpec(seed=3))
+    assert capsys.readouterr().err == ""
+    (tmp_path / "mnist-dcgan-seed3").mkdir()
+    (tmp_path / "mnist-dcgan-seed3" / "config.json").write_text("{}")
+    _point_at_the_old_default(RunSpec(seed=3))
+    assert f"--out {tmp_path / 'mnist-dcgan-seed3'}" in capsys.readouterr().err

@@ -77,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
                    allow_stand_in=args.allow_stand_in, steps=args.steps, epochs=args.epochs,
                    time_budget=args.time_budget, evaluate=not args.no_eval, eval_every=args.eval_every,
                    eval_samples=args.eval_samples, sample_every=args.sample_every)
+    if args.out is None:
+        _point_at_the_old_default(spec)
     parallel = args.distributed or distributed.launched_by_torchrun()
     data, main_process = None, True
     if parallel:
@@ -101,6 +103,19 @@ def run(args: argparse.Namespace) -> int:
     if result.metrics:
         print("metrics: " + json.dumps({k: round(v, 4) for k, v in result.metrics.items()}))
     return 0
+
+
+def _point_at_the_old_default(spec) -> None:
+    """Run directories used to be named ``<dataset>-<recipe>-seed<seed>``: say how to resume such a run."""
+    import sys
+
+    from ..paths import runs_root
+
+    old = runs_root() / f"{spec.dataset}-{spec.recipe}-seed{spec.seed}"
+    if (old / "config.json").is_file():
+        print(f"[gancourse] note: {old} holds a run named the old way (before run names listed the settings); "
+              f"this command trains into a directory named by its settings. To resume the old run: --out {old}",
+              file=sys.stderr)
 
 
 def _add_categories(dataset: str, categories: str, data_options: dict) -> None:
