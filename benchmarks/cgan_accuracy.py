@@ -35,6 +35,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gancourse.data import load_dataset  # noqa: E402
 from gancourse.data.quickdraw import parse_categories  # noqa: E402
+from gancourse.engine.spec import RunSpec  # noqa: E402
 from gancourse.experiment import train  # noqa: E402
 from gancourse.metrics.conditional import ConditionalEvaluator  # noqa: E402
 
@@ -69,9 +70,9 @@ def main() -> None:
     evaluator = ConditionalEvaluator(data, test, n_per_class=per_class, seed=args.seed, progress=False)
     judge_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory(prefix="cgan-accuracy-") as tmp:
-        result = train("quickdraw", "cgan", args.out or Path(tmp) / "run", data=data, data_options=options,
-                       allow_stand_in=True, steps=steps, batch_size=QUICK_PROFILE["batch_size"], seed=args.seed,
-                       evaluator=evaluator, progress=False)
+        spec = RunSpec("quickdraw", "cgan", data_options=options, allow_stand_in=True, steps=steps,
+                       batch_size=QUICK_PROFILE["batch_size"], seed=args.seed)
+        result = train(spec, out=args.out or Path(tmp) / "run", data=data, evaluator=evaluator, progress=False)
     report = evaluator.last_report
     print(f"\njudge ready in {judge_s:.0f} s; training {result.step} steps took {result.wall_time:.0f} s\n")
     print(report.table())

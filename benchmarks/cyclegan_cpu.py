@@ -39,7 +39,7 @@ from gancourse.metrics.translation import translation_evaluator  # noqa: E402
 from gancourse.paths import runs_root  # noqa: E402
 from gancourse.recipes.cyclegan import NOTEBOOK, CycleGAN, CycleGANConfig, preset, run_name  # noqa: E402
 from gancourse.runs import RunDir  # noqa: E402
-from gancourse.training import fit  # noqa: E402
+from gancourse.training import Loop, fit  # noqa: E402
 
 SPEED_SIZE = 128  # the quick profile's image size
 
@@ -84,11 +84,11 @@ def trained_run(profile: str, time_budget: float, allow_stand_in: bool, seed: in
     steps = plan["steps"]
     run_dir = runs_root() / NOTEBOOK / run_name("resnet", plan["size"], steps, 10.0, 0.5, 0, seed)
     print(f"training (or resuming) {run_dir}")
-    result = fit(recipe, data, run_dir, steps=steps, time_budget=time_budget, batch_size=plan["batch_size"],
-                 seed=seed, flip=True, evaluator=evaluator, eval_every=max(1, steps // plan["evaluations"]),
-                 sample_every=max(1, steps // 10),
-                 extra_config={"dataset": "monet2photo", "data_options": {"size": plan["size"], "curate_every": 0},
-                               "limit": 0})
+    loop = Loop(steps=steps, time_budget=time_budget, batch_size=plan["batch_size"], seed=seed, flip=True,
+                eval_every=max(1, steps // plan["evaluations"]), sample_every=max(1, steps // 10))
+    result = fit(recipe, data, run_dir, loop, evaluator=evaluator,
+                 record={"dataset": "monet2photo", "data_options": {"size": plan["size"], "curate_every": 0},
+                         "limit": 0})
     print(f"{result.step} of {steps} steps ({result.stopped_by}), {result.wall_time:.0f} s of training in all")
     return recipe, untrained, data, evaluator, result.run
 

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from gancourse.checkpoints import load_generator
 from gancourse.data import load_dataset
 from gancourse.data.idx import FILES, find_file
+from gancourse.engine.spec import RunSpec
 from gancourse.experiment import train
 from gancourse.metrics import evaluator_for
 from gancourse.paths import data_root
@@ -181,8 +182,8 @@ def tutorial_samples(netG: nn.Module, n: int, train_mode: bool, seed: int = 4321
 # ---- (b) ours ---------------------------------------------------------------------------------------------
 
 def train_ours(out: Path, seconds: float, progress: bool) -> dict:
-    result = train("mnist", "dcgan", out, time_budget=seconds, batch_size=OURS_BATCH_SIZE, seed=0,
-                   evaluate=False, progress=progress)
+    spec = RunSpec("mnist", "dcgan", batch_size=OURS_BATCH_SIZE, seed=0, time_budget=seconds, evaluate=False)
+    result = train(spec, out=out, progress=progress)
     return {"G": load_generator(result.run.generator_path), "steps": result.step,
             "images": result.step * OURS_BATCH_SIZE, "seconds": result.wall_time}
 

@@ -27,6 +27,7 @@ import torch
 from gancourse import mode_collapse
 from gancourse.comparisons import run_variants, variants_table
 from gancourse.data import load_dataset
+from gancourse.engine.spec import RunSpec
 from gancourse.metrics.stacked import stacked_mnist_evaluator
 
 QUICK_VARIANTS = ("baseline", "pack 2", "WGAN-GP")
@@ -59,9 +60,10 @@ def main() -> int:
     setup_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory(prefix="stacked-mnist-bench-") as scratch:
         out = args.out or Path(scratch)
-        results = run_variants(mode_collapse.cure_variants(names), dataset="stacked-mnist", data=data, out_root=out,
-                               steps=steps, evaluator=evaluator, seed=args.seed, batch_size=args.batch_size,
-                               progress=False, **mode_collapse.BASELINE)
+        base = RunSpec("stacked-mnist", recipe_options=mode_collapse.BASELINE, seed=args.seed,
+                       batch_size=args.batch_size, steps=steps)
+        results = run_variants(base, mode_collapse.cure_variants(names), out_root=out, data=data,
+                               evaluator=evaluator, progress=False)
     table = variants_table(results, metrics=("modes", "kl_uniform", "kl_per_channel", "recall", "precision", "fid"))
 
     import pandas as pd

@@ -32,6 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gancourse.budget import equal_time_steps, measure_step_rate  # noqa: E402
 from gancourse.data import load_dataset  # noqa: E402
+from gancourse.engine.spec import RunSpec  # noqa: E402
 from gancourse.experiment import make_evaluator, matching_test_split, train  # noqa: E402
 from gancourse.metrics.tracking import loss_tracking  # noqa: E402
 
@@ -73,9 +74,10 @@ def main() -> None:
         root = Path(args.out) if args.out else Path(tmp)
         rows, tracking = [], []
         for name, options in VARIANTS.items():
-            result = train(args.dataset, name, root / f"{name}-seed{args.seed}", data=data, steps=steps[name],
-                           seed=args.seed, evaluator=evaluator, eval_every=max(1, steps[name] // evaluations),
-                           progress=False, **options)
+            spec = RunSpec(args.dataset, name, recipe_options=options, seed=args.seed, steps=steps[name],
+                           eval_every=max(1, steps[name] // evaluations))
+            result = train(spec, out=root / spec.run_name(data.source), data=data, evaluator=evaluator,
+                           progress=False)
             m = result.metrics
             rows.append((name, steps[name], rates[name], result.wall_time, m["fid"], m.get("fid_floor", float("nan"))))
             tracking += [loss_tracking(result.run, key, name=name) for key in LOSSES[name]]

@@ -2,22 +2,24 @@
 
 Notebook 02 compares the balancing knobs (two learning rates, dropout, label smoothing, the loss-ratio
 gate, spectral norm), notebook 03 and ``benchmarks/stacked_mnist.py`` the cures for mode collapse. A
-variant is a name and the options that differ from the common ones; ``recipe`` among them picks another
-recipe (e.g. ``wgan-gp``). Each variant is an ordinary run directory, so a re-run resumes instead of
-retraining, and sweeps and plots read them like any other run.
+variant is a name and the changes to a base run spec (``spec.replace(**changes)``); ``recipe`` among
+them picks another recipe (e.g. ``wgan-gp``). Each variant is an ordinary run directory, so a re-run
+resumes instead of retraining, and sweeps and plots read them like any other run.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .data import ImageSet
+from .engine.spec import RunSpec
 from .experiment import train
 from .runs import RunDir
-from .training import Evaluator
+from .training import Evaluator, Hook
 
 
 @dataclass
@@ -30,21 +32,21 @@ class VariantResult:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-def run_variants(variants: dict[str, dict[str, Any]], *, dataset: str, data: ImageSet, out_root: str | Path,
-                 steps: int, evaluator: Evaluator | None, recipe: str = "dcgan", seed: int = 0,
-                 batch_size: int = 64, eval_every: int = 0, progress: bool = True, hooks=(), flip: bool = False,
-                 data_options: dict[str, Any] | None = None, **common: Any) -> list[VariantResult]:
-    """Train every variant for ``steps`` steps (same seed, same data order) and score it with ``evaluator``."""
+def run_variants(base: RunSpec, variants: dict[str, dict[str, Any]], *, out_root: str | Path,
+                 data: ImageSet | None = None, evaluator: Evaluator | None = None, hooks: Sequence[Hook] = (),
+                 progress: bool = True) -> list[VariantResult]:
+    """Train ``base.replace(**options)`` for every variant into ``out_root/<name>`` and score it with ``evaluator``.
+
+    Every variant shares the base's seed, data order and budget; ``evaluator`` (built once) judges them all,
+    and without one none is evaluated.
+    """
     results = []
     for name, options in variants.items():
-        options = dict(options)
-        variant_recipe = options.pop("recipe", recipe)
+        spec = base.replace(**options, evaluate=evaluator is not None)
         start = time.perf_counter()
-        result = train(dataset, variant_recipe, Path(out_root) / name, steps=steps, data=data, seed=seed,
-                       batch_size=batch_size, evaluator=evaluator, evaluate=evaluator is not None,
-                       eval_every=eval_every, progress=progress, hooks=hooks, flip=flip,
-                       data_options=data_options, **{**common, **options})
-        results.append(VariantResult(name, {"recipe": variant_recipe, **options}, result.run, result.step,
+        result = train(spec, out=Path(out_root) / name, data=data, evaluator=evaluator, hooks=hooks,
+                       progress=progress)
+        results.append(VariantResult(name, {"recipe": spec.recipe, **options}, result.run, result.step,
                                      time.perf_counter() - start, dict(result.metrics)))
     return results
 

@@ -13,18 +13,13 @@ import torch
 
 from .data import DatasetNotFound, ImageSet, load_dataset
 from .devices import pick_device, seed_everything
+from .engine.spec import MIN_EVAL_SAMPLES, RunSpec
 from .errors import UserError
 from .paths import runs_root
 from .recipes import build_recipe, recipe_class
 from .run_options import checked_recipe_options, fill_defaults
 from .runs import RunDir
-from .training import Evaluator, FitResult, Hook, check_budget, fit
-
-MIN_EVAL_SAMPLES = 2  # a covariance (FID) needs two samples at least
-
-
-def default_run_dir(dataset: str, recipe: str, seed: int) -> Path:
-    return runs_root() / f"{dataset}-{recipe}-seed{seed}"
+from .training import Evaluator, FitResult, Hook, fit
 
 
 def _recipe_config(recipe: str, data: ImageSet, options: dict[str, Any]) -> Any:
@@ -80,55 +75,55 @@ def matching_test_split(dataset: str, data: ImageSet, data_options: dict[str, An
     return test if isinstance(test, ImageSet) and test.source == data.source else None
 
 
-def train(dataset: str = "mnist", recipe: str = "dcgan", out: str | Path | None = None, *, steps: int = 0,
-          epochs: float = 0, time_budget: float = 0.0, batch_size: int | None = None, seed: int = 0,
-          device: str | None = None, allow_stand_in: bool = False, limit: int = 0,
-          data_options: dict[str, Any] | None = None, data: ImageSet | None = None, flip: bool = False,
-          evaluate: bool = True, eval_every: int = 0, eval_samples: int = 2000, sample_every: int = 0,
-          checkpoint_every: int = 0, hooks: Sequence[Hook] = (), progress: bool = True,
-          evaluator: Evaluator | None = None, check_memory: bool = True, **recipe_options: Any) -> FitResult:
-    """Train ``recipe`` on ``dataset``; the same call again resumes (or extends) the run in ``out``.
+def train(spec: RunSpec, *, out: str | Path | None = None, hooks: Sequence[Hook] = (),
+          evaluator: Evaluator | None = None, progress: bool = True, data: ImageSet | None = None,
+          device: str | None = None, check_memory: bool = True) -> FitResult:
+    """Train the run ``spec`` describes; the same call again resumes (or extends) it.
 
-    ``recipe_options`` go to the recipe's config (``recipe_class(recipe).Config``), checked by name.
-    ``evaluator``: a metric hook built once and shared by several runs (a comparison of variants);
-    by default one is built for ``data``.
-
-    ``batch_size`` and the options left out follow the recipe (``run_options.recipe_defaults``: CycleGAN trains at
-    batch size 1, CPU-sized on a CPU). ``check_memory``: refuse a configuration whose estimated memory
-    (``gancourse.memory``) exceeds what the device has free, before anything is written.
+    ``out``: the run directory (default: ``runs/<spec.run_name()>``). ``data``: the training data already
+    loaded (a notebook shows it first), else loaded as the spec says. ``evaluator``: a metric hook built
+    once and shared by several runs (a comparison of variants); by default one is built for the data
+    when ``spec.evaluate``. The batch size and options the spec leaves out follow the recipe
+    (``run_options.recipe_defaults``: CycleGAN trains at batch size 1, CPU-sized on a CPU); the run's
+    config.json records the spec as filled in. ``check_memory``: refuse a configuration whose
+    estimated memory (``gancourse.memory``) exceeds what the device has free, before anything is written.
     """
-    check_budget(steps=steps, epochs=epochs, time_budget=time_budget, limit=limit, eval_every=eval_every,
-                 sample_every=sample_every, checkpoint_every=checkpoint_every)
-    if evaluate and evaluator is None and eval_samples < MIN_EVAL_SAMPLES:
-        raise UserError(f"eval_samples must be at least {MIN_EVAL_SAMPLES} (a covariance needs two), got "
-                        f"{eval_samples}; or switch evaluation off (--no-eval)")
-    out = Path(out) if out else default_run_dir(dataset, recipe, seed)
-    if not _distributed() and (out / "config.json").is_file():  # a busy run is refused before loading anything
-        with RunDir(out).lock():
-            pass
+    spec.check_budget_given()
     torch_device = pick_device(device)
     batch_size, data_options, recipe_options = fill_defaults(
-        recipe, dataset, torch_device, batch_size, dict(data_options or {}), recipe_options, data is not None)
-    if batch_size < 1:
-        raise UserError(f"batch_size must be at least 1, got {batch_size}")
+        spec.recipe, spec.dataset, torch_device, spec.batch_size, dict(spec.data_options),
+        dict(spec.recipe_options), data is not None)
+    spec = spec.replace(batch_size=batch_size, data_options=data_options, recipe_options=recipe_options)
+    if out:
+        _refuse_if_busy(Path(out))  # before loading anything
     if data is None:
-        data = _loaded(dataset, allow_stand_in, limit, data_options)
-    config = _recipe_config(recipe, data, recipe_options)
-    if evaluate and evaluator is None:
-        evaluator = make_evaluator(data, eval_samples, "cpu", progress,
-                                   test=matching_test_split(dataset, data, data_options))
-    elif not evaluate:
+        data = _loaded(spec.dataset, spec.allow_stand_in, spec.limit, spec.data_options)
+    if not out:
+        out = runs_root() / spec.run_name(data.source)
+        _refuse_if_busy(out)
+    config = _recipe_config(spec.recipe, data, spec.recipe_options)
+    if spec.evaluate and evaluator is None:
+        evaluator = make_evaluator(data, spec.eval_samples, "cpu", progress,
+                                   test=matching_test_split(spec.dataset, data, spec.data_options))
+    elif not spec.evaluate:
         evaluator = None
-    seed_everything(seed)  # before building the networks: the seed fixes their initial weights too
-    model = _built(recipe, config, torch_device)
+    seed_everything(spec.seed)  # before building the networks: the seed fixes their initial weights too
+    model = _built(spec.recipe, config, torch_device)
     if check_memory and not _distributed():
         from .memory import check_memory as refuse_what_does_not_fit
 
         refuse_what_does_not_fit(model, data, batch_size)
-    return fit(model, data, out, steps=steps, epochs=epochs, time_budget=time_budget, batch_size=batch_size,
-               seed=seed, flip=flip, evaluator=evaluator, eval_every=eval_every, sample_every=sample_every,
-               checkpoint_every=checkpoint_every, hooks=hooks, progress=progress,
-               extra_config={"dataset": dataset, "data_options": data_options, "limit": limit})
+    # dataset, data_options and limit stay at the top of config.json too: `gancourse eval/sample` read them
+    record = {"dataset": spec.dataset, "data_options": spec.data_options, "limit": spec.limit, "spec": spec.to_json()}
+    return fit(model, data, Path(out), spec.loop(batch_size), evaluator=evaluator, hooks=hooks, progress=progress,
+               record=record)
+
+
+def _refuse_if_busy(out: Path) -> None:
+    """Another process training into ``out`` is refused here (RunDirectoryBusy), before any work."""
+    if not _distributed() and (out / "config.json").is_file():
+        with RunDir(out).lock():
+            pass
 
 
 def _distributed() -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .devices import pick_device
+from .engine.spec import RunSpec
 from .paths import REPO_ROOT, data_root, runs_root
 from .profiles import resolve_profile
 
@@ -46,6 +47,16 @@ class NotebookEnv:
     def run_dir(self, name: str) -> Path:
         """Where this notebook's run goes: ``runs/<notebook>/<name>`` (papermill may override)."""
         return self.runs_root / name
+
+    def run_for(self, notebook: str, spec: RunSpec, source: str = "real", yours: str = "") -> Path:
+        """The run directory of ``spec`` in ``notebook``: ``runs/<notebook>/<profile>-<spec.run_name(source)>``.
+
+        Named by the spec, so a changed setting starts a new run and the same settings resume theirs
+        (``steps`` is not in the name: a larger budget extends the run). ``yours``: a tag of the student's
+        code (``code_tag``), for an exercise's run beside the package's.
+        """
+        name = f"{self.profile}-{spec.run_name(source)}" + (f"-yours-{yours}" if yours else "")
+        return self.runs_root / notebook / name
 
 
 def setup(profile: str = "", quiet: bool = False) -> NotebookEnv:

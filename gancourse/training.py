@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import math
 import platform
 import sys
@@ -38,6 +37,7 @@ from .checkpoints import export_generator, load_training_checkpoint, remove_stal
 from .data import BatchStream, ImageSet
 from .devices import rng_state, seed_everything, set_rng_state
 from .divergence import non_finite_weights, stop_if_diverged, stop_if_weights_diverged
+from .engine.spec import resume_differences
 from .errors import CheckpointDamaged, UserError
 from .recipes import Recipe
 from .runs import RunDir
@@ -59,6 +59,26 @@ class FitResult:
         return self.run.read_history()
 
 
+@dataclass(frozen=True)
+class Loop:
+    """How long ``fit`` trains and how often it logs, samples, checkpoints and evaluates.
+
+    ``RunSpec.loop()`` makes one from a run spec; a notebook exercise that trains its own recipe builds one.
+    """
+
+    steps: int = 0
+    epochs: float = 0
+    time_budget: float = 0.0  # seconds
+    batch_size: int = 64
+    seed: int = 0
+    flip: bool = False
+    sample_every: int = 0  # 0: ten grids over the run
+    checkpoint_every: int = 0  # 0: with every sample grid
+    eval_every: int = 0  # 0: once, at the end (when there is an evaluator)
+    log_every: int = 10
+    n_samples: int = 64
+
+
 def describe_data(data: ImageSet) -> dict[str, Any]:
     return {"name": data.name, "source": data.source, "images": len(data), "channels": data.channels,
             "size": data.size, "classes": list(data.class_names)}
@@ -72,26 +92,13 @@ class ResumeMismatch(UserError):
     """The run directory holds a run of a different recipe, config or dataset."""
 
 
-def _with_defaults(recipe_config: dict[str, Any] | None, defaults: dict[str, Any]) -> dict[str, Any] | None:
-    """A saved recipe config completed with the defaults of fields added since it was saved."""
-    return None if recipe_config is None else {**defaults, **recipe_config}
-
-
-def _as_saved(value: Any) -> Any:
-    """``value`` as config.json holds it after a round trip (tuples become lists), for comparing with it."""
-    return json.loads(json.dumps(value))
-
-
 def _check_same_run(run: RunDir, config: dict[str, Any], defaults: dict[str, Any]) -> None:
-    old = run.read_config()
-    # a field added to the config class later (at its default) must not orphan runs saved before it existed
-    old["recipe_config"] = _with_defaults(old.get("recipe_config"), _as_saved(defaults))
-    old.setdefault("flip", False)  # saved before flip was recorded: those runs did not flip
-    for key in ("recipe", "recipe_config", "data", "seed", "batch_size", "flip"):
-        if old.get(key) != _as_saved(config.get(key)):
-            raise ResumeMismatch(
-                f"{run.path} already holds a run with a different {key}:\n  there: {old.get(key)}\n"
-                f"  now:   {config.get(key)}\nUse another output directory, or delete {run.path} to start over.")
+    """Refuse to resume a run of another configuration, listing every difference (old configs included)."""
+    differences = resume_differences(run.read_config(), config, defaults)
+    if differences:
+        raise ResumeMismatch(
+            f"{run.path} already holds another run; what differs:\n  " + "\n  ".join(differences) +
+            f"\nUse another output directory, or delete {run.path} to start over.")
 
 
 def check_budget(**values: float) -> None:
@@ -146,12 +153,11 @@ def _resume_state(run: RunDir, map_location: str | torch.device) -> dict[str, An
         return {**state, "fell_back": True}
 
 
-def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, epochs: float = 0,
-        time_budget: float = 0.0, batch_size: int = 64, seed: int = 0, flip: bool = False,
-        log_every: int = 10, sample_every: int = 0, checkpoint_every: int = 0, eval_every: int = 0,
-        evaluator: Evaluator | None = None, hooks: Sequence[Hook] = (), n_samples: int = 64,
-        progress: bool = True, extra_config: dict[str, Any] | None = None) -> FitResult:
-    """Train ``recipe`` on ``data`` until ``steps`` (or ``epochs``, or ``time_budget`` seconds) are done.
+def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, loop: Loop, *, evaluator: Evaluator | None = None,
+        hooks: Sequence[Hook] = (), progress: bool = True, record: dict[str, Any] | None = None) -> FitResult:
+    """Train ``recipe`` on ``data`` until ``loop.steps`` (or ``epochs``, or ``time_budget`` seconds) are done.
+
+    ``record``: more for config.json (``train`` puts the run's spec there: dataset, options, budget).
 
     Running it again on the same ``run_dir`` resumes from ``checkpoints/last.pt``: networks, optimisers,
     RNGs and the data stream's position are restored, so the continuation is bit-for-bit the run that
@@ -168,30 +174,29 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
     a NaN or infinite loss or weight raises :class:`~gancourse.errors.TrainingDiverged` before anything
     of that step is saved.
     """
-    check_budget(steps=steps, epochs=epochs, time_budget=time_budget, sample_every=sample_every,
-                 checkpoint_every=checkpoint_every, eval_every=eval_every)
-    check_budget_given(steps, time_budget or epochs)
-    if batch_size < 1 or log_every < 1 or n_samples < 1:
-        raise UserError(f"batch_size, log_every and n_samples must be >= 1, got {batch_size}, {log_every}, "
-                        f"{n_samples}")
+    check_budget(steps=loop.steps, epochs=loop.epochs, time_budget=loop.time_budget,
+                 sample_every=loop.sample_every, checkpoint_every=loop.checkpoint_every, eval_every=loop.eval_every)
+    check_budget_given(loop.steps, loop.time_budget or loop.epochs)
+    if loop.batch_size < 1 or loop.log_every < 1 or loop.n_samples < 1:
+        raise UserError(f"batch_size, log_every and n_samples must be >= 1, got {loop.batch_size}, "
+                        f"{loop.log_every}, {loop.n_samples}")
     world = distributed.world_size()
-    if batch_size % world:
-        raise UserError(f"batch_size {batch_size} is the global batch, split across {world} processes: "
+    if loop.batch_size % world:
+        raise UserError(f"batch_size {loop.batch_size} is the global batch, split across {world} processes: "
                         f"make it a multiple of {world}")
     with writing(RunDir(run_dir), main=distributed.rank() == 0) as run:
-        return _fit(recipe, data, run, steps=steps, epochs=epochs, time_budget=time_budget,
-                    batch_size=batch_size, seed=seed, flip=flip, log_every=log_every, sample_every=sample_every,
-                    checkpoint_every=checkpoint_every, eval_every=eval_every, evaluator=evaluator, hooks=hooks,
-                    n_samples=n_samples, progress=progress, extra_config=extra_config)
+        return _fit(recipe, data, run, loop, evaluator=evaluator, hooks=hooks, progress=progress,
+                    extra_config=record)
 
 
-def _fit(recipe: Recipe, data: ImageSet, run: RunDir, *, steps: int, epochs: float, time_budget: float,
-         batch_size: int, seed: int, flip: bool, log_every: int, sample_every: int, checkpoint_every: int,
-         eval_every: int, evaluator: Evaluator | None, hooks: Sequence[Hook], n_samples: int, progress: bool,
-         extra_config: dict[str, Any] | None) -> FitResult:
+def _fit(recipe: Recipe, data: ImageSet, run: RunDir, loop: Loop, *, evaluator: Evaluator | None,
+         hooks: Sequence[Hook], progress: bool, extra_config: dict[str, Any] | None) -> FitResult:
     """``fit`` once the arguments are checked and ``run`` is locked for this process."""
     world, rank = distributed.world_size(), distributed.rank()
     main = rank == 0
+    steps, epochs, time_budget, batch_size = loop.steps, loop.epochs, loop.time_budget, loop.batch_size
+    seed, flip, log_every, eval_every, n_samples = loop.seed, loop.flip, loop.log_every, loop.eval_every, loop.n_samples
+    sample_every, checkpoint_every = loop.sample_every, loop.checkpoint_every
     # Data that streams itself (an UnpairedSet: two domains per batch) builds its own stream.
     make_stream = data.stream if hasattr(data, "stream") else partial(BatchStream, data)
     stream = make_stream(batch_size // world, recipe.device, flip=flip, seed=seed, shard=(rank, world))

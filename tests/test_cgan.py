@@ -12,7 +12,7 @@ from gancourse.metrics.conditional import ConditionalEvaluator, conditional_accu
 from gancourse.metrics.judge import train_judge
 from gancourse.recipes import CGAN, RECIPES
 from gancourse.recipes.cgan import class_index
-from gancourse.training import fit
+from gancourse.training import Loop, fit
 from gancourse.widgets_cgan import class_picker, show_class_picker
 
 from .helpers import blob_images
@@ -151,8 +151,8 @@ def test_fixed_samples_share_one_noise_vector_across_the_classes():
 def test_class_grid_recorder_and_gif(tmp_path):
     recipe = make()
     recorder = ClassGridRecorder(DATA.class_names, per_class=3)
-    result = fit(recipe, DATA, tmp_path / "run", steps=4, batch_size=32, sample_every=2, progress=False,
-                 n_samples=16, hooks=[recorder])
+    result = fit(recipe, DATA, tmp_path / "run", Loop(steps=4, batch_size=32, sample_every=2, n_samples=16),
+                 progress=False, hooks=[recorder])
     frames = sorted(p.name for p in (result.run.path / "class_grids").glob("*.png"))
     assert frames == ["step_000000.png", "step_000002.png", "step_000004.png"]
     assert class_grid_gif(result.run).is_file()

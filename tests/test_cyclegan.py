@@ -18,7 +18,7 @@ from gancourse.models.cyclegan import PatchDiscriminator, ResnetGenerator, UnetG
 from gancourse.recipes import RECIPES
 from gancourse.recipes.cyclegan import CycleGAN, CycleGANConfig, ImagePool, LinearDecayLR, load_translators
 from gancourse.runs import RunDir
-from gancourse.training import fit
+from gancourse.training import Loop, fit
 
 TINY = {"ngf": 4, "n_blocks": 1, "ndf": 4}
 
@@ -359,8 +359,8 @@ def test_a_step_updates_all_four_networks_with_finite_losses(generator):
 
 def _fit(tmp_path, name, steps, data):
     recipe = toy_recipe(data, constant_steps=3, decay_steps=4, pool_size=3)
-    result = fit(recipe, data, tmp_path / name, steps=steps, batch_size=2, flip=True, sample_every=3,
-                 log_every=1, progress=False)
+    result = fit(recipe, data, tmp_path / name, Loop(steps=steps, batch_size=2, flip=True, sample_every=3, log_every=1),
+                 progress=False)
     return recipe, result
 
 

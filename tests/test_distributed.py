@@ -23,7 +23,7 @@ from gancourse.data import BatchStream
 from gancourse.devices import seed_everything
 from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
-from gancourse.training import ResumeMismatch, fit
+from gancourse.training import Loop, ResumeMismatch, fit
 
 from .helpers import blob_images
 
@@ -41,8 +41,8 @@ def make_recipe() -> DCGAN:
 
 
 def train(run_dir, steps: int, recipe: DCGAN | None = None):
-    return fit(recipe or make_recipe(), blob_images(), run_dir, steps=steps, batch_size=BATCH, seed=SEED,
-               flip=True, log_every=5, sample_every=10, progress=False)
+    loop = Loop(steps=steps, batch_size=BATCH, seed=SEED, flip=True, log_every=5, sample_every=10)
+    return fit(recipe or make_recipe(), blob_images(), run_dir, loop, progress=False)
 
 
 # (run directory, steps) in order, on both ranks: "resumed" stops at 20 then extends to 30 (a fresh
@@ -64,7 +64,7 @@ def _rank_main(rank: int, port: int, root: str) -> None:
             skipped[name] = recipe.extra_state["d_skipped"]
         try:  # another configuration in an existing run directory: rank 0 finds out, every rank stops
             fit(DCGAN(DCGAN.config_for(blob_images(), **OPTIONS, lr_d=1e-3)), blob_images(),
-                os.path.join(root, "straight"), steps=40, batch_size=BATCH, seed=SEED, flip=True, progress=False)
+                os.path.join(root, "straight"), Loop(steps=40, batch_size=BATCH, seed=SEED, flip=True), progress=False)
             steps["mismatch"] = "not detected"
         except ResumeMismatch as exc:
             steps["mismatch"] = "lr_d" in str(exc)

@@ -511,7 +511,7 @@ def test_students_recipes_train_through_fit(tmp_path):
     from gancourse.recipes.cyclegan import CycleGANConfig
     from gancourse.recipes.dcgan import GANConfig
     from gancourse.recipes.wgan import WGANGPConfig
-    from gancourse.training import fit
+    from gancourse.training import Loop, fit
 
     from .helpers import blob_images
 
@@ -524,10 +524,10 @@ def test_students_recipes_train_through_fit(tmp_path):
                                                 amp=False)),
     }
     for name, recipe in runs.items():
-        result = fit(recipe, digits, tmp_path / name, steps=3, batch_size=8, progress=False)
+        result = fit(recipe, digits, tmp_path / name, Loop(steps=3, batch_size=8), progress=False)
         assert result.step == 3 and result.run.generator_path.is_file()
         assert np.isfinite(result.history[-1].get("loss_d", 0.0)) if result.history else True
-    again = fit(runs["gan"], digits, tmp_path / "gan", steps=4, batch_size=8, progress=False)  # resumes
+    again = fit(runs["gan"], digits, tmp_path / "gan", Loop(steps=4, batch_size=8), progress=False)  # resumes
     assert again.step == 4
 
     from gancourse.data.unpaired import UnpairedSet
@@ -537,7 +537,7 @@ def test_students_recipes_train_through_fit(tmp_path):
     pairs = UnpairedSet("toy", paintings, photos)
     config = CycleGANConfig(image_size=16, ngf=4, n_blocks=1, ndf=4, d_layers=2, amp=False, pool_size=2)
     recipe = exercises.CycleGANExercise(config, generator_loss=solutions.cyclegan_generator_loss, pool=solutions.Pool)
-    result = fit(recipe, pairs, tmp_path / "cycle", steps=3, batch_size=1, progress=False)
+    result = fit(recipe, pairs, tmp_path / "cycle", Loop(steps=3, batch_size=1), progress=False)
     assert result.step == 3
 
 

@@ -117,17 +117,20 @@ def test_toy_gan_trains_and_records_what_it_needs() -> None:
 
 @pytest.mark.parametrize("cure", [dict(pack=2), dict(minibatch_std=True), dict(d_norm="spectral", d_width=8)])
 def test_a_short_run_of_each_cure(tmp_path: Path, cure: dict) -> None:
+    from gancourse.engine.spec import RunSpec
     from gancourse.experiment import train
 
     data = stack_digits(_digits(), n=128, seed=0)
-    result = train("stacked-mnist", "dcgan", tmp_path / "run", data=data, steps=3, batch_size=16, evaluate=False,
-                   progress=False, g_width=8, d_width=cure.pop("d_width", 4), **cure)
+    spec = RunSpec("stacked-mnist", "dcgan", recipe_options=dict(g_width=8, d_width=cure.pop("d_width", 4), **cure),
+                   batch_size=16, steps=3, evaluate=False)
+    result = train(spec, out=tmp_path / "run", data=data, progress=False)
     assert result.step == 3 and result.run.generator_path.is_file()
     assert result.run.read_config()["recipe_config"]["channels"] == 3
 
 
 def test_variants_share_one_evaluator_and_make_one_table(tmp_path: Path) -> None:
     from gancourse.comparisons import run_variants, variants_table
+    from gancourse.engine.spec import RunSpec
 
     data = stack_digits(_digits(), n=64, seed=0)
     calls = []
@@ -136,9 +139,9 @@ def test_variants_share_one_evaluator_and_make_one_table(tmp_path: Path) -> None
         calls.append(recipe.config.pack)
         return {"modes": float(len(calls)), "kl_uniform": 1.0}
 
-    results = run_variants({"baseline": {}, "pack 2": dict(pack=2)}, dataset="stacked-mnist", data=data,
-                           out_root=tmp_path, steps=2, evaluator=evaluator, batch_size=16, progress=False,
-                           g_width=4, d_width=4)
+    base = RunSpec("stacked-mnist", recipe_options=dict(g_width=4, d_width=4), batch_size=16, steps=2)
+    results = run_variants(base, {"baseline": {}, "pack 2": dict(pack=2)}, out_root=tmp_path, data=data,
+                           evaluator=evaluator, progress=False)
     table = variants_table(results)
     assert calls == [1, 2] and list(table.index) == ["baseline", "pack 2"]
     assert table.loc["pack 2", "options"] == "pack=2" and table.loc["baseline", "options"] == "(baseline)"

@@ -21,12 +21,13 @@ from gancourse import memory
 from gancourse.checkpoints import load_checkpoint, load_generator, save_rotating
 from gancourse.cli import main
 from gancourse.devices import seed_everything
+from gancourse.engine.spec import RunSpec
 from gancourse.errors import CheckpointDamaged, NotEnoughMemory, TrainingDiverged, UserError
 from gancourse.experiment import train
 from gancourse.recipes import DCGAN
 from gancourse.run_options import recipe_defaults
 from gancourse.runs import RunDir
-from gancourse.training import fit
+from gancourse.training import Loop, fit
 
 from .helpers import blob_images
 
@@ -39,8 +40,14 @@ def make_recipe(**options):
     return DCGAN(DCGAN.config_for(DATA, nz=8, g_width=8, d_width=8, **options))
 
 
-def fit_blobs(out, steps, recipe=None, **kwargs):
-    return fit(recipe or make_recipe(), DATA, out, steps=steps, batch_size=16, progress=False, **kwargs)
+def tiny_spec(**changes) -> RunSpec:
+    """The blobs' run (``data=DATA`` is given to train; the spec's dataset name only labels it)."""
+    return RunSpec(recipe_options={"nz": 8, "g_width": 8, "d_width": 8}, evaluate=False).replace(**changes)
+
+
+def fit_blobs(out, steps, recipe=None, evaluator=None, hooks=(), **loop):
+    return fit(recipe or make_recipe(), DATA, out, Loop(steps=steps, batch_size=16, **loop), evaluator=evaluator,
+               hooks=hooks, progress=False)
 
 
 @pytest.fixture
@@ -122,16 +129,14 @@ def test_a_configuration_larger_than_free_memory_is_refused_before_it_starts(tmp
     monkeypatch.setattr(memory, "available_bytes", lambda device: needed.total // 2)
     out = tmp_path / "big"
     with pytest.raises(NotEnoughMemory, match=r"--batch-size \(at most \d+ fits\)"):
-        train("blobs", "dcgan", out, data=DATA, steps=5, batch_size=64, evaluate=False, progress=False,
-              nz=8, g_width=8, d_width=8)
+        train(tiny_spec(steps=5, batch_size=64), out=out, data=DATA, progress=False)
     assert not out.exists()  # refused before anything was written
     fits = needed.largest_batch(needed.total // 2)
     assert 0 < fits < 64
-    train("blobs", "dcgan", out, data=DATA, steps=2, batch_size=fits, evaluate=False, progress=False,
-          nz=8, g_width=8, d_width=8)
+    train(tiny_spec(steps=2, batch_size=fits), out=out, data=DATA, progress=False)
     monkeypatch.setattr(memory, "available_bytes", lambda device: 1)
     with pytest.raises(NotEnoughMemory, match="size"):  # not even one image: the size is what to change
-        train("blobs", "dcgan", tmp_path / "b2", data=DATA, steps=5, batch_size=1, evaluate=False, progress=False)
+        train(RunSpec(steps=5, batch_size=1, evaluate=False), out=tmp_path / "b2", data=DATA, progress=False)
 
 
 def test_the_cli_refuses_too_large_a_batch_in_one_line(offline_root, tmp_path, monkeypatch, capsys):
@@ -451,7 +456,7 @@ def test_fit_refuses_negative_budgets_without_naming_itself(tmp_path):
     with pytest.raises(UserError, match="steps must be a number >= 0"):
         fit_blobs(tmp_path / "n", -5)
     with pytest.raises(UserError, match="give a training budget") as info:
-        fit(make_recipe(), DATA, tmp_path / "n", epochs=0, progress=False)
+        fit(make_recipe(), DATA, tmp_path / "n", Loop(epochs=0), progress=False)
     assert "fit()" not in str(info.value)
 
 

@@ -8,7 +8,7 @@ from gancourse.checkpoints import load_checkpoint, load_generator, save_checkpoi
 from gancourse.devices import seed_everything
 from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
-from gancourse.training import ResumeMismatch, fit
+from gancourse.training import Loop, ResumeMismatch, fit
 
 from .helpers import blob_images
 
@@ -22,7 +22,7 @@ def make_recipe(**options):
 
 def run(tmp_path, name, steps, **options):
     recipe = make_recipe(**options)
-    result = fit(recipe, DATA, tmp_path / name, steps=steps, batch_size=16, sample_every=5, progress=False)
+    result = fit(recipe, DATA, tmp_path / name, Loop(steps=steps, batch_size=16, sample_every=5), progress=False)
     return recipe, result
 
 
@@ -63,7 +63,7 @@ def test_history_written_after_the_last_checkpoint_is_dropped_on_resume(tmp_path
 
 def test_resume_refuses_a_different_configuration(tmp_path):
     run(tmp_path, "r", 5)
-    with pytest.raises(ResumeMismatch, match="recipe_config"):
+    with pytest.raises(ResumeMismatch, match="lr_d: there 0.0002, now 0.001"):
         run(tmp_path, "r", 10, lr_d=1e-3)
 
 
@@ -78,13 +78,13 @@ def test_a_run_saved_before_a_config_field_existed_still_resumes(tmp_path):
 
 def test_time_budget_stops_training(tmp_path):
     recipe = make_recipe()
-    result = fit(recipe, DATA, tmp_path / "t", time_budget=0.5, batch_size=16, progress=False)
+    result = fit(recipe, DATA, tmp_path / "t", Loop(time_budget=0.5, batch_size=16), progress=False)
     assert result.stopped_by == "time budget" and result.step > 0
 
 
 def test_fit_needs_a_budget(tmp_path):
     with pytest.raises(ValueError, match="budget"):
-        fit(make_recipe(), DATA, tmp_path / "x", progress=False)
+        fit(make_recipe(), DATA, tmp_path / "x", Loop(), progress=False)
 
 
 def test_losses_move_and_d_learns_to_separate(tmp_path):
@@ -152,7 +152,7 @@ def test_evaluator_hook_records_metrics(tmp_path):
         return {"fid": 1.0 / len(calls)}
 
     recipe = make_recipe()
-    result = fit(recipe, DATA, tmp_path / "e", steps=10, batch_size=16, eval_every=5, evaluator=evaluator,
+    result = fit(recipe, DATA, tmp_path / "e", Loop(steps=10, batch_size=16, eval_every=5), evaluator=evaluator,
                  progress=False)
     assert [r["step"] for r in result.run.evaluations()] == [5, 10]
     assert RunDir(tmp_path / "e").read_metrics() == {"step": 10, "fid": 0.5}

@@ -9,7 +9,7 @@ from gancourse.devices import seed_everything
 from gancourse.losses import gradient_penalty
 from gancourse.recipes import RECIPES, WGAN, WGANGP, WGANConfig, WGANGPConfig, recipe_class
 from gancourse.recipes.wgan import critic_gradient_norms
-from gancourse.training import fit
+from gancourse.training import Loop, fit
 
 from .helpers import blob_images
 
@@ -148,7 +148,7 @@ def test_each_critic_update_takes_its_own_batch_when_given_several():
 def test_a_short_run_trains_the_critic_in_the_right_direction(tmp_path):
     recipe = make("wgan-gp", n_critic=5)
     first = recipe.critic_step(Batch(DATA.images[:32].float() / 127.5 - 1, None))
-    result = fit(recipe, DATA, tmp_path / "run", steps=12, batch_size=32, log_every=4, progress=False)
+    result = fit(recipe, DATA, tmp_path / "run", Loop(steps=12, batch_size=32, log_every=4), progress=False)
     history = result.run.losses()
     assert [r["step"] for r in history] == [4, 8, 12]
     # The critic learns to score real above fake: its estimate of W rises from about 0, its loss falls.

@@ -34,7 +34,9 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=None,
                    help="images per step (default: the recipe's: 64, CycleGAN 1)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="run directory (default: runs/<dataset>-<recipe>-seed<seed>)")
+    p.add_argument("--out", default=None,
+                   help="run directory (default: runs/<dataset>-<recipe>-<options>-seed<seed>-<hash>, "
+                        "named by the run's settings)")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
     p.add_argument("--flip", action="store_true", help="random horizontal flips")
@@ -60,6 +62,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import distributed
+    from ..engine.spec import RunSpec
     from ..experiment import train
 
     check_at_least(args, MINIMUMS)
@@ -69,6 +72,13 @@ def run(args: argparse.Namespace) -> int:
     data_options = parse_assignments(args.data_option, "--data-option")
     if args.categories:
         _add_categories(args.dataset, args.categories, data_options)
+    spec = RunSpec(args.dataset, args.recipe, data_options=data_options, recipe_options=recipe_options,
+                   seed=args.seed, batch_size=args.batch_size, flip=args.flip, limit=args.limit,
+                   allow_stand_in=args.allow_stand_in, steps=args.steps, epochs=args.epochs,
+                   time_budget=args.time_budget, evaluate=not args.no_eval, eval_every=args.eval_every,
+                   eval_samples=args.eval_samples, sample_every=args.sample_every)
+    if args.out is None:
+        _point_at_the_old_default(spec)
     parallel = args.distributed or distributed.launched_by_torchrun()
     data, main_process = None, True
     if parallel:
@@ -79,15 +89,10 @@ def run(args: argparse.Namespace) -> int:
             from ..data import load_dataset
 
             with distributed.main_first():  # rank 0 downloads and prepares caches; the others then read them
-                data = load_dataset(args.dataset, "train", allow_stand_in=args.allow_stand_in, limit=args.limit,
-                                    **data_options)
-        result = train(args.dataset, args.recipe, args.out, steps=args.steps, epochs=args.epochs,
-                       time_budget=args.time_budget, batch_size=args.batch_size, seed=args.seed,
-                       device=args.device, allow_stand_in=args.allow_stand_in, limit=args.limit,
-                       data_options=data_options, data=data, flip=args.flip,
-                       evaluate=not args.no_eval and main_process,  # rank 0 alone evaluates
-                       eval_every=args.eval_every, eval_samples=args.eval_samples, sample_every=args.sample_every,
-                       progress=not args.quiet, **recipe_options)
+                data = load_dataset(spec.dataset, "train", allow_stand_in=spec.allow_stand_in, limit=spec.limit,
+                                    **spec.data_options)
+            spec = spec.replace(evaluate=spec.evaluate and main_process)  # rank 0 alone evaluates
+        result = train(spec, out=args.out, data=data, device=args.device, progress=not args.quiet)
     finally:
         if parallel:
             distributed.cleanup()
@@ -98,6 +103,19 @@ def run(args: argparse.Namespace) -> int:
     if result.metrics:
         print("metrics: " + json.dumps({k: round(v, 4) for k, v in result.metrics.items()}))
     return 0
+
+
+def _point_at_the_old_default(spec) -> None:
+    """Run directories used to be named ``<dataset>-<recipe>-seed<seed>``: say how to resume such a run."""
+    import sys
+
+    from ..paths import runs_root
+
+    old = runs_root() / f"{spec.dataset}-{spec.recipe}-seed{spec.seed}"
+    if (old / "config.json").is_file():
+        print(f"[gancourse] note: {old} holds a run named the old way (before run names listed the settings); "
+              f"this command trains into a directory named by its settings. To resume the old run: --out {old}",
+              file=sys.stderr)
 
 
 def _add_categories(dataset: str, categories: str, data_options: dict) -> None:
