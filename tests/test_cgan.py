@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from gancourse.class_grids import ClassGridRecorder, class_grid, class_grid_gif
 from gancourse.cli import main
 from gancourse.data import ImageSet
 from gancourse.devices import seed_everything
+from gancourse.engine.training import fit
+from gancourse.lessons.class_grids import ClassGridRecorder, class_grid, class_grid_gif
+from gancourse.lessons.class_picker import class_picker, show_class_picker
 from gancourse.metrics.conditional import ConditionalEvaluator, conditional_accuracy
 from gancourse.metrics.judge import train_judge
 from gancourse.recipes import CGAN, RECIPES
 from gancourse.recipes.cgan import class_index
-from gancourse.training import fit
-from gancourse.widgets_cgan import class_picker, show_class_picker
 
 from .helpers import blob_images
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import papermill
 import pytest
 
-from gancourse.course import course_notebooks, write_index
-from gancourse.notebook import record_headline
+from gancourse.course.notebook import record_headline
+from gancourse.course.runner import course_notebooks, write_index
 from gancourse.sweeps.grid import notebook_parameters
 
 

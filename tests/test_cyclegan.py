@@ -9,16 +9,16 @@ import torch.nn as nn
 from PIL import Image
 
 from gancourse.cli import main
-from gancourse.curation import every_kth, rank_by_vibrancy, vibrancy
 from gancourse.data import ImageSet, load_dataset
+from gancourse.data.curation import every_kth, rank_by_vibrancy, vibrancy
 from gancourse.data.unpaired import UnpairedSet, random_crop
 from gancourse.devices import seed_everything
+from gancourse.engine.training import fit
 from gancourse.metrics.translation import TranslationEvaluator, memorization_distance, mifid
 from gancourse.models.cyclegan import PatchDiscriminator, ResnetGenerator, UnetGenerator
 from gancourse.recipes import RECIPES
 from gancourse.recipes.cyclegan import CycleGAN, CycleGANConfig, ImagePool, LinearDecayLR, load_translators
 from gancourse.runs import RunDir
-from gancourse.training import fit
 
 TINY = {"ngf": 4, "n_blocks": 1, "ndf": 4}
 
@@ -435,7 +435,7 @@ def test_translation_evaluator_prefers_translations_that_look_like_the_target():
 def test_translation_picker_builds_its_widget_and_static_view_without_a_frontend():
     import matplotlib.pyplot as plt
 
-    from gancourse.widgets_cyclegan import TranslationPicker
+    from gancourse.lessons.translation_picker import TranslationPicker
 
     data = toy_unpaired()
     picker = TranslationPicker.from_recipe(toy_recipe(data), data)

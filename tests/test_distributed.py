@@ -18,12 +18,12 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from gancourse import distributed
 from gancourse.data import BatchStream
 from gancourse.devices import seed_everything
+from gancourse.engine import distributed
+from gancourse.engine.training import ResumeMismatch, fit
 from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
-from gancourse.training import ResumeMismatch, fit
 
 from .helpers import blob_images
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gancourse import doctor
 from gancourse.cli import build_parser, main
 from gancourse.cli import download as cli_download
 from gancourse.cli.options import parse_assignments
+from gancourse.course import doctor
 from gancourse.data import DATASETS, download_command
 from gancourse.data import download as dl
 from gancourse.metrics import inception

@@ -7,8 +7,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gancourse import exercises
-from gancourse.exercises import solutions
+from gancourse.course import exercises
+from gancourse.course.exercises import solutions
 from gancourse.losses import NonSaturatingLoss, gradient_penalty
 from gancourse.metrics import fid_from_features, kl_from_uniform
 
@@ -508,10 +508,10 @@ def test_fid_checker_rejects_means_only(capsys):
 
 def test_students_recipes_train_through_fit(tmp_path):
     from gancourse.data import ImageSet
+    from gancourse.engine.training import fit
     from gancourse.recipes.cyclegan import CycleGANConfig
     from gancourse.recipes.dcgan import GANConfig
     from gancourse.recipes.wgan import WGANGPConfig
-    from gancourse.training import fit
 
     from .helpers import blob_images
 

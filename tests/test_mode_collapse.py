@@ -11,8 +11,8 @@ import torch
 
 from gancourse.data import ImageSet, load_dataset
 from gancourse.data.stacked import CLASS_NAMES, channel_digits, stack_digits
+from gancourse.lessons.toys import ToyConfig, grid, ring, score_points, train_toy
 from gancourse.metrics.stacked import ChannelJudge, StackedMnistEvaluator
-from gancourse.toys import ToyConfig, grid, ring, score_points, train_toy
 
 
 def _digits(per_class: int = 3) -> ImageSet:
@@ -117,7 +117,7 @@ def test_toy_gan_trains_and_records_what_it_needs() -> None:
 
 @pytest.mark.parametrize("cure", [dict(pack=2), dict(minibatch_std=True), dict(d_norm="spectral", d_width=8)])
 def test_a_short_run_of_each_cure(tmp_path: Path, cure: dict) -> None:
-    from gancourse.experiment import train
+    from gancourse.engine.experiment import train
 
     data = stack_digits(_digits(), n=128, seed=0)
     result = train("stacked-mnist", "dcgan", tmp_path / "run", data=data, steps=3, batch_size=16, evaluate=False,
@@ -127,7 +127,7 @@ def test_a_short_run_of_each_cure(tmp_path: Path, cure: dict) -> None:
 
 
 def test_variants_share_one_evaluator_and_make_one_table(tmp_path: Path) -> None:
-    from gancourse.comparisons import run_variants, variants_table
+    from gancourse.engine.comparisons import run_variants, variants_table
 
     data = stack_digits(_digits(), n=64, seed=0)
     calls = []
@@ -146,7 +146,7 @@ def test_variants_share_one_evaluator_and_make_one_table(tmp_path: Path) -> None
 
 
 def test_cures_are_named_variants_and_unknown_names_are_refused() -> None:
-    from gancourse.mode_collapse import BASELINE, CURES, cure_variants, published_table
+    from gancourse.lessons.mode_collapse import BASELINE, CURES, cure_variants, published_table
 
     variants = cure_variants()
     assert list(variants) == list(CURES) and variants["baseline"] == {}
@@ -159,8 +159,8 @@ def test_cures_are_named_variants_and_unknown_names_are_refused() -> None:
 
 
 def test_our_rows_beside_the_papers_name_d_size_as_the_papers_do() -> None:
-    from gancourse.comparisons import VariantResult
-    from gancourse.mode_collapse import PUBLISHED, ours_beside_published
+    from gancourse.engine.comparisons import VariantResult
+    from gancourse.lessons.mode_collapse import PUBLISHED, ours_beside_published
 
     measured = [("baseline", {}, 17.0, 6.444), ("D width 32", {"d_width": 32}, 837.0, 0.79)]
     results = [VariantResult(name, options, run=None, steps=10, seconds=1.0, metrics={"modes": m, "kl_uniform": kl})

@@ -17,16 +17,16 @@ import numpy as np
 import pytest
 import torch
 
-from gancourse import memory
 from gancourse.checkpoints import load_checkpoint, load_generator, save_rotating
 from gancourse.cli import main
 from gancourse.devices import seed_everything
+from gancourse.engine import memory
+from gancourse.engine.experiment import train
+from gancourse.engine.run_options import recipe_defaults
+from gancourse.engine.training import fit
 from gancourse.errors import CheckpointDamaged, NotEnoughMemory, TrainingDiverged, UserError
-from gancourse.experiment import train
 from gancourse.recipes import DCGAN
-from gancourse.run_options import recipe_defaults
 from gancourse.runs import RunDir
-from gancourse.training import fit
 
 from .helpers import blob_images
 
@@ -235,7 +235,7 @@ def test_sample_prints_the_range_it_wrote(tmp_path, capsys):
 
 
 def test_evaluating_a_nan_generator_says_so_instead_of_a_scipy_error(tmp_path):
-    from gancourse.experiment import evaluate_run
+    from gancourse.engine.experiment import evaluate_run
 
     with pytest.raises(UserError, match="NaN"):
         evaluate_run(nan_run(tmp_path).path, n=10, progress=False)
@@ -476,7 +476,7 @@ def test_eval_of_a_missing_directory_says_it_is_not_a_run_directory(tmp_path, ca
 
 
 def test_resume_checks_flip(tmp_path):
-    from gancourse.training import ResumeMismatch
+    from gancourse.engine.training import ResumeMismatch
 
     out = tmp_path / "flip"
     fit_blobs(out, 2)
@@ -553,7 +553,7 @@ def test_download_quickdraw_without_categories_fetches_the_course_ones(tmp_path,
 def test_the_course_puts_its_runs_under_its_own_folder(tmp_path, monkeypatch):
     import papermill
 
-    from gancourse.course import run_course
+    from gancourse.course.runner import run_course
 
     seen = []
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: seen.append(os.environ["GANCOURSE_RUNS"]))

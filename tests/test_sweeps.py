@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gancourse.profiles import ParameterError
+from gancourse.course.profiles import ParameterError
 from gancourse.sweeps import (
     GridError,
     collect,

@@ -6,9 +6,9 @@ import torch
 
 from gancourse.checkpoints import load_checkpoint, load_generator, save_checkpoint
 from gancourse.devices import seed_everything
+from gancourse.engine.training import ResumeMismatch, fit
 from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
-from gancourse.training import ResumeMismatch, fit
 
 from .helpers import blob_images
 

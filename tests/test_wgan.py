@@ -6,10 +6,10 @@ import torch.nn as nn
 
 from gancourse.data import Batch
 from gancourse.devices import seed_everything
+from gancourse.engine.training import fit
 from gancourse.losses import gradient_penalty
 from gancourse.recipes import RECIPES, WGAN, WGANGP, WGANConfig, WGANGPConfig, recipe_class
 from gancourse.recipes.wgan import critic_gradient_norms
-from gancourse.training import fit
 
 from .helpers import blob_images
 

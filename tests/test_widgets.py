@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from gancourse.runs import RunDir
-from gancourse.widgets import SampleScrubber, has_widget_frontend
+from gancourse.viz.widgets import SampleScrubber, has_widget_frontend
 
 matplotlib.use("Agg")
 

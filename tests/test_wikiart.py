@@ -206,7 +206,7 @@ def _tiny_generator():
 
 
 def test_interpolation_strip_runs_between_the_two_seeds() -> None:
-    from gancourse.latent import generate, interpolation_strip, latent_for_seed, slerp
+    from gancourse.viz.latent import generate, interpolation_strip, latent_for_seed, slerp
 
     g = _tiny_generator()
     strip = interpolation_strip(g, seed_a=3, seed_b=5, steps=6)
@@ -219,7 +219,7 @@ def test_interpolation_strip_runs_between_the_two_seeds() -> None:
 
 
 def test_latent_explorer_reacts_to_its_controls_and_falls_back_to_a_figure(monkeypatch) -> None:
-    from gancourse.widgets import LatentExplorer, has_widget_frontend
+    from gancourse.viz.widgets import LatentExplorer, has_widget_frontend
 
     explorer = LatentExplorer(_tiny_generator(), n_directions=3, images_per_seed=2)
     box = explorer.widget()

@@ -1,7 +1,7 @@
 """``gancourse train``: train a recipe on a dataset into a run directory; the same command resumes.
 
 Under torchrun (``torchrun --nproc_per_node N -m gancourse train ...``) every process runs this command
-and together they train one run (see ``gancourse.distributed``); ``--distributed`` insists on that.
+and together they train one run (see ``gancourse.engine.distributed``); ``--distributed`` insists on that.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import distributed
-    from ..experiment import train
+    from ..engine import distributed
+    from ..engine.experiment import train
 
     check_at_least(args, MINIMUMS)
     if not (args.steps or args.epochs or args.time_budget):

@@ -59,8 +59,8 @@ NOTEBOOK_DATA: dict[str, list[tuple[str, dict]]] = {
 
 def dataset_status(name: str, root: Path, options: dict) -> tuple[str, str]:
     """("real" | "stand-in" | "missing" | "broken", detail) for one dataset under ``root``."""
-    from .data import DATASETS
-    from .data.download import offline
+    from ..data import DATASETS
+    from ..data.download import offline
 
     spec = DATASETS[name]
     try:
@@ -77,9 +77,9 @@ def dataset_status(name: str, root: Path, options: dict) -> tuple[str, str]:
 
 def data_checks(root: Path) -> list[Check]:
     """Per notebook: is its data real, a stand-in, or still to download, and how big is the download."""
-    from .data import DATASETS, download_command
-    from .data.quickdraw import STAND_IN_CATEGORIES
-    from .metrics.inception import DOWNLOAD_COMMAND, inception_weights
+    from ..data import DATASETS, download_command
+    from ..data.quickdraw import STAND_IN_CATEGORIES
+    from ..metrics.inception import DOWNLOAD_COMMAND, inception_weights
 
     checks, seen = [], {}
     for notebook, needs in NOTEBOOK_DATA.items():
@@ -106,8 +106,8 @@ def data_checks(root: Path) -> list[Check]:
 def diagnose(check_data: bool = True) -> Report:
     import torch
 
-    from .devices import pick_device
-    from .paths import cache_dir, data_root, runs_root
+    from ..devices import pick_device
+    from ..paths import cache_dir, data_root, runs_root
 
     report = Report()
     report.add("python", True, platform.python_version())

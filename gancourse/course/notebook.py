@@ -7,8 +7,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .devices import pick_device
-from .paths import REPO_ROOT, data_root, runs_root
+from ..devices import pick_device
+from ..paths import REPO_ROOT, data_root, runs_root
 from .profiles import resolve_profile
 
 
@@ -77,7 +77,7 @@ def record_headline(metric: str, value: float, *, floor: float | None = None, sa
     import json
     import shutil
 
-    from .data import SOURCES_USED
+    from ..data import SOURCES_USED
 
     stand_ins = sorted(SOURCES_USED["stand-in"])
     source = source or ("stand-in" if stand_ins else "real")

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from .errors import UserError
+from ..errors import UserError
 
 PROFILES = ("smoke", "quick", "full")
 T = TypeVar("T")

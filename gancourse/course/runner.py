@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .paths import REPO_ROOT
+from ..paths import REPO_ROOT
 from .profiles import PROFILES, check_choice
 
 

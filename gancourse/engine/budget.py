@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from .data import BatchStream, ImageSet
-from .devices import pick_device
-from .recipes import recipe_class
+from ..data import BatchStream, ImageSet
+from ..devices import pick_device
+from ..recipes import recipe_class
 
 
 def measure_step_rate(recipe: str, data: ImageSet, *, batch_size: int = 64, steps: int = 3,

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .data import ImageSet
+from ..data import ImageSet
+from ..runs import RunDir
 from .experiment import train
-from .runs import RunDir
 from .training import Evaluator
 
 

@@ -14,10 +14,10 @@ import math
 
 import torch
 
+from ..errors import TrainingDiverged
+from ..recipes import Recipe
+from ..runs import RunDir
 from . import distributed
-from .errors import TrainingDiverged
-from .recipes import Recipe
-from .runs import RunDir
 
 
 def non_finite_losses(scalars: dict[str, float]) -> list[str]:

@@ -11,13 +11,13 @@ from typing import Any
 
 import torch
 
-from .data import DatasetNotFound, ImageSet, load_dataset
-from .devices import pick_device, seed_everything
-from .errors import UserError
-from .paths import runs_root
-from .recipes import build_recipe, recipe_class
+from ..data import DatasetNotFound, ImageSet, load_dataset
+from ..devices import pick_device, seed_everything
+from ..errors import UserError
+from ..paths import runs_root
+from ..recipes import build_recipe, recipe_class
+from ..runs import RunDir
 from .run_options import checked_recipe_options, fill_defaults
-from .runs import RunDir
 from .training import Evaluator, FitResult, Hook, check_budget, fit
 
 MIN_EVAL_SAMPLES = 2  # a covariance (FID) needs two samples at least
@@ -58,7 +58,7 @@ def _built(recipe: str, config: Any, device: torch.device):
 def make_evaluator(data: ImageSet, n: int = 2000, device: str = "cpu", progress: bool = True,
                    test: ImageSet | None = None):
     """The metric hook for ``data``, or None when no judge can be built for it (no labels, no extractor)."""
-    from .metrics import evaluator_for
+    from ..metrics import evaluator_for
 
     try:
         return evaluator_for(data, test=test, n=n, device=device, progress=progress)
@@ -95,7 +95,7 @@ def train(dataset: str = "mnist", recipe: str = "dcgan", out: str | Path | None 
 
     ``batch_size`` and the options left out follow the recipe (``run_options.recipe_defaults``: CycleGAN trains at
     batch size 1, CPU-sized on a CPU). ``check_memory``: refuse a configuration whose estimated memory
-    (``gancourse.memory``) exceeds what the device has free, before anything is written.
+    (``gancourse.engine.memory``) exceeds what the device has free, before anything is written.
     """
     check_budget(steps=steps, epochs=epochs, time_budget=time_budget, limit=limit, eval_every=eval_every,
                  sample_every=sample_every, checkpoint_every=checkpoint_every)
@@ -147,7 +147,7 @@ def load_run_data(run_dir: str | Path) -> ImageSet:
 
 def evaluate_run(run_dir: str | Path, n: int = 2000, progress: bool = True) -> dict[str, float]:
     """Score a run's exported generator and store the metrics in its ``metrics.json``."""
-    from .checkpoints import load_generator
+    from ..checkpoints import load_generator
     from .sampling import GeneratorSampler
 
     run = RunDir(run_dir)

@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from .data import BatchStream, ImageSet
-from .devices import rng_state, set_rng_state
-from .errors import NotEnoughMemory
+from ..data import BatchStream, ImageSet
+from ..devices import rng_state, set_rng_state
+from ..errors import NotEnoughMemory
 
 PROBE_BATCH = 2  # two images, not one: batch statistics (BatchNorm, minibatch std) need two
 BACKWARD_FACTOR = 1  # see the calibration above: every forward pass's outputs summed already cover backward

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import torch
 
-from .checkpoints import load_checkpoint
-from .devices import pick_device
-from .errors import MissingInput
-from .recipes import Recipe, recipe_class
-from .runs import RunDir
+from ..checkpoints import load_checkpoint
+from ..devices import pick_device
+from ..errors import MissingInput
+from ..recipes import Recipe, recipe_class
+from ..runs import RunDir
 
 
 def restore_recipe(run_dir: str | Path | RunDir, device: str | torch.device | None = None) -> Recipe:

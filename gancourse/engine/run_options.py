@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from .errors import UnknownOption, UserError
-from .recipes import recipe_class
+from ..errors import UnknownOption, UserError
+from ..recipes import recipe_class
 
 DEFAULT_BATCH_SIZE = 64
 
@@ -27,8 +27,8 @@ def recipe_defaults(recipe: str, dataset: str, device: torch.device) -> dict[str
     """
     if recipe != "cyclegan":
         return {"batch_size": DEFAULT_BATCH_SIZE, "data_options": {}, "recipe_options": {}}
-    from .data import DATASETS
-    from .recipes.cyclegan import PRESETS
+    from ..data import DATASETS
+    from ..recipes.cyclegan import PRESETS
 
     chosen = PRESETS["full" if device.type == "cuda" else "quick"]
     sized = dataset in DATASETS and "size" in DATASETS[dataset].options

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .errors import UserError
+from ..errors import UserError
 
 
 @torch.no_grad()

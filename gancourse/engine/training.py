@@ -9,7 +9,7 @@ into a run directory (an OS lock); a checkpoint is written beside the old one an
 one before kept as ``previous.pt``; a non-finite loss or weight stops training at once, before anything
 of that step is saved; a resume cuts the history back to the checkpoint it restarts from.
 
-The same loop runs in every process of a torchrun launch (see ``gancourse.distributed``): each rank
+The same loop runs in every process of a torchrun launch (see ``gancourse.engine.distributed``): each rank
 reads its share of every batch, DDP averages the gradients, and rank 0 alone writes the run directory.
 """
 
@@ -33,14 +33,15 @@ import torch
 from torchvision.utils import save_image
 from tqdm.auto import tqdm
 
-from . import __version__, distributed
-from .checkpoints import export_generator, load_training_checkpoint, remove_stale_temporaries, save_rotating
-from .data import BatchStream, ImageSet
-from .devices import rng_state, seed_everything, set_rng_state
+from .. import __version__
+from ..checkpoints import export_generator, load_training_checkpoint, remove_stale_temporaries, save_rotating
+from ..data import BatchStream, ImageSet
+from ..devices import rng_state, seed_everything, set_rng_state
+from ..errors import CheckpointDamaged, UserError
+from ..recipes import Recipe
+from ..runs import RunDir
+from . import distributed
 from .divergence import non_finite_weights, stop_if_diverged, stop_if_weights_diverged
-from .errors import CheckpointDamaged, UserError
-from .recipes import Recipe
-from .runs import RunDir
 
 Hook = Callable[[str, dict[str, Any]], None]  # (event, info): "log", "sample", "eval", "end"
 Evaluator = Callable[[Recipe], dict[str, float]]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..viz.plots import show_images
+from ..viz.widgets import has_widget_frontend
 from .class_grids import draw_class, show_class_grid
-from .plots import show_images
-from .widgets import has_widget_frontend
 
 
 def widgets_available() -> bool:

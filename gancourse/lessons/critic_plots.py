@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .metrics.tracking import loss_at_evaluations, loss_tracking
-from .plots import plt, smooth
-from .runs import RunDir
+from ..metrics.tracking import loss_at_evaluations, loss_tracking
+from ..runs import RunDir
+from ..viz.plots import plt, smooth
 
 
 def plot_loss_against_metric(panels: Sequence[tuple[str, RunDir | str | Path, str]], metric_key: str = "fid",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .metrics.scores import mode_histogram
+from ..metrics.scores import mode_histogram
 
 # The baseline collapses by the Unrolled GAN paper's recipe: D a quarter of the width of G (and G learning
 # five times faster, the setting that collapsed the 2-D toys). Measured on stacked MNIST (seed 0, batch 64,
@@ -47,11 +47,11 @@ CURES: dict[str, dict[str, Any]] = {
 
 
 def cure_variants(names: list[str] | tuple[str, ...] | None = None) -> dict[str, dict[str, Any]]:
-    """``{name: options}`` for :func:`gancourse.comparisons.run_variants`: the cures named (default: all).
+    """``{name: options}`` for :func:`gancourse.engine.comparisons.run_variants`: the cures named (default: all).
 
     WGAN-GP is left out, with a note, when the ``wgan-gp`` recipe is not installed.
     """
-    from .recipes import RECIPES
+    from ..recipes import RECIPES
 
     names = list(CURES) if names is None else list(names)
     unknown = [n for n in names if n not in CURES]

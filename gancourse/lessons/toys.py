@@ -1,6 +1,6 @@
 """Mode collapse in two dimensions: a ring of 8 and a grid of 25 Gaussians, tiny MLPs, seconds on a CPU.
 
-The image loop (:func:`gancourse.training.fit`) is built for image datasets and run directories; a
+The image loop (:func:`gancourse.engine.training.fit`) is built for image datasets and run directories; a
 2-D toy needs none of that, so it has its own ten-line loop here, with the same losses
 (:mod:`gancourse.losses`) and the same idea of packing (PacGAN) as the image recipes. Every sample is
 assigned to its nearest centre: it is *high quality* when within 3 standard deviations of it, a mode is
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .losses import get_loss
+from ..losses import get_loss
 
 
 @dataclass

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from .data import to_unit_range
-from .widgets import png_bytes, show_live_or_static
+from ..data import to_unit_range
+from ..viz.widgets import png_bytes, show_live_or_static
 
 
 class TranslationPicker:

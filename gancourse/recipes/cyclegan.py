@@ -391,7 +391,7 @@ def run_name(generator: str, size: int, steps: int, lambda_cycle: float = 10.0, 
 
 def preset(profile: str) -> dict[str, Any]:
     """The settings of ``profile`` with the schedule filled in: full rate for half the steps, then decay."""
-    from ..profiles import check_choice
+    from ..course.profiles import check_choice
 
     chosen = PRESETS[check_choice("profile", profile, PRESETS)]
     steps = chosen["steps"]

@@ -13,7 +13,7 @@ A notebook a sweep can drive (the convention, also in sweeps/README.md):
 
 * it has a cell tagged ``parameters`` holding plain literals (papermill injects a cell after it);
 * one of them is ``run_dir = ""``: empty means the notebook's own default run directory, and otherwise
-  the notebook trains into exactly that folder (``gancourse.experiment.train(..., out=run_dir)``), so
+  the notebook trains into exactly that folder (``gancourse.engine.experiment.train(..., out=run_dir)``), so
   its ``metrics.json``, ``samples/`` and checkpoints land where the sweep looks, and a rerun resumes;
 * it takes ``profile = ""`` like every course notebook; the sweep records the profile it resolved.
 

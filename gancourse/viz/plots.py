@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 from torchvision.utils import make_grid
 
-from .runs import RunDir
+from ..runs import RunDir
 
 
 def _run(run: RunDir | str | Path) -> RunDir:

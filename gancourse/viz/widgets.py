@@ -136,7 +136,7 @@ class SampleScrubber:
     """
 
     def __init__(self, run) -> None:
-        from .runs import RunDir
+        from ..runs import RunDir
 
         self.run = run if isinstance(run, RunDir) else RunDir(run)
         self.paths = self.run.sample_paths()

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..runs import RunDir
+from ...runs import RunDir
 
 
 def code_tag(*objects: Any) -> str:

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import losses
-from ..metrics import scores
+from ... import losses
+from ...metrics import scores
 from ._common import Attempt, call, close, guarded, scalar
 
 
@@ -227,7 +227,7 @@ def check_per_class_accuracy(fn: Callable[[torch.Tensor, torch.Tensor, int], tor
     Entry c is the share of the samples drawn *for* class c that the judge labels c (every class is
     requested at least once in these cases).
     """
-    from ..metrics.conditional import conditional_accuracy
+    from ...metrics.conditional import conditional_accuracy
 
     def body() -> str | None:
         g = torch.Generator().manual_seed(6)

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from ..models.dcgan import MinibatchStdDev
+from ...models.dcgan import MinibatchStdDev
 from ._common import Attempt, call, close, guarded
 
 PARAMETER_BAND = (20_000, 20_000_000)  # a 28 px GAN network that can draw digits and still trains on a CPU

@@ -14,13 +14,13 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from ..checkpoints import GENERATOR_CLASSES
-from ..data import Batch
-from ..losses import gradient_penalty
-from ..models import Generator
-from ..recipes.cyclegan import CycleGAN
-from ..recipes.dcgan import DCGAN
-from ..recipes.wgan import WGANGP
+from ...checkpoints import GENERATOR_CLASSES
+from ...data import Batch
+from ...losses import gradient_penalty
+from ...models import Generator
+from ...recipes.cyclegan import CycleGAN
+from ...recipes.dcgan import DCGAN
+from ...recipes.wgan import WGANGP
 
 
 class GANExercise(DCGAN):

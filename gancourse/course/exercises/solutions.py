@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..recipes.cyclegan import ImagePool
+from ...recipes.cyclegan import ImagePool
 from .scaffold import CriticExercise, GANExercise, plain_critic_step, plain_gan_step
 
 # -- notebook 01 -------------------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..data import Batch
-from ..recipes.dcgan import GANConfig
-from ..recipes.wgan import WGANGPConfig
+from ...data import Batch
+from ...recipes.dcgan import GANConfig
+from ...recipes.wgan import WGANGPConfig
 from ._common import Attempt, call, close, guarded, scalar
 from .scaffold import CriticExercise, GANExercise, plain_critic_step, plain_gan_step
 
@@ -341,7 +341,7 @@ def check_cyclegan_generator_loss(fn: Callable[..., torch.Tensor]) -> bool:
     """CycleGAN's total generator loss: ``fn(G_AB, G_BA, D_A, D_B, real_a, real_b, lambda_cycle,
     lambda_identity) -> scalar``: least-squares adversarial (both directions, target 1) + lambda_cycle x cycle L1
     + lambda_identity x lambda_cycle x identity L1, as notebook 06's formula (= the package's generator_losses)."""
-    from ..recipes.cyclegan import CycleGAN, CycleGANConfig
+    from ...recipes.cyclegan import CycleGAN, CycleGANConfig
 
     def body() -> str | None:
         torch.manual_seed(0)
