@@ -147,19 +147,32 @@ def export_generator(export: dict[str, Any], path: str | os.PathLike) -> Path:
     return save_checkpoint(export, path)
 
 
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild an exported generator in eval mode, ready to sample."""
+def _build_generator(entry: dict[str, Any], path: str | os.PathLike, device: str | torch.device) -> nn.Module:
+    """The generator an export entry (``class``, ``config``, ``state_dict``) describes, in eval mode."""
     from . import models
 
+    cls = GENERATOR_CLASSES.get(entry["class"]) or getattr(models, entry["class"], None)
+    if cls is None:
+        raise UserError(f"{path}: unknown generator class {entry['class']!r}")
+    generator = cls(**entry["config"])
+    generator.load_state_dict(entry["state_dict"])
+    return generator.to(device).eval()
+
+
+def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild an exported generator in eval mode, ready to sample."""
     export = load_checkpoint(path, map_location=device)
     if "class" not in export or "state_dict" not in export:
         raise CheckpointDamaged(f"{path} is damaged: it is not an exported generator")
-    cls = GENERATOR_CLASSES.get(export["class"]) or getattr(models, export["class"], None)
-    if cls is None:
-        raise UserError(f"{path}: unknown generator class {export['class']!r}")
-    generator = cls(**export["config"])
-    generator.load_state_dict(export["state_dict"])
-    return generator.to(device).eval()
+    return _build_generator(export, path, device)
+
+
+def load_translators(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
+    """Both generators of an exported CycleGAN (``checkpoints/generator.pt``) by direction, in eval mode."""
+    export = load_checkpoint(path, map_location=device)
+    if "reverse" not in export:
+        raise ValueError(f"{path} is not a CycleGAN export (it holds a {export.get('recipe', '?')} generator)")
+    return {entry["direction"]: _build_generator(entry, path, device) for entry in (export, export["reverse"])}
 
 
 # Generator classes outside ``gancourse.models`` register here (e.g. the CycleGAN generators).

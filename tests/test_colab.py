@@ -77,10 +77,12 @@ WIDGETS_76 = {  # every widget class and function the package uses must exist in
     "interactive_output", "SelectionSlider", "RadioButtons", "Tab", "Accordion", "GridBox", "jsdlink",
 }
 
+WIDGET_MODULES = [ROOT / "gancourse/viz/widgets.py", *ROOT.glob("gancourse/lessons/*_picker.py")]
+
 
 def test_widgets_use_only_what_ipywidgets_7_and_8_share():
     used = set()
-    for path in [ROOT / "gancourse/viz/widgets.py", *ROOT.glob("gancourse/lessons/*_picker.py")]:
+    for path in WIDGET_MODULES:
         tree = ast.parse(path.read_text())
         aliases = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                    for a in node.names if a.name == "ipywidgets"}
@@ -88,7 +90,7 @@ def test_widgets_use_only_what_ipywidgets_7_and_8_share():
                  if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases}
     assert used and used <= WIDGETS_76, used - WIDGETS_76
     # 8-only keywords (renamed or added in 8) would break Colab's 7.x
-    text = "".join(p.read_text() for p in [ROOT / "gancourse/viz/widgets.py", *ROOT.glob("gancourse/lessons/*_picker.py")])
+    text = "".join(p.read_text() for p in WIDGET_MODULES)
     assert "tooltip=" not in text and "description_allow_html" not in text
 
 

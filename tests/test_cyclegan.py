@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
+from gancourse.checkpoints import load_translators
 from gancourse.cli import main
 from gancourse.data import ImageSet, load_dataset
 from gancourse.data.curation import every_kth, rank_by_vibrancy, vibrancy
@@ -17,7 +18,7 @@ from gancourse.engine.training import fit
 from gancourse.metrics.translation import TranslationEvaluator, memorization_distance, mifid
 from gancourse.models.cyclegan import PatchDiscriminator, ResnetGenerator, UnetGenerator
 from gancourse.recipes import RECIPES
-from gancourse.recipes.cyclegan import CycleGAN, CycleGANConfig, ImagePool, LinearDecayLR, load_translators
+from gancourse.recipes.cyclegan import CycleGAN, CycleGANConfig, ImagePool, LinearDecayLR
 from gancourse.runs import RunDir
 
 TINY = {"ngf": 4, "n_blocks": 1, "ndf": 4}

@@ -60,8 +60,8 @@ def output_names(paths: list[Path], direction: str) -> list[str]:
 
 def load_run_translators(run_dir: Path, device) -> tuple[dict, int]:
     """({direction: generator}, training image size) from the run's export, else from its last checkpoint."""
-    from ..checkpoints import load_checkpoint
-    from ..recipes.cyclegan import CycleGAN, CycleGANConfig, load_translators
+    from ..checkpoints import load_checkpoint, load_translators
+    from ..recipes.cyclegan import CycleGAN, CycleGANConfig
     from ..runs import RunDir
 
     run = RunDir(run_dir)
