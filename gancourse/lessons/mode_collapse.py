@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..metrics.samples import EVAL_SEED, draw_samples
 from ..metrics.scores import mode_histogram
 
 # The baseline collapses by the Unrolled GAN paper's recipe: D a quarter of the width of G (and G learning
@@ -134,17 +135,10 @@ def _relative_d_size(options: dict[str, Any]) -> str:
     return "course DCGAN, D as wide as G" if ratio == 1 else f"course DCGAN, D {ratio} of G's width"
 
 
-@torch.no_grad()
-def predicted_modes(sampler, judge, n: int, seed: int = 4321, batch_size: int = 500) -> torch.Tensor:
+def predicted_modes(sampler, judge, n: int, seed: int = EVAL_SEED, batch_size: int = 500) -> torch.Tensor:
     """The judge's mode (class) for ``n`` samples of ``sampler`` (a recipe, or anything with ``sample``)."""
-    g = torch.Generator().manual_seed(seed)
-    modes, made = [], 0
-    while made < n:
-        k = min(batch_size, n - made)
-        _, pred = judge.embed(sampler.sample(k, generator=g).cpu())
-        modes.append(pred)
-        made += k
-    return torch.cat(modes)
+    _, modes = judge.embed(draw_samples(sampler, n, seed=seed, batch_size=batch_size))
+    return modes
 
 
 def plot_mode_histograms(histograms: dict[str, np.ndarray], title: str = "", names: list[str] | None = None):
