@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from gancourse.runs import RunDir
-from gancourse.viz.widgets import SampleScrubber, has_widget_frontend
+from gancourse.viz.frontend import live_frontend
+from gancourse.viz.widgets import SampleScrubber
 
 matplotlib.use("Agg")
 
@@ -38,7 +39,7 @@ def test_scrubber_walks_through_the_saved_grids(tmp_path: Path) -> None:
 
 def test_scrubber_degrades_to_a_static_strip_and_explains_an_empty_run(tmp_path: Path, capsys) -> None:
     run = _fake_run(tmp_path)
-    assert not has_widget_frontend()
+    assert not live_frontend()
     fig = SampleScrubber(run).show(count=2)
     assert len(fig.axes) == 2 and "no widget frontend" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="train it first"):

@@ -219,7 +219,8 @@ def test_interpolation_strip_runs_between_the_two_seeds() -> None:
 
 
 def test_latent_explorer_reacts_to_its_controls_and_falls_back_to_a_figure(monkeypatch) -> None:
-    from gancourse.viz.widgets import LatentExplorer, has_widget_frontend
+    from gancourse.viz.frontend import live_frontend
+    from gancourse.viz.widgets import LatentExplorer
 
     explorer = LatentExplorer(_tiny_generator(), n_directions=3, images_per_seed=2)
     box = explorer.widget()
@@ -233,7 +234,7 @@ def test_latent_explorer_reacts_to_its_controls_and_falls_back_to_a_figure(monke
     assert controls["image"].value == before
     controls["seed"].value = 7
     assert controls["image"].value != before
-    assert not has_widget_frontend()  # pytest has no live kernel
+    assert not live_frontend()  # pytest has no live kernel
     figure = explorer.show(seed=1)
     assert figure.axes  # the static sweep
     with pytest.raises(ValueError, match="no latent input"):

@@ -8,18 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..viz.frontend import widgets_available
 from ..viz.plots import show_images
-from ..viz.widgets import has_widget_frontend
 from .class_grids import draw_class, show_class_grid
-
-
-def widgets_available() -> bool:
-    """True in a live JupyterLab / Colab kernel with ipywidgets installed."""
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
-        return False
-    return has_widget_frontend()
 
 
 def class_picker(source, class_names: Sequence[str], n: int = 16, max_seed: int = 999, static_per_class: int = 8):

@@ -27,6 +27,7 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 from ..runs import RunDir
+from .frontend import live_frontend
 
 
 def _run(run: RunDir | str | Path) -> RunDir:
@@ -153,10 +154,7 @@ class LiveView:
     """
 
     def __init__(self, every_samples: int = 1) -> None:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        self.interactive = shell is not None and type(shell).__name__ == "ZMQInteractiveShell" and _has_frontend()
+        self.interactive = live_frontend()
         self.every, self.seen, self.handle = every_samples, 0, None
 
     def __call__(self, event: str, info: dict[str, Any]) -> None:
@@ -183,10 +181,3 @@ class LiveView:
         else:
             self.handle.update(fig)
         plt.close(fig)
-
-
-def _has_frontend() -> bool:
-    """True in JupyterLab/Colab; False under papermill or nbmake, which run kernels with no one watching."""
-    import os
-
-    return not any(k in os.environ for k in ("PAPERMILL_EXECUTION", "NBMAKE", "GANCOURSE_HEADLESS"))

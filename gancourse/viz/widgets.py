@@ -1,8 +1,8 @@
 """Interactive views for notebooks, with a static fallback when nobody can move a slider.
 
-Under JupyterLab or Colab the widgets are live; under papermill, nbmake or a plain script
-(:func:`has_widget_frontend` is False) each ``show()`` draws the equivalent static figure instead, so an
-executed notebook still shows something meaningful. The widget objects themselves are plain
+Under JupyterLab, Jupyter, VS Code or Colab the widgets are live; under papermill, nbmake or a plain
+script (:func:`~gancourse.viz.frontend.widgets_available` is False) each ``show()`` draws the equivalent
+static figure instead, so an executed notebook still shows something meaningful. The widget objects themselves are plain
 ``ipywidgets`` and can be built and driven in tests without a browser.
 """
 
@@ -15,28 +15,16 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from .frontend import widgets_available
 from .latent import direction_sweep, generate, latent_for_seed, random_directions
 from .plots import grid_image
-
-
-def has_widget_frontend() -> bool:
-    """True inside a live Jupyter/Colab kernel; False under papermill, nbmake, GANCOURSE_HEADLESS or a script."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    from .plots import _has_frontend
-
-    shell = get_ipython()
-    in_colab = shell is not None and "google.colab" in type(shell).__module__
-    return shell is not None and (type(shell).__name__ == "ZMQInteractiveShell" or in_colab) and _has_frontend()
 
 
 def show_live_or_static(widget: Callable[[], Any], figure: Callable[[], Any], note: str):
     """Display ``widget()`` where a frontend can drive it; else print ``note`` and display ``figure()`` once."""
     from IPython.display import display
 
-    if has_widget_frontend():
+    if widgets_available():
         live = widget()
         display(live)
         return live
