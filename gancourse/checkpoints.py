@@ -15,7 +15,6 @@ import errno
 import os
 import pickle
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,34 +23,13 @@ import torch
 import torch.nn as nn
 
 from .errors import CheckpointDamaged, MissingInput, UserError
-
-TMP_SUFFIX = ".tmp"
-
-
-def _write(state: dict[str, Any], folder: Path, name: str) -> str:
-    """``state`` written and flushed to disk in a temporary file of ``folder``; its path."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=TMP_SUFFIX, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return tmp
+from .files import TMP_SUFFIX, atomic_write
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write(state, path.parent, path.name)
-    try:
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    with atomic_write(path) as f:
+        torch.save(state, f)
+    return Path(path)
 
 
 def _keep_as(path: Path, previous: Path) -> None:
@@ -73,15 +51,13 @@ def save_rotating(state: dict[str, Any], path: str | os.PathLike, previous: str 
     checkpoint has been written ``previous`` holds the one before it.
     """
     path, previous = Path(path), Path(previous)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write(state, path.parent, path.name)
-    try:
+
+    def keep_previous() -> None:
         if path.is_file():
             _keep_as(path, previous)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    with atomic_write(path, before_replace=keep_previous) as f:
+        torch.save(state, f)
     return path
 
 

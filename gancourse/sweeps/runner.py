@@ -30,7 +30,7 @@ from typing import Any
 
 from ..course.profiles import ParameterError, resolve_profile
 from ..errors import RunDirectoryBusy, UserError
-from ..runs import write_json_atomic
+from ..files import write_json_atomic
 from .grid import RUN_DIR_PARAMETER, Grid, check_against_notebook
 
 SWEEP_FILE = "sweep.json"
