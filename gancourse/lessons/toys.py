@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 
 from ..losses import get_loss
+from ..metrics.scores import kl_from_uniform, modes_covered
 
 
 @dataclass
@@ -142,18 +143,18 @@ class ToyRun:
 
 
 def score_points(points: torch.Tensor | np.ndarray, mix: Mixture, n_std: float = 3.0) -> dict[str, float]:
-    """Modes covered, share of high-quality points and KL(mode histogram || uniform) for 2-D samples."""
+    """Modes covered, share of high-quality points and KL(mode histogram || uniform) for 2-D samples.
+
+    A point counts for its nearest centre when it lies within ``n_std`` standard deviations of it (a
+    high-quality point); the mode scores are :mod:`gancourse.metrics.scores`' over those points.
+    """
     points = torch.as_tensor(points, dtype=torch.float32)
-    dist = torch.cdist(points, mix.centres.float())
-    nearest, which = dist.min(dim=1)
+    nearest, which = torch.cdist(points, mix.centres.float()).min(dim=1)
     good = nearest <= n_std * mix.std
-    counts = torch.bincount(which[good], minlength=mix.num_modes).double()
     k = mix.num_modes
-    modes = int((counts >= 0.2 * counts.sum().clamp(min=1) / k).sum()) if good.any() else 0
-    p = counts / counts.sum() if good.any() else torch.zeros(k, dtype=torch.float64)
-    nz = p > 0
-    kl = float((p[nz] * (p[nz] * k).log()).sum()) if good.any() else math.log(k)
-    return {"modes": float(modes), "high_quality": float(good.double().mean()), "kl_uniform": kl}
+    kl = kl_from_uniform(which[good], k) if good.any() else math.log(k)  # no point near a mode: total collapse
+    return {"modes": float(modes_covered(which[good], k)), "high_quality": float(good.double().mean()),
+            "kl_uniform": kl}
 
 
 @contextmanager
