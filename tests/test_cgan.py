@@ -221,3 +221,12 @@ def test_cli_trains_every_recipe_on_quickdraw_with_a_data_option(quickdraw_root,
 def test_cli_rejects_categories_for_a_dataset_without_them(quickdraw_root, tmp_path, capsys):
     assert main(["train", "--dataset", "mnist", "--categories", "cat", "--out", str(tmp_path / "x"), *TINY]) == 2
     assert "quickdraw" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("recipe", ["dcgan", "wgan", "wgan-gp"])
+def test_recipes_without_a_class_head_refuse_aux_weight(recipe):
+    """dcgan and wgan have no class head: an aux_weight they would silently ignore is refused, naming cgan."""
+    cls = RECIPES[recipe]
+    with pytest.raises(ValueError, match="aux_weight=0.5 would be ignored.*cgan"):
+        cls(cls.config_for(DATA, aux_weight=0.5, **SMALL))
+    assert cls(cls.config_for(DATA, aux_weight=0.0, **SMALL)).D.classifier is None

@@ -167,7 +167,3 @@ def class_grid_gif(run: RunDir | str | Path, out: str | Path | None = None, ms_p
                    loop=0)
     return out
 
-
-def frame_array(path: str | Path) -> np.ndarray:
-    """A saved frame as an (H, W, 3) array, for showing it with matplotlib."""
-    return np.asarray(Image.open(path).convert("RGB"))
