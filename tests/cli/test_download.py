@@ -17,9 +17,9 @@ from gancourse.data import DATASETS, download_command
 from gancourse.data import download as dl
 from gancourse.metrics import inception
 
-from .test_data import serve_dataset
+from ..data.test_data import serve_dataset
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)

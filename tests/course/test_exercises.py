@@ -513,7 +513,7 @@ def test_students_recipes_train_through_fit(tmp_path):
     from gancourse.recipes.dcgan import GANConfig
     from gancourse.recipes.wgan import WGANGPConfig
 
-    from .helpers import blob_images
+    from ..helpers import blob_images
 
     digits = blob_images(64, size=28)
     small = GANConfig(image_size=28, channels=1, nz=64, amp=False)
@@ -546,7 +546,7 @@ def test_every_checker_is_called_from_its_notebook_on_a_placeholder():
     import json
     from pathlib import Path
 
-    notebooks = {p.name[:2]: p for p in (Path(__file__).resolve().parents[1] / "notebooks").glob("0*.ipynb")}
+    notebooks = {p.name[:2]: p for p in (Path(__file__).resolve().parents[2] / "notebooks").glob("0*.ipynb")}
     for exercise in exercises.EXERCISES:
         cells = json.loads(notebooks[exercise.notebook].read_text())["cells"]
         call = f"{exercise.checker.__name__}("

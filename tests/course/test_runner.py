@@ -26,12 +26,16 @@ def test_index_is_built_from_status_and_headline_files(tmp_path, monkeypatch):
     assert (tmp_path / "index.md").read_text().count("\n") == 4
 
 
-def test_the_course_has_numbered_notebooks():
-    names = [nb.name for nb in course_notebooks()]
-    assert names == sorted(names)
+def test_the_course_is_the_numbered_notebooks_in_order(tmp_path):
+    for name in ("02_b.ipynb", "01_a.ipynb", "10_c.ipynb", "notes.ipynb", "01_a.md"):
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "sweep_targets").mkdir()
+    (tmp_path / "sweep_targets" / "03_target.ipynb").write_text("{}")
+    assert [p.name for p in course_notebooks(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "10_c.ipynb"]
+    assert [p.name[:2] for p in course_notebooks()][:7] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
-NOTEBOOKS = sorted(Path(__file__).resolve().parents[1].glob("notebooks/**/*.ipynb"))
+NOTEBOOKS = sorted(Path(__file__).resolve().parents[2].glob("notebooks/**/*.ipynb"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -26,7 +26,7 @@ from gancourse.data import (
 from gancourse.data import download as dl
 from gancourse.data.idx import IdxFormatError, read_idx
 
-from .conftest import require_dataset
+from ..conftest import require_dataset
 
 # ------------------------------------------------------------------------------------------ helpers
 

@@ -17,7 +17,7 @@ from gancourse.data import download_dataset, load_dataset
 from gancourse.data import monet_download as md
 from gancourse.data.download import DownloadError
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "monet2photo"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "monet2photo"
 ZIP_PATH = "cyclegan/datasets/monet2photo.zip"
 
 

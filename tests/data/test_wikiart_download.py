@@ -24,7 +24,7 @@ from gancourse.data.download import ChecksumError, DownloadError
 pa = pytest.importorskip("pyarrow")  # a declared dependency: missing means a broken install, not no network
 pq = pytest.importorskip("pyarrow.parquet")
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wikiart" / "Impressionism"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "wikiart" / "Impressionism"
 IMPRESSIONISM, BAROQUE = wd.STYLES.index("Impressionism"), wd.STYLES.index("Baroque")
 PISSARRO, SISLEY, REMBRANDT = (wd.ARTISTS.index(a) for a in ("camille-pissarro", "alfred-sisley", "rembrandt"))
 N_SHARDS = 3

@@ -25,7 +25,7 @@ from gancourse.engine.training import ResumeMismatch, fit
 from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
 
-from .helpers import blob_images
+from ..helpers import blob_images
 
 WORLD = 2
 BATCH = 16  # the global batch: 8 images per rank

@@ -10,7 +10,7 @@ from gancourse.engine.training import ResumeMismatch, fit
 from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
 
-from .helpers import blob_images
+from ..helpers import blob_images
 
 DATA = blob_images()
 

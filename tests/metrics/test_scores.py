@@ -15,7 +15,7 @@ from gancourse.metrics import (
     train_judge,
 )
 
-from .helpers import blob_images
+from ..helpers import blob_images
 
 
 def test_fid_is_zero_for_identical_sets_and_grows_with_shift():

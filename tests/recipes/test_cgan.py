@@ -15,7 +15,7 @@ from gancourse.metrics.judge import train_judge
 from gancourse.recipes import CGAN, RECIPES
 from gancourse.recipes.cgan import class_index
 
-from .helpers import blob_images
+from ..helpers import blob_images
 
 DATA = blob_images(n=256, size=16)
 SMALL = dict(nz=8, g_width=8, d_width=8)
