@@ -7,11 +7,6 @@ import torch
 from gancourse.cli import main
 from gancourse.data import ImageSet
 from gancourse.devices import seed_everything
-from gancourse.engine.training import fit
-from gancourse.lessons.class_grids import ClassGridRecorder, class_grid, class_grid_gif
-from gancourse.lessons.class_picker import class_picker, show_class_picker
-from gancourse.metrics.conditional import ConditionalEvaluator, conditional_accuracy
-from gancourse.metrics.judge import train_judge
 from gancourse.recipes import CGAN, RECIPES
 from gancourse.recipes.cgan import class_index
 
@@ -88,15 +83,6 @@ def test_class_index_accepts_names_and_indices_and_lists_the_classes():
         class_index(names, "dog")
 
 
-def test_conditional_accuracy_per_class_and_confusion():
-    requested = torch.tensor([0, 0, 0, 1, 1, 2])
-    predicted = torch.tensor([0, 0, 1, 1, 1, 0])
-    overall, per_class, confusion = conditional_accuracy(predicted, requested, 3)
-    assert overall == pytest.approx(4 / 6)
-    assert per_class.tolist() == pytest.approx([2 / 3, 1.0, 0.0])
-    assert confusion.tolist() == [[2, 1, 0], [0, 2, 0], [1, 0, 0]]
-
-
 class RealSampler:
     """Returns real test images of the requested classes (shifted by ``offset`` classes)."""
 
@@ -121,55 +107,10 @@ class OneImageSampler(RealSampler):
         return images.float() / 127.5 - 1
 
 
-def test_conditional_evaluator_tells_right_classes_from_wrong_ones():
-    test = blob_images(n=200, size=16, seed=1)
-    judge = train_judge(DATA, epochs=2, batch_size=32, progress=False)
-    evaluator = ConditionalEvaluator(DATA, test, judge, n_per_class=30)
-    right = evaluator.report(RealSampler(test))
-    wrong = evaluator.report(RealSampler(test, offset=1))
-    assert right.accuracy > 0.9 and wrong.accuracy < 0.1
-    assert evaluator.last_report is wrong  # the latest report is kept (fit's final evaluation, for a notebook)
-    assert set(right.per_class_accuracy) == set(DATA.class_names)
-    assert right.per_class_fid["quadrant 0"] < wrong.per_class_fid["quadrant 0"]
-    assert 0.7 < right.per_class_spread["quadrant 0"] < 1.3  # real drawings are as varied as real drawings
-    collapsed = evaluator.report(OneImageSampler(test))
-    assert collapsed.accuracy > 0.9 and collapsed.per_class_spread["quadrant 0"] < 0.05  # right class, no variety
-    metrics = right.as_metrics()
-    assert metrics["cond_acc"] == right.accuracy and "acc/quadrant 3" in metrics and "fid/quadrant 3" in metrics
-    assert "spread/quadrant 3" in metrics and "recall/quadrant 3" in metrics
-    assert "overall" in right.table()
-    with pytest.raises(ValueError, match="different classes"):
-        ConditionalEvaluator(DATA, blob_images(n=60, size=16, classes=3), judge)
-
-
 def test_fixed_samples_share_one_noise_vector_across_the_classes():
     inputs = make().fixed_inputs(10)
     assert inputs["labels"].tolist() == [0, 1, 2, 3, 0, 1, 2, 3, 0, 1]
     assert torch.equal(inputs["z"][0], inputs["z"][3]) and not torch.equal(inputs["z"][3], inputs["z"][4])
-
-
-def test_class_grid_recorder_and_gif(tmp_path):
-    recipe = make()
-    recorder = ClassGridRecorder(DATA.class_names, per_class=3)
-    result = fit(recipe, DATA, tmp_path / "run", steps=4, batch_size=32, sample_every=2, progress=False,
-                 n_samples=16, hooks=[recorder])
-    frames = sorted(p.name for p in (result.run.path / "class_grids").glob("*.png"))
-    assert frames == ["step_000000.png", "step_000002.png", "step_000004.png"]
-    assert class_grid_gif(result.run).is_file()
-    grid = class_grid(recipe, 4, per_class=3, seed=1)
-    assert grid.shape == (12, 1, 16, 16)
-    assert torch.allclose(grid[3:6], recipe.sample_class(1, 3, generator=torch.Generator().manual_seed(1)))
-    with pytest.raises(ValueError, match="too few"):
-        ClassGridRecorder(DATA.class_names)("sample", {"images": torch.zeros(3, 1, 16, 16), "run": result.run,
-                                                       "step": 0})
-
-
-def test_class_picker_falls_back_to_a_static_grid_without_a_widget_frontend(monkeypatch):
-    monkeypatch.setenv("GANCOURSE_HEADLESS", "1")
-    figure = class_picker(make(), DATA.class_names)
-    assert len(figure.axes[0].get_yticklabels()) == 4  # one labelled row per class
-    shown = show_class_picker(make(), DATA.class_names)
-    assert len(shown.axes[0].get_yticklabels()) == 4
 
 
 # --- the CLI: training a conditional run on Quick Draw, and sampling a chosen class ---------------------
