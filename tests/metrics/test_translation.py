@@ -20,7 +20,6 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-
 def toy_unpaired(n: int = 12, size: int = 36, crop: int = 32, seed: int = 0) -> UnpairedSet:
     """Reddish noisy 'paintings' (A) and bluish 'photos' (B); preview images at the crop size."""
     g = torch.Generator().manual_seed(seed)
