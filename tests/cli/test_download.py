@@ -109,3 +109,16 @@ def test_download_all_fetches_everything_and_goes_on_after_a_failure(tmp_data_ro
     serve_inception(http_server, monkeypatch)
     assert main(["download", "all"]) == 0
     assert "everything the course uses is in place" in capsys.readouterr().out
+
+
+def test_download_quickdraw_without_categories_fetches_the_course_ones(tmp_path, monkeypatch):
+    """The README's `gancourse download quickdraw` works as written: no categories = notebook 05's ten."""
+    from gancourse.data import quickdraw
+
+    monkeypatch.delenv("GANCOURSE_OFFLINE", raising=False)
+    asked = []
+    monkeypatch.setattr(quickdraw, "fetch_npy_rows", lambda url, path, rows, progress=True: asked.append((url, rows)))
+    assert main(["download", "quickdraw", "--root", str(tmp_path)]) == 0
+    names = [url.rsplit("/", 1)[-1].removesuffix(".npy") for url, _ in asked]
+    assert names == list(quickdraw.STAND_IN_CATEGORIES)
+    assert {rows for _, rows in asked} == {quickdraw.TEST_PER_CLASS + quickdraw.COURSE_MAX_PER_CLASS}

@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import papermill
@@ -53,3 +54,23 @@ def test_notebooks_follow_the_course_conventions(path):
     assert set(papermill.inspect_notebook(str(path))) == set(notebook_parameters(path))
     if path.parent.name == "notebooks":  # the course notebooks, not the sweep targets
         assert "colab.research.google.com" in "".join(nb["cells"][0]["source"])
+
+
+def test_the_course_puts_its_runs_under_its_own_folder(tmp_path, monkeypatch):
+    import papermill
+
+    from gancourse.course.runner import run_course
+
+    seen = []
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: seen.append(os.environ["GANCOURSE_RUNS"]))
+    monkeypatch.delenv("GANCOURSE_RUNS")
+    for name in ("GANCOURSE_COURSE_DIR", "GANCOURSE_COURSE_NOTEBOOK"):  # run_course sets them: restore after
+        monkeypatch.setenv(name, "")
+    notebook = tmp_path / "01_x.ipynb"
+    notebook.write_text("{}")
+    run_course(tmp_path / "course", "smoke", [notebook], html_export=False)
+    assert seen == [str((tmp_path / "course" / "runs").resolve())]
+    assert "GANCOURSE_RUNS" not in os.environ  # set for the course only
+    monkeypatch.setenv("GANCOURSE_RUNS", str(tmp_path / "elsewhere"))
+    run_course(tmp_path / "course2", "smoke", [notebook], html_export=False)
+    assert seen[-1] == str(tmp_path / "elsewhere")

@@ -10,6 +10,7 @@ from gancourse.data import BatchStream, load_dataset
 from gancourse.data.download import DownloadError
 from gancourse.data.npy_range import fetch_npy_rows, local_rows
 from gancourse.data.quickdraw import download_quickdraw, interleaved_order, split_rows
+from gancourse.errors import UserError
 
 
 def drawings(n: int, value: int) -> np.ndarray:
@@ -156,3 +157,18 @@ def test_the_dataset_downloads_missing_categories_by_name(server, tmp_path, monk
     assert local_rows(tmp_path / "data" / "quickdraw" / "cat.npy")[1] == 50  # test + cap rows, no more
     with pytest.raises(ValueError, match="unknown Quick Draw category"):
         download_quickdraw(tmp_path / "data", categories="kat")
+
+
+@pytest.mark.parametrize("content", [b"", b"\x93NUMPY garbage" * 10, "truncated"])
+def test_a_damaged_quickdraw_file_is_named(tmp_path, content):
+    from gancourse.data.quickdraw import open_category
+
+    path = tmp_path / "cat.npy"
+    if content == "truncated":
+        np.save(path, np.zeros((50, 784), np.uint8))
+        path.write_bytes(path.read_bytes()[:2000])
+    else:
+        path.write_bytes(content)
+    with pytest.raises(UserError) as info:
+        open_category(path)
+    assert str(path) in str(info.value) and "categories=cat" in str(info.value)

@@ -7,6 +7,7 @@ import torch
 from gancourse.checkpoints import load_checkpoint, load_generator, save_checkpoint
 from gancourse.devices import seed_everything
 from gancourse.engine.training import ResumeMismatch, fit
+from gancourse.errors import UserError
 from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
 
@@ -156,3 +157,15 @@ def test_evaluator_hook_records_metrics(tmp_path):
                  progress=False)
     assert [r["step"] for r in result.run.evaluations()] == [5, 10]
     assert RunDir(tmp_path / "e").read_metrics() == {"step": 10, "fid": 0.5}
+
+
+def fit_blobs(out, steps, recipe=None, **kwargs):
+    return fit(recipe or make_recipe(), DATA, out, steps=steps, batch_size=16, progress=False, **kwargs)
+
+
+def test_fit_refuses_negative_budgets_without_naming_itself(tmp_path):
+    with pytest.raises(UserError, match="steps must be a number >= 0"):
+        fit_blobs(tmp_path / "n", -5)
+    with pytest.raises(UserError, match="give a training budget") as info:
+        fit(make_recipe(), DATA, tmp_path / "n", epochs=0, progress=False)
+    assert "fit()" not in str(info.value)
