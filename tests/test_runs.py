@@ -20,7 +20,8 @@ from gancourse.errors import TrainingDiverged
 from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
 
-from .helpers import blob_images
+from .helpers import CLI_TINY as TINY
+from .helpers import blob_images, error_line
 
 DATA = blob_images()
 
@@ -35,28 +36,6 @@ def make_recipe(**options):
 
 def fit_blobs(out, steps, recipe=None, **kwargs):
     return fit(recipe or make_recipe(), DATA, out, steps=steps, batch_size=16, progress=False, **kwargs)
-
-
-@pytest.fixture
-def offline_root(tmp_path, monkeypatch) -> Path:
-    """An empty data root, offline: the CLI trains on stand-ins (``--allow-stand-in``) as a new user would."""
-    root = tmp_path / "empty-data"
-    root.mkdir()
-    monkeypatch.setenv("GANCOURSE_DATA", str(root))
-    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
-    return root
-
-
-TINY = ["--dataset", "mnist", "--allow-stand-in", "--limit", "64", "--batch-size", "8", "--set", "g_width=8",
-        "--set", "d_width=8", "--no-eval", "--quiet"]
-
-
-def error_line(capsys) -> str:
-    """The error the CLI printed: exactly one line starting with ``gancourse <command>: error:``."""
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gancourse ")]
-    assert len(lines) == 1, lines
-    return lines[0]
 
 
 def poison_at(recipe, bad_step: int):

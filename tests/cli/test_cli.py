@@ -9,6 +9,8 @@ from gancourse.cli import main
 from gancourse.cli.options import parse_value
 from gancourse.errors import UserError
 
+from ..helpers import error_line
+
 HAS_MNIST = bool(os.environ.get("GANCOURSE_DATA")) and os.path.isdir(
     os.path.join(os.environ.get("GANCOURSE_DATA", ""), "mnist"))
 
@@ -58,13 +60,6 @@ def test_train_sample_eval_and_resume_from_the_command_line(tmp_path, capsys):
     assert "floor" in capsys.readouterr().out
     assert main(["train", "--dataset", "mnist", "--steps", "5", "--set", "bogus=1", "--out", str(tmp_path / "b")]) == 2
     assert "bogus" in capsys.readouterr().err
-
-
-def error_line(capsys) -> str:
-    """The error the CLI printed: exactly one line starting with ``gancourse <command>: error:``."""
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gancourse ")]
-    assert len(lines) == 1, lines
-    return lines[0]
 
 
 def test_a_bug_keeps_its_traceback_and_a_user_error_does_not(tmp_path, monkeypatch, capsys):

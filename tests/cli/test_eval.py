@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from gancourse.cli import main
 
-
-def error_line(capsys) -> str:
-    """The error the CLI printed: exactly one line starting with ``gancourse <command>: error:``."""
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gancourse ")]
-    assert len(lines) == 1, lines
-    return lines[0]
+from ..helpers import error_line
 
 
 def test_eval_of_a_missing_directory_says_it_is_not_a_run_directory(tmp_path, capsys):

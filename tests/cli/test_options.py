@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from gancourse.cli import main
 
-
-@pytest.fixture
-def offline_root(tmp_path, monkeypatch) -> Path:
-    """An empty data root, offline: the CLI trains on stand-ins (``--allow-stand-in``) as a new user would."""
-    root = tmp_path / "empty-data"
-    root.mkdir()
-    monkeypatch.setenv("GANCOURSE_DATA", str(root))
-    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
-    return root
-
-
-TINY = ["--dataset", "mnist", "--allow-stand-in", "--limit", "64", "--batch-size", "8", "--set", "g_width=8",
-        "--set", "d_width=8", "--no-eval", "--quiet"]
-
-
-def error_line(capsys) -> str:
-    """The error the CLI printed: exactly one line starting with ``gancourse <command>: error:``."""
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gancourse ")]
-    assert len(lines) == 1, lines
-    return lines[0]
+from ..helpers import CLI_TINY as TINY
+from ..helpers import error_line
 
 
 @pytest.mark.parametrize("extra, flag", [

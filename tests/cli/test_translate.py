@@ -4,21 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from gancourse.cli import main
 from gancourse.engine import memory
-
-
-@pytest.fixture
-def offline_root(tmp_path, monkeypatch) -> Path:
-    """An empty data root, offline: the CLI trains on stand-ins (``--allow-stand-in``) as a new user would."""
-    root = tmp_path / "empty-data"
-    root.mkdir()
-    monkeypatch.setenv("GANCOURSE_DATA", str(root))
-    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
-    return root
 
 
 def test_translate_gives_inputs_with_the_same_name_distinct_outputs():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -14,7 +12,8 @@ from gancourse.engine.experiment import train
 from gancourse.errors import NotEnoughMemory
 from gancourse.recipes import DCGAN
 
-from ..helpers import blob_images
+from ..helpers import CLI_TINY as TINY
+from ..helpers import blob_images, error_line
 
 DATA = blob_images()
 
@@ -22,28 +21,6 @@ DATA = blob_images()
 def make_recipe(**options):
     seed_everything(0)
     return DCGAN(DCGAN.config_for(DATA, nz=8, g_width=8, d_width=8, **options))
-
-
-@pytest.fixture
-def offline_root(tmp_path, monkeypatch) -> Path:
-    """An empty data root, offline: the CLI trains on stand-ins (``--allow-stand-in``) as a new user would."""
-    root = tmp_path / "empty-data"
-    root.mkdir()
-    monkeypatch.setenv("GANCOURSE_DATA", str(root))
-    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
-    return root
-
-
-TINY = ["--dataset", "mnist", "--allow-stand-in", "--limit", "64", "--batch-size", "8", "--set", "g_width=8",
-        "--set", "d_width=8", "--no-eval", "--quiet"]
-
-
-def error_line(capsys) -> str:
-    """The error the CLI printed: exactly one line starting with ``gancourse <command>: error:``."""
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gancourse ")]
-    assert len(lines) == 1, lines
-    return lines[0]
 
 
 def test_memory_estimate_grows_with_batch_and_image_size():

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 import torch
 
 from gancourse.cli import main
 from gancourse.engine import memory
 from gancourse.engine.run_options import recipe_defaults
 from gancourse.runs import RunDir
-
-
-@pytest.fixture
-def offline_root(tmp_path, monkeypatch) -> Path:
-    """An empty data root, offline: the CLI trains on stand-ins (``--allow-stand-in``) as a new user would."""
-    root = tmp_path / "empty-data"
-    root.mkdir()
-    monkeypatch.setenv("GANCOURSE_DATA", str(root))
-    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
-    return root
 
 
 def test_cyclegan_defaults_are_batch_1_and_cpu_sized_on_a_cpu():
