@@ -35,8 +35,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gancourse.data import load_dataset  # noqa: E402
 from gancourse.data.quickdraw import parse_categories  # noqa: E402
+from gancourse.engine.experiment import train  # noqa: E402
 from gancourse.engine.spec import RunSpec  # noqa: E402
-from gancourse.experiment import train  # noqa: E402
 from gancourse.metrics.conditional import ConditionalEvaluator  # noqa: E402
 
 # Notebook 05's defaults and quick profile (keep them in step with its parameters cell).

@@ -34,12 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gancourse.checkpoints import load_checkpoint  # noqa: E402
 from gancourse.data import load_dataset, to_unit_range  # noqa: E402
 from gancourse.devices import seed_everything  # noqa: E402
-from gancourse.experiment import load_run_data  # noqa: E402
+from gancourse.engine.experiment import load_run_data  # noqa: E402
+from gancourse.engine.training import Loop, fit  # noqa: E402
+from gancourse.lessons.cyclegan_presets import NOTEBOOK, preset, run_name  # noqa: E402
 from gancourse.metrics.translation import translation_evaluator  # noqa: E402
 from gancourse.paths import runs_root  # noqa: E402
-from gancourse.recipes.cyclegan import NOTEBOOK, CycleGAN, CycleGANConfig, preset, run_name  # noqa: E402
+from gancourse.recipes.cyclegan import CycleGAN, CycleGANConfig  # noqa: E402
 from gancourse.runs import RunDir  # noqa: E402
-from gancourse.training import Loop, fit  # noqa: E402
 
 SPEED_SIZE = 128  # the quick profile's image size
 

@@ -13,7 +13,7 @@ through the same 28 -> 64 -> 28 round trip is printed as that pipeline's own flo
     ``Resize(64)``, ``ToTensor``, ``Normalize((0.5,), (0.5,))`` through a ``DataLoader`` (batch 128, shuffle,
     2 workers), nz = 100, ngf = ndf = 64, N(0, 0.02) init, a sigmoid D with ``BCELoss``, Adam 2e-4,
     betas (0.5, 0.999), D updated on real then fake, then G on the same fake batch.
-(b) "ours" is ``gancourse.experiment.train`` with notebook 01's defaults (``GANConfig`` defaults and the
+(b) "ours" is ``gancourse.engine.experiment.train`` with notebook 01's defaults (``GANConfig`` defaults and the
     batch size below) and ``time_budget``.
 """
 
@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from gancourse.checkpoints import load_generator
 from gancourse.data import load_dataset
 from gancourse.data.idx import FILES, find_file
+from gancourse.engine.experiment import train
 from gancourse.engine.spec import RunSpec
-from gancourse.experiment import train
 from gancourse.metrics import evaluator_for
 from gancourse.paths import data_root
 

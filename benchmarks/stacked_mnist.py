@@ -1,6 +1,6 @@
 """Stacked MNIST on a fixed CPU budget: modes covered and KL from uniform for the collapsing baseline and each cure.
 
-Every variant of ``gancourse.mode_collapse.CURES`` (the baseline DCGAN whose D is a quarter of G's width, as in
+Every variant of ``gancourse.lessons.mode_collapse.CURES`` (the baseline DCGAN whose D is a quarter of G's width, as in
 the Unrolled GAN paper; minibatch std, pack 2 and 4, spectral norm in D, layer norm in D, a WGAN-GP critic of the
 same width, D of half and full width) trains from the same seed on the same
 data order for the same number of generator steps, and is scored by the same evaluator: the MNIST judge read
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import torch
 
-from gancourse import mode_collapse
-from gancourse.comparisons import run_variants, variants_table
 from gancourse.data import load_dataset
+from gancourse.engine.comparisons import run_variants, variants_table
 from gancourse.engine.spec import RunSpec
+from gancourse.lessons import mode_collapse
 from gancourse.metrics.stacked import stacked_mnist_evaluator
 
 QUICK_VARIANTS = ("baseline", "pack 2", "WGAN-GP")

@@ -1,6 +1,6 @@
 """DCGAN, WGAN (clipping) and WGAN-GP on MNIST at an equal wall-clock budget: FID, and does the loss track FID?
 
-Each recipe's steps per second are measured on this machine first (``gancourse.budget``), then each is
+Each recipe's steps per second are measured on this machine first (``gancourse.engine.budget``), then each is
 trained for the number of steps that fills the same budget, from the same seed, and scored by the same
 evaluator (notebook 01's judge, the same samples) several times during training. Printed:
 
@@ -30,10 +30,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gancourse.budget import equal_time_steps, measure_step_rate  # noqa: E402
 from gancourse.data import load_dataset  # noqa: E402
+from gancourse.engine.budget import equal_time_steps, measure_step_rate  # noqa: E402
+from gancourse.engine.experiment import make_evaluator, matching_test_split, train  # noqa: E402
 from gancourse.engine.spec import RunSpec  # noqa: E402
-from gancourse.experiment import make_evaluator, matching_test_split, train  # noqa: E402
 from gancourse.metrics.tracking import loss_tracking  # noqa: E402
 
 # The recipes as notebook 04 sets them up (its default parameters).

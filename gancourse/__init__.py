@@ -1,8 +1,75 @@
 """gancourse: the package every notebook of the GAN course imports.
 
 Data flows one way: ``data`` (files, download or stand-in) -> ``ImageSet`` (uint8) -> batches on the
-device in [-1, 1] -> a recipe's ``step`` -> ``fit`` (the one training loop) -> a run directory that
-``metrics``, ``plots`` and ``sweeps`` read.
+device in [-1, 1] -> a recipe's ``step`` -> ``engine`` (``fit``, the one training loop; ``train``, a run
+end to end) -> a run directory that ``metrics``, ``viz`` and ``sweeps`` read.
+
+The tree shows the layers:
+
+- core: ``data/``, ``models/``, ``losses``, ``recipes/``, ``metrics/``
+- foundation modules everything may use: ``errors``, ``devices``, ``paths``, ``files`` (atomic writes),
+  ``checkpoints``, ``runs`` (the run directory)
+- ``engine/``: training loop, a run end to end, variants, budgets, sampling, restore, distributed
+- ``viz/``: plots, widgets, latent walks
+- ``course/``: notebook setup, profiles, exercises, the course runner, doctor
+- ``lessons/``: one notebook's own helpers per module
+- ``sweeps/``, ``cli/``
+
+The names notebooks use across lessons are importable from here (``from gancourse import RunSpec,
+train, load_dataset``); they load on first use, so ``import gancourse`` stays cheap for the command line.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+# name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # a run
+    "load_dataset": "gancourse.data",
+    "RunSpec": "gancourse.engine.spec",
+    "train": "gancourse.engine.experiment",
+    "make_evaluator": "gancourse.engine.experiment",
+    "matching_test_split": "gancourse.engine.experiment",
+    "fit": "gancourse.engine.training",
+    "Loop": "gancourse.engine.training",
+    "run_variants": "gancourse.engine.comparisons",
+    "RECIPES": "gancourse.recipes",
+    # what a run leaves
+    "RunDir": "gancourse.runs",
+    "load_generator": "gancourse.checkpoints",
+    "load_translators": "gancourse.checkpoints",
+    "GeneratorSampler": "gancourse.engine.sampling",
+    "evaluator_for": "gancourse.metrics",
+    # a notebook's frame
+    "setup": "gancourse.course.notebook",
+    "record_headline": "gancourse.course.notebook",
+    "seed_everything": "gancourse.devices",
+    # pictures
+    "LiveView": "gancourse.viz.plots",
+    "plot_losses": "gancourse.viz.plots",
+    "plot_metric": "gancourse.viz.plots",
+    "plot_training": "gancourse.viz.plots",
+    "sample_strip": "gancourse.viz.plots",
+    "show_images": "gancourse.viz.plots",
+    "show_sample_file": "gancourse.viz.plots",
+    "training_gif": "gancourse.viz.plots",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gancourse' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

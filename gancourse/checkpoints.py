@@ -15,7 +15,6 @@ import errno
 import os
 import pickle
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,34 +23,13 @@ import torch
 import torch.nn as nn
 
 from .errors import CheckpointDamaged, MissingInput, UserError
-
-TMP_SUFFIX = ".tmp"
-
-
-def _write(state: dict[str, Any], folder: Path, name: str) -> str:
-    """``state`` written and flushed to disk in a temporary file of ``folder``; its path."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=TMP_SUFFIX, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return tmp
+from .files import TMP_SUFFIX, atomic_write
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write(state, path.parent, path.name)
-    try:
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    with atomic_write(path) as f:
+        torch.save(state, f)
+    return Path(path)
 
 
 def _keep_as(path: Path, previous: Path) -> None:
@@ -73,15 +51,13 @@ def save_rotating(state: dict[str, Any], path: str | os.PathLike, previous: str 
     checkpoint has been written ``previous`` holds the one before it.
     """
     path, previous = Path(path), Path(previous)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write(state, path.parent, path.name)
-    try:
+
+    def keep_previous() -> None:
         if path.is_file():
             _keep_as(path, previous)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    with atomic_write(path, before_replace=keep_previous) as f:
+        torch.save(state, f)
     return path
 
 
@@ -147,19 +123,32 @@ def export_generator(export: dict[str, Any], path: str | os.PathLike) -> Path:
     return save_checkpoint(export, path)
 
 
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild an exported generator in eval mode, ready to sample."""
+def _build_generator(entry: dict[str, Any], path: str | os.PathLike, device: str | torch.device) -> nn.Module:
+    """The generator an export entry (``class``, ``config``, ``state_dict``) describes, in eval mode."""
     from . import models
 
+    cls = GENERATOR_CLASSES.get(entry["class"]) or getattr(models, entry["class"], None)
+    if cls is None:
+        raise UserError(f"{path}: unknown generator class {entry['class']!r}")
+    generator = cls(**entry["config"])
+    generator.load_state_dict(entry["state_dict"])
+    return generator.to(device).eval()
+
+
+def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild an exported generator in eval mode, ready to sample."""
     export = load_checkpoint(path, map_location=device)
     if "class" not in export or "state_dict" not in export:
         raise CheckpointDamaged(f"{path} is damaged: it is not an exported generator")
-    cls = GENERATOR_CLASSES.get(export["class"]) or getattr(models, export["class"], None)
-    if cls is None:
-        raise UserError(f"{path}: unknown generator class {export['class']!r}")
-    generator = cls(**export["config"])
-    generator.load_state_dict(export["state_dict"])
-    return generator.to(device).eval()
+    return _build_generator(export, path, device)
+
+
+def load_translators(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
+    """Both generators of an exported CycleGAN (``checkpoints/generator.pt``) by direction, in eval mode."""
+    export = load_checkpoint(path, map_location=device)
+    if "reverse" not in export:
+        raise ValueError(f"{path} is not a CycleGAN export (it holds a {export.get('recipe', '?')} generator)")
+    return {entry["direction"]: _build_generator(entry, path, device) for entry in (export, export["reverse"])}
 
 
 # Generator classes outside ``gancourse.models`` register here (e.g. the CycleGAN generators).

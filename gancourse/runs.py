@@ -15,25 +15,16 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .errors import NotARunDirectory, RunDirectoryBusy
+from .files import write_json_atomic, write_text_atomic
 
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks, so no guard against a second writer there
     fcntl = None
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(payload, f, indent=2, sort_keys=True, default=str)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 class RunDir:
@@ -96,9 +87,7 @@ class RunDir:
         if not self.history_path.is_file():
             return
         kept = [r for r in self.read_history() if r.get("step", 0) <= step]
-        tmp = self.path / ".history.jsonl.tmp"
-        tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
-        os.replace(tmp, self.history_path)
+        write_text_atomic(self.history_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
 
     def clear_history(self) -> None:
         """Forget the history of a run that restarts from nothing (killed before its first checkpoint)."""

@@ -220,3 +220,14 @@ def closed_port_url(monkeypatch: pytest.MonkeyPatch) -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture
+def offline_root(tmp_path, monkeypatch) -> Path:
+    """An empty data root, offline: the CLI trains on stand-ins (``--allow-stand-in``) as a new user would."""
+    root = tmp_path / "empty-data"
+    root.mkdir()
+    monkeypatch.setenv("GANCOURSE_DATA", str(root))
+    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
+    return root

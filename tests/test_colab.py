@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from gancourse.notebook import REPOSITORY
+from gancourse.course.notebook import REPOSITORY
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -77,10 +77,12 @@ WIDGETS_76 = {  # every widget class and function the package uses must exist in
     "interactive_output", "SelectionSlider", "RadioButtons", "Tab", "Accordion", "GridBox", "jsdlink",
 }
 
+WIDGET_MODULES = [ROOT / "gancourse/viz/widgets.py", *ROOT.glob("gancourse/lessons/*_picker.py")]
+
 
 def test_widgets_use_only_what_ipywidgets_7_and_8_share():
     used = set()
-    for path in ROOT.glob("gancourse/widgets*.py"):
+    for path in WIDGET_MODULES:
         tree = ast.parse(path.read_text())
         aliases = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                    for a in node.names if a.name == "ipywidgets"}
@@ -88,7 +90,7 @@ def test_widgets_use_only_what_ipywidgets_7_and_8_share():
                  if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases}
     assert used and used <= WIDGETS_76, used - WIDGETS_76
     # 8-only keywords (renamed or added in 8) would break Colab's 7.x
-    text = "".join(p.read_text() for p in ROOT.glob("gancourse/widgets*.py"))
+    text = "".join(p.read_text() for p in WIDGET_MODULES)
     assert "tooltip=" not in text and "description_allow_html" not in text
 
 
@@ -109,8 +111,8 @@ def test_the_install_cell_installs_the_package_from_a_git_url(tmp_path):
     env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
                     "--target", str(target), spec], check=True, env=env, cwd=tmp_path)
-    probe = ("import gancourse, gancourse.notebook, gancourse.data.wikiart_download as w; "
-             "print(gancourse.__file__); print(gancourse.notebook.REPOSITORY)")
+    probe = ("import gancourse, gancourse.course.notebook, gancourse.data.wikiart_download as w; "
+             "print(gancourse.__file__); print(gancourse.course.notebook.REPOSITORY)")
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path,
                          env={**os.environ, "PYTHONPATH": str(target)}).stdout.split()
     assert Path(out[0]).is_relative_to(target)  # the installed copy, not this checkout

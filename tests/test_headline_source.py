@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from gancourse.course import write_index
+from gancourse.course.notebook import record_headline
+from gancourse.course.runner import write_index
 from gancourse.data import load_dataset
-from gancourse.notebook import record_headline
 
 
 def course_run(tmp_path, monkeypatch, notebook: str) -> None:

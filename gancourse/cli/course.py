@@ -9,7 +9,7 @@ from ..errors import UserError
 
 
 def register(subparsers) -> None:
-    from ..profiles import PROFILES
+    from ..course.profiles import PROFILES
 
     p = subparsers.add_parser("course", help="run every notebook (papermill) and write an index page")
     p.add_argument("--profile", default="quick", choices=PROFILES, help="(default: quick)")
@@ -22,7 +22,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..course import course_notebooks, run_course
+    from ..course.runner import course_notebooks, run_course
     from ..paths import runs_root
 
     notebooks = course_notebooks()

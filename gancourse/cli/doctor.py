@@ -12,7 +12,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..doctor import diagnose
+    from ..course.doctor import diagnose
 
     report = diagnose(check_data=not args.no_data)
     print(report.render())

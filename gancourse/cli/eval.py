@@ -14,7 +14,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..experiment import evaluate_run
+    from ..engine.experiment import evaluate_run
     from .options import check_at_least
 
     check_at_least(args, {"n": 2})

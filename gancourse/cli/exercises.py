@@ -21,13 +21,13 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.notebook and args.notebook not in NOTEBOOKS:
         raise UserError(f"--notebook must be one of {', '.join(NOTEBOOKS)}, got {args.notebook!r}")
-    from ..exercises import EXERCISES, check_references
+    from ..course.exercises import EXERCISES, check_references
 
     if not args.check_reference:
         for exercise in EXERCISES:
             if not args.notebook or exercise.notebook == args.notebook:
                 print(f"{exercise.notebook}  {exercise.title:<36} {exercise.checker.__name__}")
-        print("Solutions: gancourse.exercises.solutions; check them with --check-reference.")
+        print("Solutions: gancourse.course.exercises.solutions; check them with --check-reference.")
         return 0
     results = check_references(args.notebook, verbose=True)
     failed = [name for name, ok in results.items() if not ok]

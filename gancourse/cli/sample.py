@@ -28,8 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from torchvision.utils import save_image
 
     from ..checkpoints import load_generator
+    from ..engine.sampling import sample_generator
     from ..runs import RunDir
-    from ..sampling import sample_generator
 
     check_at_least(args, {"n": 1})
     run_dir = RunDir(args.run_dir)

@@ -1,7 +1,7 @@
 """``gancourse train``: train a recipe on a dataset into a run directory; the same command resumes.
 
 Under torchrun (``torchrun --nproc_per_node N -m gancourse train ...``) every process runs this command
-and together they train one run (see ``gancourse.distributed``); ``--distributed`` insists on that.
+and together they train one run (see ``gancourse.engine.distributed``); ``--distributed`` insists on that.
 """
 
 from __future__ import annotations
@@ -61,9 +61,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import distributed
+    from ..engine import distributed
+    from ..engine.experiment import train
     from ..engine.spec import RunSpec
-    from ..experiment import train
 
     check_at_least(args, MINIMUMS)
     if not (args.steps or args.epochs or args.time_budget):

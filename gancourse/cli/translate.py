@@ -60,8 +60,8 @@ def output_names(paths: list[Path], direction: str) -> list[str]:
 
 def load_run_translators(run_dir: Path, device) -> tuple[dict, int]:
     """({direction: generator}, training image size) from the run's export, else from its last checkpoint."""
-    from ..checkpoints import load_checkpoint
-    from ..recipes.cyclegan import CycleGAN, CycleGANConfig, load_translators
+    from ..checkpoints import load_translators
+    from ..engine.restore import restore_recipe
     from ..runs import RunDir
 
     run = RunDir(run_dir)
@@ -73,8 +73,7 @@ def load_run_translators(run_dir: Path, device) -> tuple[dict, int]:
     if run.generator_path.is_file():
         return load_translators(run.generator_path, device), size
     if run.last_checkpoint.is_file():  # an unfinished run: rebuild the recipe from its checkpoint
-        recipe = CycleGAN(CycleGANConfig(**config["recipe_config"]), device)
-        recipe.load_state_dict(load_checkpoint(run.last_checkpoint, map_location=device)["recipe"])
+        recipe = restore_recipe(run, device)
         return {k: g.eval() for k, g in recipe.directions.items()}, size
     raise UserError(f"{run.path} has no checkpoint yet; train it first")
 

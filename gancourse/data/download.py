@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import http.client
 import os
-import shutil
 import tempfile
 import time
 import urllib.error
@@ -135,16 +134,6 @@ def fetch_from_mirrors(filename: str, mirrors: list[str], dest: Path, md5: str |
                 _unreachable[host] = time.monotonic()
             failures.append(f"  {url}: {exc}")
     raise DownloadError(f"could not download {filename}:\n" + "\n".join(failures))
-
-
-def copy_tree_atomic(src: Path, dest: Path) -> None:
-    """Copy a prepared folder into place in one rename (used when a download unpacks many files)."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
-        shutil.copytree(src, tmp, dirs_exist_ok=True)
-        os.replace(tmp, dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from ..files import write_json_atomic
 from ..paths import cache_dir
 from .imageset import ImageSet
 
@@ -184,11 +185,8 @@ def prepare_image_folder(folder: str | os.PathLike, size: int, *, channels: int 
         for leftover in (tmp, tmp.with_suffix(".compact.npy")):
             if leftover.exists():
                 leftover.unlink()
-    fd, tmp_index = tempfile.mkstemp(prefix=f".{index_path.stem}.", suffix=".json", dir=index_path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"folder": str(folder), "size": size, "channels": channels, "files": kept,
-                   "skipped": len(skipped)}, f)
-    os.replace(tmp_index, index_path)
+    write_json_atomic(index_path, {"folder": str(folder), "size": size, "channels": channels, "files": kept,
+                                   "skipped": len(skipped)})
     return PreparedFolder(folder, size, channels, array_path, kept, len(skipped))
 
 

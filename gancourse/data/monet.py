@@ -15,7 +15,7 @@ random-crop 256") and randomly cropped back on the device, batch by batch (:clas
 ``load_dataset("monet2photo")`` returns an :class:`UnpairedSet` (both domains, with the test split as
 its preview); ``domain="monet"`` or ``"photo"`` returns one domain as a plain :class:`ImageSet`, e.g. for
 an unconditional DCGAN on the paintings alone. ``curate_every=k`` keeps every k-th painting of the
-colour-vibrancy ranking (:mod:`gancourse.curation`): a smaller training set spanning subdued to vivid.
+colour-vibrancy ranking (:mod:`gancourse.data.curation`): a smaller training set spanning subdued to vivid.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _domain_set(layout: str, base: Path, split: str, domain: str, size: int) -> 
 def _curated(monet: ImageSet, every: int) -> ImageSet:
     if every <= 1:
         return monet
-    from ..curation import every_kth, rank_by_vibrancy
+    from .curation import every_kth, rank_by_vibrancy
 
     order, _ = rank_by_vibrancy(monet.images if isinstance(monet.images, torch.Tensor)
                                 else torch.from_numpy(np.asarray(monet.images)))

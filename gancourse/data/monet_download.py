@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
 import shutil
 import zipfile
@@ -30,6 +29,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..errors import UserError
+from ..files import write_bytes_atomic
 from . import huggingface as hf
 from .download import ChecksumError, DownloadError, fetch_large, offline
 
@@ -59,12 +59,6 @@ def _covered(have: dict[str, int], want: dict[str, int]) -> bool:
     return all(have.get(k, -1) == 0 or (want[k] != 0 and have.get(k, -1) >= want[k]) for k in want)
 
 
-def _write_atomic(data: bytes, dest: Path) -> None:
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, dest)
-
-
 def _extract_zip(archive: Path, base: Path, want: dict[str, int], progress: bool) -> None:
     try:
         with zipfile.ZipFile(archive) as z:
@@ -81,7 +75,7 @@ def _extract_zip(archive: Path, base: Path, want: dict[str, int], progress: bool
                 dest = base / folder / name
                 if not dest.exists():
                     dest.parent.mkdir(parents=True, exist_ok=True)
-                    _write_atomic(z.read(member), dest)  # zipfile checks the member's CRC-32 here
+                    write_bytes_atomic(dest, z.read(member))  # zipfile checks the member's CRC-32 here
     except zipfile.BadZipFile as exc:
         archive.unlink(missing_ok=True)
         raise ChecksumError(f"{archive.name} is damaged ({exc}); it was deleted, run the download again") from exc
@@ -136,7 +130,7 @@ def _from_hub(work: Path, base: Path, want: dict[str, int], keep: bool, progress
                 if full(folder) or dest.exists():
                     continue
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                _write_atomic(_as_jpeg(data), dest)
+                write_bytes_atomic(dest, _as_jpeg(data))
                 counts[folder] += 1
         if not keep:
             shard.unlink()

@@ -26,6 +26,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import UserError
+from ..files import atomic_write
 from .download import DownloadError, timeout_s
 
 HEADER_BYTES = 128  # the headers we write: fixed size, so the row count can be rewritten in place
@@ -202,8 +203,7 @@ def _append_range(url: str, part: Path, start: int, stop: int, timeout: float, p
 
 
 def _rewrite_with_our_header(path: Path, header: NpyHeader, rows: int) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(path, "rb") as src, open(tmp, "wb") as out:
+    with open(path, "rb") as src, atomic_write(path) as out:
         out.write(npy_header_bytes((rows,) + header.shape[1:], header.dtype))
         src.seek(header.offset)
         remaining = rows * header.row_bytes
@@ -213,4 +213,3 @@ def _rewrite_with_our_header(path: Path, header: NpyHeader, rows: int) -> None:
                 break
             out.write(chunk)
             remaining -= len(chunk)
-    os.replace(tmp, path)

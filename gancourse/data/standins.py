@@ -19,8 +19,6 @@ so that later loads take milliseconds.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -31,6 +29,7 @@ import torch
 from PIL import Image, ImageDraw
 from scipy.ndimage import gaussian_filter
 
+from ..files import atomic_write
 from .idx import FASHION_CLASSES, MNIST_CLASSES
 from .imageset import ImageSet
 
@@ -387,15 +386,8 @@ def _cache_path(name: str, split: str, n: int) -> Path:
 
 
 def _save_atomic(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, images=images, labels=labels)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(path) as f:
+        np.savez(f, images=images, labels=labels)
 
 
 def make(name: str, split: str = "train", n: int | None = None, *, cache: bool = True) -> ImageSet:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import unicodedata
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import UserError
+from ..files import write_bytes_atomic, write_text_atomic
 from . import huggingface as hf
 from .download import DownloadError, fetch_large, offline
 
@@ -144,10 +144,7 @@ class _State:
 
     def mark(self, shard: str, key: str) -> None:
         self.done.setdefault(shard, []).append(key)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.done, indent=1, sort_keys=True))
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, json.dumps(self.done, indent=1, sort_keys=True))
 
 
 def _write_painting(data: bytes, dest: Path) -> None:
@@ -159,9 +156,7 @@ def _write_painting(data: bytes, dest: Path) -> None:
             out = io.BytesIO()
             image.convert("RGB").save(out, format="JPEG", quality=95)
             data = out.getvalue()
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, dest)
+    write_bytes_atomic(dest, data)
 
 
 def _extract(shard: Path, shard_no: int, style: int, artists: set[int], artist_names: list[str], folder: Path,

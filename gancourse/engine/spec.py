@@ -77,7 +77,7 @@ class RunSpec:
     def _checked_recipe_options(self) -> dict[str, Any]:
         """The recipe options checked by the recipe's own Config (names, types, values), in one line."""
         from ..recipes import RECIPES, recipe_class
-        from ..run_options import checked_recipe_options
+        from .run_options import checked_recipe_options
 
         if self.recipe not in RECIPES:
             raise UserError(f"unknown recipe {self.recipe!r}; choose one of: {', '.join(sorted(RECIPES))}")
@@ -113,8 +113,9 @@ class RunSpec:
                             "(CLI: --steps N, --epochs E or --time-budget SECONDS)")
 
     def loop(self, batch_size: int | None = None):
-        """The :class:`~gancourse.training.Loop` of this spec (``batch_size``: the one resolved for the recipe)."""
-        from ..training import Loop
+        """The :class:`~gancourse.engine.training.Loop` of this spec (``batch_size``: the one resolved for the
+        recipe)."""
+        from .training import Loop
 
         return Loop(steps=self.steps, epochs=self.epochs, time_budget=self.time_budget,
                     batch_size=batch_size or self.batch_size or 64, seed=self.seed, flip=self.flip,

@@ -5,9 +5,11 @@ improved precision/recall, modes covered and the KL divergence of the class hist
 with the real-vs-real FID floor beside FID so the number can be read.
 """
 
-from .evaluator import EVALUATORS, Evaluator, evaluator_for, register_evaluator
+from .evaluator import Evaluator
 from .features import FeatureNet, feature_evaluator, get_feature_net, train_feature_net
 from .judge import Judge, get_judge, train_judge
+from .registry import EVALUATORS, evaluator_for, register_evaluator
+from .samples import draw_samples
 from .scores import (
     fid_from_features,
     kid_from_features,
@@ -25,6 +27,6 @@ register_evaluator("monet2photo", translation_evaluator)  # CycleGAN: scores tra
 
 __all__ = ["EVALUATORS", "ChannelJudge", "FeatureNet", "StackedMnistEvaluator", "feature_evaluator",
            "get_feature_net", "register_evaluator", "stacked_mnist_evaluator", "train_feature_net",
-           "TranslationEvaluator", "translation_evaluator",
+           "TranslationEvaluator", "translation_evaluator", "draw_samples",
            "Evaluator", "Judge", "evaluator_for", "fid_from_features", "get_judge", "kid_from_features",
            "kl_from_uniform", "mode_histogram", "modes_covered", "precision_recall", "train_judge"]

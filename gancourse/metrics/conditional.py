@@ -21,6 +21,7 @@ import torch
 
 from ..data import ImageSet, to_unit_range
 from .judge import Judge, get_judge
+from .samples import EVAL_SEED, draw_samples
 from .scores import fid_from_features, precision_recall
 
 
@@ -133,10 +134,9 @@ class ConditionalEvaluator:
     @torch.no_grad()
     def sample(self, recipe, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
         """``n_per_class`` images per class from ``recipe`` (fixed noise), and the labels asked for."""
-        g = torch.Generator().manual_seed(self.seed + 4321)
         labels = torch.arange(self.num_classes).repeat_interleave(self.n_per_class)
-        chunks = [recipe.sample(len(part), labels=part, generator=g).cpu() for part in labels.split(batch_size)]
-        return torch.cat(chunks), labels
+        images = draw_samples(recipe, len(labels), labels=labels, seed=self.seed + EVAL_SEED, batch_size=batch_size)
+        return images, labels
 
     def score(self, images: torch.Tensor, labels: torch.Tensor) -> ConditionalReport:
         """Scores float images in [-1, 1] drawn for ``labels``."""

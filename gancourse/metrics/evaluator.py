@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
-from ..data import ImageSet, load_dataset, to_unit_range
-from .judge import Judge, get_judge
+from ..data import ImageSet, to_unit_range
+from .judge import Judge
+from .samples import draw_samples
 from .scores import fid_from_features, kid_from_features, kl_from_uniform, modes_covered, precision_recall
 
 
@@ -49,46 +48,10 @@ class Evaluator:
             scores["kl_uniform"] = kl_from_uniform(pred, self.num_classes)
         return scores
 
-    @torch.no_grad()
     def sample(self, recipe, batch_size: int = 500) -> torch.Tensor:
-        g = torch.Generator().manual_seed(4321)  # the same noise at every evaluation: less jitter in curves
-        chunks, made = [], 0
-        while made < self.n:
-            k = min(batch_size, self.n - made)
-            chunks.append(recipe.sample(k, generator=g).cpu())
-            made += k
-        return torch.cat(chunks)
+        """``n`` images from ``recipe``, the same noise at every evaluation: less jitter in curves."""
+        return draw_samples(recipe, self.n, batch_size=batch_size)
 
     def __call__(self, recipe) -> dict[str, float]:
         with torch.random.fork_rng(devices=[]):  # evaluating must not change the training run's randomness
             return self.score(self.sample(recipe))
-
-
-# Datasets the plain judge cannot score register a factory here: (train, *, test, n, device, progress) -> Evaluator.
-EVALUATORS: dict[str, Callable[..., Evaluator]] = {}
-
-
-def register_evaluator(dataset: str, factory: Callable[..., Evaluator]) -> None:
-    EVALUATORS[dataset] = factory
-
-
-def evaluator_for(train: ImageSet, *, test: ImageSet | None = None, n: int = 2000, device: str = "cpu",
-                  progress: bool = True) -> Evaluator:
-    """An evaluator for a labelled dataset: judge trained on ``train``, scored against its test split.
-
-    The floor compares the test split with the training split (two real samples of size ``n``).
-    Datasets in ``EVALUATORS`` (wikiart, stacked-mnist) use their own; unlabelled images get a feature
-    network trained on them (:func:`gancourse.metrics.features.feature_evaluator`).
-    """
-    if train.name in EVALUATORS:
-        return EVALUATORS[train.name](train, test=test, n=n, device=device, progress=progress)
-    if train.labels is None or not train.num_classes:
-        from .features import feature_evaluator
-
-        return feature_evaluator(train, test=test, n=n, device=device, progress=progress)
-    if test is None:
-        test = load_dataset(train.name, "test", allow_stand_in=train.is_stand_in)
-        if test.source != train.source:
-            raise ValueError(f"{train.name}: train is {train.source} but test is {test.source}")
-    judge = get_judge(train, test, device=device, progress=progress)
-    return Evaluator(test, judge, floor_reference=train, n=n)

@@ -16,17 +16,16 @@ a few hundred paintings sees colour, texture and layout, not "is this a convinci
 
 from __future__ import annotations
 
-import hashlib
 import math
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..checkpoints import load_checkpoint, save_checkpoint
 from ..data import ImageSet, to_unit_range
 from ..paths import cache_dir
+from .cache import data_fingerprint, load_or_train
+from .evaluator import Evaluator
 
 FEATURE_NET_VERSION = 1
 TRAIN_STEPS = 300  # at 64 px: 0.45 s a step on one core of a busy 2-core CPU; smoke runs and tests lower it
@@ -158,15 +157,9 @@ def feature_net_accuracy(net: FeatureNet, data: ImageSet) -> float | None:
 
 
 def _cache_key(data: ImageSet) -> str:
-    fingerprint = hashlib.sha1()
-    probe = torch.linspace(0, len(data) - 1, min(64, len(data))).long()
-    images, labels = data.rows(probe)
-    fingerprint.update(images.numpy().tobytes())
-    if labels is not None:
-        fingerprint.update(labels.numpy().tobytes())
     safe = data.name.replace("/", "-")
     return (f"features-{safe}-{data.source}-{data.channels}x{data.size}-{len(data)}-"
-            f"{fingerprint.hexdigest()[:10]}-v{FEATURE_NET_VERSION}")
+            f"{data_fingerprint(data)}-v{FEATURE_NET_VERSION}")
 
 
 def get_feature_net(train: ImageSet, test: ImageSet | None = None, *, device: torch.device | str = "cpu",
@@ -178,19 +171,10 @@ def get_feature_net(train: ImageSet, test: ImageSet | None = None, *, device: to
     """
     steps = TRAIN_STEPS if steps is None else steps
     suffix = "" if steps == TRAIN_STEPS else f"-{steps}steps"
-    path = cache_dir() / "features" / f"{_cache_key(train)}{suffix}.pt"
-    if path.is_file():
-        saved = load_checkpoint(path)
-        net = FeatureNet(**saved["config"])
-        net.load_state_dict(saved["state_dict"])
-        net.accuracy = saved.get("accuracy")
-        return net.to(device).eval()
-    start = time.perf_counter()
-    net = train_feature_net(train, steps=steps, device=device, progress=progress)
-    net.accuracy = feature_net_accuracy(net, test) if test is not None else None
-    save_checkpoint({"config": net.config, "state_dict": net.state_dict(), "accuracy": net.accuracy,
-                     "seconds": time.perf_counter() - start}, path)
-    return net
+    return load_or_train(cache_dir() / "features" / f"{_cache_key(train)}{suffix}.pt", FeatureNet,
+                         lambda: train_feature_net(train, steps=steps, device=device, progress=progress),
+                         accuracy=(lambda net: feature_net_accuracy(net, test)) if test is not None else None,
+                         device=device)
 
 
 def held_out_split(data: ImageSet, every: int = 4) -> tuple[ImageSet, ImageSet]:
@@ -209,8 +193,6 @@ def feature_evaluator(train: ImageSet, *, test: ImageSet | None = None, n: int =
     images, so FID and its floor are always measured at the same sample size. ``steps``: training steps of
     the feature network (default ``TRAIN_STEPS``).
     """
-    from .evaluator import Evaluator
-
     if test is None:
         train, test = held_out_split(train)
     if test.channels != train.channels or test.size != train.size:

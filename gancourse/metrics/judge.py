@@ -7,16 +7,13 @@ are comparable within this course (same judge, same data), not with papers' Ince
 
 from __future__ import annotations
 
-import hashlib
-import time
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..checkpoints import load_checkpoint, save_checkpoint
 from ..data import ImageSet, to_unit_range
 from ..paths import cache_dir
+from .cache import data_fingerprint, load_or_train
 
 JUDGE_VERSION = 2  # bump whenever the judge's architecture or training changes: it keys the cache
 
@@ -111,31 +108,15 @@ def judge_accuracy(judge: Judge, data: ImageSet, n: int = 5000) -> float:
 
 
 def _cache_key(data: ImageSet) -> str:
-    fingerprint = hashlib.sha1()
-    probe = torch.linspace(0, len(data) - 1, 64).long()
-    images, labels = data.rows(probe)
-    fingerprint.update(images.numpy().tobytes())
-    if labels is not None:
-        fingerprint.update(labels.numpy().tobytes())
     safe = data.name.replace("/", "-")
     shape = f"{data.channels}x{data.size}-{len(data)}"
-    return f"judge-{safe}-{data.source}-{shape}-{fingerprint.hexdigest()[:10]}-v{JUDGE_VERSION}"
+    return f"judge-{safe}-{data.source}-{shape}-{data_fingerprint(data)}-v{JUDGE_VERSION}"
 
 
 def get_judge(train: ImageSet, test: ImageSet | None = None, *, device: torch.device | str = "cpu",
               progress: bool = True) -> Judge:
     """The judge for ``train``, from the cache when an earlier run trained it (keyed by a data fingerprint)."""
-    path = cache_dir() / "judges" / f"{_cache_key(train)}.pt"
-    if path.is_file():
-        saved = load_checkpoint(path)
-        judge = Judge(**saved["config"])
-        judge.load_state_dict(saved["state_dict"])
-        judge.accuracy = saved.get("accuracy")
-        return judge.to(device).eval()
-    start = time.perf_counter()
-    judge = train_judge(train, device=device, progress=progress)
-    accuracy = judge_accuracy(judge, test) if test is not None else None
-    judge.accuracy = accuracy
-    save_checkpoint({"config": judge.config, "state_dict": judge.state_dict(), "accuracy": accuracy,
-                     "seconds": time.perf_counter() - start}, path)
-    return judge
+    return load_or_train(cache_dir() / "judges" / f"{_cache_key(train)}.pt", Judge,
+                         lambda: train_judge(train, device=device, progress=progress),
+                         accuracy=(lambda judge: judge_accuracy(judge, test)) if test is not None else None,
+                         device=device)

@@ -14,6 +14,7 @@ import torch.nn as nn
 from ..data import ImageSet, load_dataset, to_unit_range
 from .evaluator import Evaluator
 from .judge import Judge, get_judge
+from .samples import draw_samples
 from .scores import kl_from_uniform, modes_covered
 
 
@@ -66,15 +67,8 @@ class StackedMnistEvaluator(Evaluator):
         scores["kl_per_channel"] = float(sum(kl_from_uniform(digits[:, c], 10) for c in range(3)) / 3)
         return scores
 
-    @torch.no_grad()
     def sample(self, recipe, batch_size: int = 500) -> torch.Tensor:
-        g = torch.Generator().manual_seed(4321)
-        chunks, made, total = [], 0, max(self.n, self.n_modes)
-        while made < total:
-            k = min(batch_size, total - made)
-            chunks.append(recipe.sample(k, generator=g).cpu())
-            made += k
-        return torch.cat(chunks)
+        return draw_samples(recipe, max(self.n, self.n_modes), batch_size=batch_size)
 
 
 def stacked_mnist_evaluator(train: ImageSet, *, test: ImageSet | None = None, n: int = 2000,

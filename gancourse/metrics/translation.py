@@ -22,9 +22,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ..checkpoints import load_checkpoint, save_checkpoint
 from ..data import ImageSet, to_unit_range
 from ..paths import cache_dir
+from .cache import load_or_train
 from .features import FeatureNet, train_feature_net
 from .scores import fid_from_features, kid_from_features
 
@@ -70,18 +70,14 @@ def domain_feature_net(a: ImageSet, b: ImageSet, *, domains: tuple[str, str] = (
     if crop:
         xa, xb = _centre(xa, crop), _centre(xb, crop)
     key = (f"domains-{domains[0]}-{domains[1]}-{steps}steps-{_fingerprint(xa, xb)}-v{DOMAIN_FEATURES_VERSION}")
-    path = cache_dir() / "features" / f"{key}.pt"
-    if path.is_file():
-        saved = load_checkpoint(path)
-        net = FeatureNet(**saved["config"])
-        net.load_state_dict(saved["state_dict"])
-        return net.eval()
-    images = torch.cat([_shrink(xa), _shrink(xb)])
-    labels = torch.cat([torch.zeros(len(xa), dtype=torch.long), torch.ones(len(xb), dtype=torch.long)])
-    data = ImageSet(f"{domains[0]}-vs-{domains[1]}", images, labels, list(domains))
-    net = train_feature_net(data, steps=steps, seed=seed, progress=progress)
-    save_checkpoint({"config": net.config, "state_dict": net.state_dict()}, path)
-    return net
+
+    def train() -> FeatureNet:
+        images = torch.cat([_shrink(xa), _shrink(xb)])
+        labels = torch.cat([torch.zeros(len(xa), dtype=torch.long), torch.ones(len(xb), dtype=torch.long)])
+        data = ImageSet(f"{domains[0]}-vs-{domains[1]}", images, labels, list(domains))
+        return train_feature_net(data, steps=steps, seed=seed, progress=progress)
+
+    return load_or_train(cache_dir() / "features" / f"{key}.pt", FeatureNet, train)
 
 
 def memorization_distance(fake: torch.Tensor, train: torch.Tensor) -> float:

@@ -52,6 +52,7 @@ class CGAN(DCGAN):
     name = "cgan"
     Config = CGANConfig
     conditional = True  # Recipe.config_for sets n_classes from the dataset
+    class_head = True
     # Measured without the class head (aux_weight=0): DCGAN's N(0, 0.02) makes the label about 1% of G's input
     # and G ignores it for a long time (Quick Draw, 10 categories, 1000 steps: 33% conditional accuracy, FID
     # 66). N(0, 1), the scale of z, makes G ignore z instead: one drawing per class whatever the noise (FID

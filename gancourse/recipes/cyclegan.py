@@ -377,39 +377,3 @@ PRESETS: dict[str, dict[str, Any]] = {
              "evaluations": 10, "feature_steps": 300},
 }
 
-
-NOTEBOOK = "06_monet_cyclegan"  # notebook 06's runs live in runs/<NOTEBOOK>/; the CPU benchmark reuses them
-
-
-def run_name(generator: str, size: int, steps: int, lambda_cycle: float = 10.0, lambda_identity: float = 0.5,
-             curate_every: int = 0, seed: int = 0) -> str:
-    """The run directory name notebook 06 gives a setting, so that a rerun, another setting's comparison and
-    ``benchmarks/cyclegan_cpu.py`` find (and resume or reuse) the same run."""
-    return (f"cyclegan-{generator}-{size}px-{steps}steps-cycle{lambda_cycle:g}-id{lambda_identity:g}"
-            f"-curate{curate_every}-seed{seed}")
-
-
-def preset(profile: str) -> dict[str, Any]:
-    """The settings of ``profile`` with the schedule filled in: full rate for half the steps, then decay."""
-    from ..profiles import check_choice
-
-    chosen = PRESETS[check_choice("profile", profile, PRESETS)]
-    steps = chosen["steps"]
-    recipe = {"constant_steps": steps // 2, "decay_steps": steps - steps // 2, **chosen["recipe"]}
-    return {**chosen, "recipe": recipe}
-
-
-def load_translators(path, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
-    """Both generators of an exported CycleGAN (``checkpoints/generator.pt``) by direction, in eval mode."""
-    from ..checkpoints import load_checkpoint
-
-    export = load_checkpoint(path, map_location=device)
-    if "reverse" not in export:
-        raise ValueError(f"{path} is not a CycleGAN export (it holds a {export.get('recipe', '?')} generator)")
-    translators = {}
-    for entry in (export, export["reverse"]):
-        cls = GENERATOR_CLASSES[entry["class"]]
-        g = cls(**entry["config"])
-        g.load_state_dict(entry["state_dict"])
-        translators[entry["direction"]] = g.to(device).eval()
-    return translators

@@ -52,8 +52,12 @@ class GANConfig:
 class DCGAN(Recipe):
     name = "dcgan"
     Config = GANConfig
+    class_head = False  # whether D can carry an AC-GAN class head (``aux_weight``): cgan's alone
 
     def __init__(self, config: GANConfig, device: torch.device | str = "cpu") -> None:
+        if config.aux_weight and not self.class_head:
+            raise ValueError(f"{self.name} has no class head, so aux_weight={config.aux_weight:g} would be ignored: "
+                             "it is the cgan recipe's option (train with recipe cgan), or leave aux_weight at 0")
         super().__init__(config, torch.device(device))
         c = config
         self.G = Generator(c.image_size, c.channels, c.nz, c.g_width, c.n_classes, c.g_norm).to(self.device)
@@ -73,11 +77,6 @@ class DCGAN(Recipe):
         if generator is None:
             return torch.randn(n, self.config.nz, device=self.device)
         return torch.randn(n, self.config.nz, generator=generator).to(self.device)
-
-    def random_labels(self, n: int) -> torch.Tensor | None:
-        if not self.config.n_classes:
-            return None
-        return torch.randint(self.config.n_classes, (n,), device=self.device)
 
     def d_should_train(self) -> bool:
         gate, s = self.config.d_gate, self.extra_state

@@ -18,7 +18,6 @@ the quantity the penalty pushes to 1 and clipping drives far below it).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -107,15 +106,6 @@ class WGAN(DCGAN):
     name = "wgan"
     Config = WGANConfig
 
-    @property
-    def critic(self) -> torch.nn.Module:
-        return self.D
-
-    @property
-    def batches_per_step(self) -> int:
-        """Real batches one step can use: one per critic update (Algorithm 1 draws a fresh batch each time)."""
-        return self.config.n_critic
-
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
         if c.optimizer == "rmsprop":
@@ -157,25 +147,22 @@ class WGAN(DCGAN):
         return {"w_estimate": -float(loss.detach()), "gp": float(penalty.detach()),
                 "loss_d": float(loss.detach() + c.gp_weight * penalty.detach())}
 
-    def step(self, batch: Batch | Sequence[Batch]) -> dict[str, float]:
+    def step(self, batch: Batch) -> dict[str, float]:
         """``n_critic`` critic updates, then one generator update.
 
-        Given one batch, every critic update reuses its real images (with new fakes and interpolates);
-        given a sequence of batches (``batches_per_step`` of them, as a loop that supports it passes),
-        each critic update takes the next one, as in the paper.
+        Every critic update reuses the step's real batch, with new fakes and interpolates (the paper's
+        Algorithm 1 draws a fresh real batch for each critic update).
         """
         c = self.config
-        batches = [batch] if isinstance(batch, Batch) else list(batch)
-        terms = [self.critic_step(batches[i % len(batches)]) for i in range(c.n_critic)]
+        terms = [self.critic_step(batch) for _ in range(c.n_critic)]
         scalars = {k: sum(t[k] for t in terms) / len(terms) for k in terms[0]}
 
-        last = batches[(c.n_critic - 1) % len(batches)]
-        labels = self._labels(last)
-        b = last.images.shape[0]
+        labels = self._labels(batch)
+        b = batch.images.shape[0]
         if c.track_grad_norm:
             with torch.no_grad():
                 fake = self.G(self.noise(b), labels)
-            scalars["grad_norm"] = float(critic_gradient_norms(self.D, last.images, fake, labels).mean())
+            scalars["grad_norm"] = float(critic_gradient_norms(self.D, batch.images, fake, labels).mean())
 
         with autocast(self.device, c.amp):
             loss_g = self.loss.generator(self.D(self.G(self.noise(b), labels), labels).float())

@@ -13,7 +13,7 @@ A notebook a sweep can drive (the convention, also in sweeps/README.md):
 
 * it has a cell tagged ``parameters`` holding plain literals (papermill injects a cell after it);
 * one of them is ``run_dir = ""``: empty means the notebook's own default run directory, and otherwise
-  the notebook trains into exactly that folder (``train(spec, out=run_dir)``: a combination is a spec), so
+  the notebook trains into exactly that folder (``gancourse.train(spec, out=run_dir)``: a combination is a spec), so
   its ``metrics.json``, ``samples/`` and checkpoints land where the sweep looks, and a rerun resumes;
 * it takes ``profile = ""`` like every course notebook; the sweep records the profile it resolved.
 

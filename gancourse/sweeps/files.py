@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..course.notebook import REPOSITORY
 from ..errors import MissingInput
-from ..notebook import REPOSITORY
 from ..paths import REPO_ROOT
 
 RAW_URL = REPOSITORY.replace("https://github.com/", "https://raw.githubusercontent.com/") + "/main"

@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
+from ..course.profiles import ParameterError
 from ..errors import MissingInput, UserError
-from ..profiles import ParameterError
 
 RUN_DIR_PARAMETER = "run_dir"
 SECTIONS = ("description", "parameters", "combinations", "fixed")

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..course.profiles import ParameterError, resolve_profile
 from ..errors import RunDirectoryBusy, UserError
-from ..profiles import ParameterError, resolve_profile
-from ..runs import write_json_atomic
+from ..files import write_json_atomic
 from .grid import RUN_DIR_PARAMETER, Grid, check_against_notebook
 
 SWEEP_FILE = "sweep.json"

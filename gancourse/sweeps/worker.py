@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..runs import RunDir, write_json_atomic
+from ..files import write_json_atomic
+from ..runs import RunDir
 from .grid import RUN_DIR_PARAMETER
 from .runner import _now
 

@@ -1,0 +1,1 @@
+"""Course plumbing: notebook setup, profiles, write-it-yourself exercises, the course runner, doctor."""

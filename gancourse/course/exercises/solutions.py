@@ -1,0 +1,148 @@
+"""Reference solutions of every exercise, for instructors and for ``gancourse exercises --check-reference``.
+
+Students find the placeholders in the notebooks; these are the answers the checkers are tested against, so
+that a change to the package that breaks an exercise is caught by the tests, not by a student.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ...recipes.cyclegan import ImagePool
+from .scaffold import CriticExercise, GANExercise, plain_critic_step, plain_gan_step
+
+# -- notebook 01 -------------------------------------------------------------------------------------------
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    return F.softplus(-fake_logits).mean()
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+class Generator28(nn.Module):
+    """z (B, nz) -> 7x7 map -> 14x14 -> 28x28 image in [-1, 1]."""
+
+    def __init__(self, nz: int = 64, width: int = 32) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(nz, 2 * width, 7, 1, 0, bias=False), nn.BatchNorm2d(2 * width), nn.ReLU(True),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(True),
+            nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Tanh())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z[:, :, None, None])
+
+
+class Discriminator28(nn.Module):
+    """28x28 image -> 14x14 -> 7x7 -> one logit per image."""
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(2 * width, 1, 7, 1, 0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten()
+
+
+class GAN(GANExercise):
+    def step(self, batch):
+        return plain_gan_step(self, batch)
+
+
+# -- notebook 02 -------------------------------------------------------------------------------------------
+
+def translate(images: torch.Tensor, max_shift: float = 0.125) -> torch.Tensor:
+    """Each image shifted by its own random (dx, dy), zero-filled: pad, then crop a window per image."""
+    b, _, h, w = images.shape
+    s = round(max_shift * h)
+    padded = F.pad(images, (s, s, s, s))
+    dx, dy = torch.randint(-s, s + 1, (b,)), torch.randint(-s, s + 1, (b,))
+    rows = (torch.arange(h)[None, :] + s + dy[:, None])  # (B, H)
+    cols = (torch.arange(w)[None, :] + s + dx[:, None])  # (B, W)
+    batch = torch.arange(b)[:, None, None]
+    return padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+
+def nearest_neighbours(queries: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
+    return torch.cdist(queries, references).argmin(dim=1)
+
+
+# -- notebook 03 -------------------------------------------------------------------------------------------
+
+def kl_from_uniform(predicted: np.ndarray, num_classes: int) -> float:
+    p = np.bincount(predicted, minlength=num_classes) / len(predicted)
+    p = p[p > 0]
+    return float(np.sum(p * np.log(p * num_classes)))
+
+
+class MinibatchStd(nn.Module):
+    def __init__(self, group_size: int = 4) -> None:
+        super().__init__()
+        self.group_size = group_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        g = min(self.group_size, b)
+        while b % g:
+            g -= 1
+        std = (x.reshape(g, -1, c, h, w).var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))
+        return torch.cat([x, std.repeat(g)[:, None, None, None].expand(b, 1, h, w)], dim=1)
+
+
+# -- notebook 04 -------------------------------------------------------------------------------------------
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    eps = torch.rand(real.shape[0], 1, 1, 1)
+    mixed = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+class WGANGP(CriticExercise):
+    def step(self, batch):
+        return plain_critic_step(self, batch)
+
+
+# -- notebook 05 -------------------------------------------------------------------------------------------
+
+def per_class_accuracy(predicted: torch.Tensor, requested: torch.Tensor, num_classes: int) -> torch.Tensor:
+    return torch.stack([(predicted[requested == c] == c).float().mean() for c in range(num_classes)])
+
+
+def label_input(z: torch.Tensor, labels: torch.Tensor, embedding: nn.Embedding) -> torch.Tensor:
+    return torch.cat([z, embedding(labels)], dim=1)
+
+
+# -- notebook 06 -------------------------------------------------------------------------------------------
+
+def cycle_loss(original: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
+    return (original - reconstructed).abs().mean()
+
+
+def cyclegan_generator_loss(G_AB, G_BA, D_A, D_B, real_a, real_b, lambda_cycle, lambda_identity):
+    fake_b, fake_a = G_AB(real_a), G_BA(real_b)
+    adversarial = ((D_A(fake_a) - 1) ** 2).mean() + ((D_B(fake_b) - 1) ** 2).mean()
+    cycle = (G_BA(fake_b) - real_a).abs().mean() + (G_AB(fake_a) - real_b).abs().mean()
+    identity = (G_BA(real_a) - real_a).abs().mean() + (G_AB(real_b) - real_b).abs().mean()
+    return adversarial + lambda_cycle * cycle + lambda_identity * lambda_cycle * identity
+
+
+class Pool(ImagePool):
+    """The package's pool is the reference answer."""
+
+
+# -- notebook 07 -------------------------------------------------------------------------------------------
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    from scipy.stats import rankdata
+
+    rx, ry = rankdata(x), rankdata(y)
+    return float(np.corrcoef(rx, ry)[0, 1])

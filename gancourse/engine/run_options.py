@@ -1,0 +1,87 @@
+"""What a run gets for the options its caller left out, and the checks of the options given.
+
+Defaults follow the recipe (CycleGAN: batch size 1, CPU-sized networks on a CPU). A recipe option is
+checked by name and by the type of its default before the recipe sees it, so ``--set lr_d=abc`` is one
+line that names the option instead of a comparison error from inside the config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any
+
+import torch
+
+from ..errors import UnknownOption, UserError
+from ..recipes import recipe_class
+
+DEFAULT_BATCH_SIZE = 64
+
+
+def recipe_defaults(recipe: str, dataset: str, device: torch.device) -> dict[str, Any]:
+    """What a run gets for the settings its caller left out: batch size, dataset and recipe options.
+
+    CycleGAN follows its reference: batch size 1, and on a CPU the course's CPU-sized networks at 128 px
+    (``recipes.cyclegan.PRESETS["quick"]``) instead of the 256 px reference networks, a GPU's job.
+    """
+    if recipe != "cyclegan":
+        return {"batch_size": DEFAULT_BATCH_SIZE, "data_options": {}, "recipe_options": {}}
+    from ..data import DATASETS
+    from ..recipes.cyclegan import PRESETS
+
+    chosen = PRESETS["full" if device.type == "cuda" else "quick"]
+    sized = dataset in DATASETS and "size" in DATASETS[dataset].options
+    return {"batch_size": chosen["batch_size"], "data_options": {"size": chosen["size"]} if sized else {},
+            "recipe_options": dict(chosen["recipe"])}
+
+
+def fill_defaults(recipe: str, dataset: str, device: torch.device, batch_size: int | None,
+                   data_options: dict[str, Any], recipe_options: dict[str, Any], data_given: bool
+                   ) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    defaults = recipe_defaults(recipe, dataset, device)
+    filled_data = {} if data_given else {k: v for k, v in defaults["data_options"].items() if k not in data_options}
+    filled_recipe = {k: v for k, v in defaults["recipe_options"].items() if k not in recipe_options}
+    if recipe == "cyclegan" and (filled_data or filled_recipe):
+        said = ", ".join(f"{k}={v}" for k, v in {**filled_data, **filled_recipe}.items())
+        print(f"[gancourse] {recipe} on {device.type}: {said} (the course's {device.type}-sized defaults; "
+              "change them with --data-option size=... --set ngf=...)", file=sys.stderr)
+    return (defaults["batch_size"] if batch_size is None else batch_size, {**filled_data, **data_options},
+            {**filled_recipe, **recipe_options})
+
+
+def _checked_value(name: str, value: Any, default: Any) -> Any:
+    """``value`` for a config field whose default is ``default``, converted (2 -> 2.0) or refused in one line."""
+    kind = type(default)
+    if default is None or default is dataclasses.MISSING or kind in (tuple, list, dict):
+        return value
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        wanted = "true or false"
+    elif kind in (int, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if kind is float:
+                return float(value)
+            if float(value).is_integer():
+                return int(value)
+            wanted = "a whole number"
+        else:
+            wanted = "a number"
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+        wanted = "a word"
+    else:
+        return value
+    raise UserError(f"option {name}={value!r} is not valid: {name} takes {wanted} (default {default!r})")
+
+
+def checked_recipe_options(recipe: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The recipe options with unknown names and values of the wrong type refused, naming the option."""
+    cls = recipe_class(recipe)
+    fields = {f.name: f for f in dataclasses.fields(cls.Config)}
+    unknown = sorted(set(options) - set(fields))
+    if unknown:
+        raise UnknownOption(f"{recipe} has no option {', '.join(unknown)}; its options: {', '.join(sorted(fields))}")
+    return {k: _checked_value(k, v, fields[k].default) for k, v in options.items()}

@@ -1,0 +1,70 @@
+"""Each notebook's parameters are declared once (profiles.NOTEBOOK_PARAMETERS) and checked in one call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gancourse.course.profiles import (
+    NOTEBOOK_PARAMETERS,
+    Choice,
+    ParameterError,
+    Range,
+    check_parameters,
+    describe_parameters,
+)
+from gancourse.sweeps.grid import notebook_parameters
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def notebook_path(name: str) -> Path:
+    return next(NOTEBOOKS.glob(f"**/{name}.ipynb"))
+
+
+@pytest.mark.parametrize("name", sorted(NOTEBOOK_PARAMETERS))
+def test_every_declared_parameter_is_in_its_notebook_and_its_default_passes(name):
+    defaults = notebook_parameters(notebook_path(name))
+    assert set(NOTEBOOK_PARAMETERS[name]) <= set(defaults)
+    check_parameters(name, defaults)  # the parameters cell's own values are allowed
+    assert set(describe_parameters(name)) == set(NOTEBOOK_PARAMETERS[name])
+
+
+def test_every_notebook_with_parameters_beyond_profile_declares_them():
+    declared = set(NOTEBOOK_PARAMETERS)
+    for path in sorted(NOTEBOOKS.glob("**/*.ipynb")):
+        assert path.stem in declared, f"{path.name}: declare its parameters in profiles.NOTEBOOK_PARAMETERS"
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"lr_g": 1.0}, r"lr_g=1.0 is out of range; it must be in \[1e-05, 0.01\]"),
+    ({"dataset": "cifar"}, "dataset='cifar' is not allowed; choose one of: 'mnist', 'fashion-mnist'"),
+    ({"eval_samples": 50}, r"eval_samples=50 .*\[100, 10000\] \(or 0: the profile's\)"),
+    ({"batch_size": True}, "batch_size=True"),
+    ({"seed": "1"}, "seed='1'"),
+])
+def test_a_wrong_value_is_one_error_naming_the_parameter_and_what_it_accepts(change, named):
+    values = {**notebook_parameters(notebook_path("01_mnist_dcgan")), **change}
+    with pytest.raises(ParameterError, match=named):
+        check_parameters("01_mnist_dcgan", values)
+
+
+def test_defaults_multiples_and_lists_of_choices():
+    values = notebook_parameters(notebook_path("03_mode_collapse"))
+    check_parameters("03_mode_collapse", {**values, "mode_samples": 0, "cures": ["pack 2", "WGAN-GP"]})
+    with pytest.raises(ParameterError, match="batch_size=30 must be a multiple of 4"):
+        check_parameters("03_mode_collapse", {**values, "batch_size": 30})
+    with pytest.raises(ParameterError, match="cures='unrolling' is not allowed"):
+        check_parameters("03_mode_collapse", {**values, "cures": ["baseline", "unrolling"]})
+    with pytest.raises(ParameterError, match="mode_samples=10 "):
+        check_parameters("03_mode_collapse", {**values, "mode_samples": 10})
+    with pytest.raises(ParameterError, match="does not set"):
+        check_parameters("03_mode_collapse", {"seed": 0})
+    assert Range(0, 1).describe() == "0 .. 1" and Choice((1, 2)).describe() == "1 | 2"
+
+
+def test_the_cures_notebook_3_accepts_are_the_package_cures():
+    from gancourse.lessons.mode_collapse import CURES
+
+    assert NOTEBOOK_PARAMETERS["03_mode_collapse"]["cures"].allowed == tuple(CURES)

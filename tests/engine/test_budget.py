@@ -1,0 +1,23 @@
+import torch
+
+from gancourse.engine.budget import equal_time_steps, measure_step_rate
+
+from ..helpers import blob_images
+
+SMALL = dict(g_width=8, d_width=8, nz=8)
+
+
+def test_equal_time_steps_fills_the_same_seconds_with_each_recipes_rate():
+    assert equal_time_steps({"dcgan": 4.0, "wgan-gp": 0.5}, 10) == {"dcgan": 40, "wgan-gp": 5}
+    assert equal_time_steps({"slow": 0.01}, 10, minimum=3) == {"slow": 3}  # never below the minimum
+
+
+def test_measuring_a_step_rate_does_not_change_the_random_stream():
+    data = blob_images(64)
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    rate = measure_step_rate("dcgan", data, batch_size=16, steps=2, device="cpu", **SMALL)
+    assert rate > 0
+    assert torch.equal(torch.rand(3), expected)
+

@@ -1,0 +1,66 @@
+"""Conditional accuracy (gancourse.metrics.conditional)."""
+
+import pytest
+import torch
+
+from gancourse.data import ImageSet
+from gancourse.metrics.conditional import ConditionalEvaluator, conditional_accuracy
+from gancourse.metrics.judge import train_judge
+
+from ..helpers import blob_images
+
+DATA = blob_images(n=256, size=16)
+
+
+class RealSampler:
+    """Returns real test images of the requested classes (shifted by ``offset`` classes)."""
+
+    def __init__(self, data: ImageSet, offset: int = 0) -> None:
+        self.data, self.offset = data, offset
+
+    def sample(self, n, labels=None, generator=None):
+        picks = []
+        for label in labels.tolist():
+            where = torch.nonzero(self.data.labels == (label + self.offset) % self.data.num_classes).flatten()
+            picks.append(where[torch.randint(len(where), (1,), generator=generator)])
+        images, _ = self.data.rows(torch.cat(picks))
+        return images.float() / 127.5 - 1
+
+
+class OneImageSampler(RealSampler):
+    """The first real test image of the requested class, every time: right class, no variety."""
+
+    def sample(self, n, labels=None, generator=None):
+        first = {c: int(torch.nonzero(self.data.labels == c)[0]) for c in labels.unique().tolist()}
+        images, _ = self.data.rows(torch.tensor([first[c] for c in labels.tolist()]))
+        return images.float() / 127.5 - 1
+
+
+def test_conditional_accuracy_per_class_and_confusion():
+    requested = torch.tensor([0, 0, 0, 1, 1, 2])
+    predicted = torch.tensor([0, 0, 1, 1, 1, 0])
+    overall, per_class, confusion = conditional_accuracy(predicted, requested, 3)
+    assert overall == pytest.approx(4 / 6)
+    assert per_class.tolist() == pytest.approx([2 / 3, 1.0, 0.0])
+    assert confusion.tolist() == [[2, 1, 0], [0, 2, 0], [1, 0, 0]]
+
+
+def test_conditional_evaluator_tells_right_classes_from_wrong_ones():
+    test = blob_images(n=200, size=16, seed=1)
+    judge = train_judge(DATA, epochs=2, batch_size=32, progress=False)
+    evaluator = ConditionalEvaluator(DATA, test, judge, n_per_class=30)
+    right = evaluator.report(RealSampler(test))
+    wrong = evaluator.report(RealSampler(test, offset=1))
+    assert right.accuracy > 0.9 and wrong.accuracy < 0.1
+    assert evaluator.last_report is wrong  # the latest report is kept (fit's final evaluation, for a notebook)
+    assert set(right.per_class_accuracy) == set(DATA.class_names)
+    assert right.per_class_fid["quadrant 0"] < wrong.per_class_fid["quadrant 0"]
+    assert 0.7 < right.per_class_spread["quadrant 0"] < 1.3  # real drawings are as varied as real drawings
+    collapsed = evaluator.report(OneImageSampler(test))
+    assert collapsed.accuracy > 0.9 and collapsed.per_class_spread["quadrant 0"] < 0.05  # right class, no variety
+    metrics = right.as_metrics()
+    assert metrics["cond_acc"] == right.accuracy and "acc/quadrant 3" in metrics and "fid/quadrant 3" in metrics
+    assert "spread/quadrant 3" in metrics and "recall/quadrant 3" in metrics
+    assert "overall" in right.table()
+    with pytest.raises(ValueError, match="different classes"):
+        ConditionalEvaluator(DATA, blob_images(n=60, size=16, classes=3), judge)

@@ -1,0 +1,56 @@
+"""Translation scores (gancourse.metrics.translation)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gancourse.data import ImageSet
+from gancourse.data.unpaired import UnpairedSet
+from gancourse.metrics.translation import TranslationEvaluator, memorization_distance, mifid
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Toy networks gain nothing from a second thread, and on a busy CI machine oversubscribed threads make
+    these tests several times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def toy_unpaired(n: int = 12, size: int = 36, crop: int = 32, seed: int = 0) -> UnpairedSet:
+    """Reddish noisy 'paintings' (A) and bluish 'photos' (B); preview images at the crop size."""
+    g = torch.Generator().manual_seed(seed)
+
+    def domain(name: str, channel: int, count: int, side: int) -> ImageSet:
+        images = torch.randint(0, 90, (count, 3, side, side), generator=g, dtype=torch.uint8)
+        images[:, channel] += 150
+        return ImageSet(name, images)
+
+    preview = UnpairedSet("toy", domain("a", 0, 4, crop), domain("b", 2, 5, crop), ("art", "photo"))
+    return UnpairedSet("toy", domain("a", 0, n, size), domain("b", 2, n + 3, size), ("art", "photo"),
+                       crop=crop, preview=preview)
+
+
+def test_memorization_distance_and_mifid():
+    train = torch.randn(50, 8)
+    assert memorization_distance(train[:10], train) == pytest.approx(0.0, abs=1e-9)
+    assert memorization_distance(torch.randn(10, 8), train) > 0.01
+    assert mifid(10.0, 0.5, epsilon=0.1) == 10.0 and mifid(10.0, 0.05, epsilon=0.1) == pytest.approx(200.0)
+
+
+def test_translation_evaluator_prefers_translations_that_look_like_the_target():
+    data = toy_unpaired(n=40)
+
+    def colour_stats(images):  # a stand-in feature network: mean and spread of each channel
+        return torch.cat([images.mean(dim=(2, 3)), images.std(dim=(2, 3))], dim=1), torch.zeros(len(images))
+
+    evaluator = TranslationEvaluator(data.preview.b.images, data.preview.a.images, colour_stats,
+                                     direction="photo2art", floor_reference=data.a.images[..., :32, :32])
+    as_is = evaluator.score(evaluator.sources.float() / 127.5 - 1)
+    swapped = evaluator.sources.float().flip(1) / 127.5 - 1  # blue photos turned red: 'translated'
+    translated = evaluator.score(swapped)
+    assert translated["kid"] < as_is["kid"] and translated["fid"] < as_is["fid"]
+    assert {"fid_floor", "kid_floor", "memorization_distance", "memorization_floor", "mifid"} <= set(translated)

@@ -1,0 +1,173 @@
+"""The conditional GAN: labels reach G and D, a chosen class can be drawn, conditional metrics, CLI."""
+
+import numpy as np
+import pytest
+import torch
+
+from gancourse.cli import main
+from gancourse.data import ImageSet
+from gancourse.devices import seed_everything
+from gancourse.recipes import CGAN, RECIPES
+from gancourse.recipes.cgan import class_index
+
+from ..helpers import blob_images
+
+DATA = blob_images(n=256, size=16)
+SMALL = dict(nz=8, g_width=8, d_width=8)
+
+
+def make(**options) -> CGAN:
+    seed_everything(0)
+    return CGAN(CGAN.config_for(DATA, **SMALL, **options))
+
+
+def test_config_for_makes_it_conditional_on_the_data_classes():
+    recipe = make()
+    assert RECIPES["cgan"] is CGAN and recipe.config.n_classes == 4
+    assert recipe.G.embed is not None and recipe.D.embed is not None  # label embedding in G, projection in D
+    assert 0.15 < float(recipe.G.embed.weight.detach().std()) < 0.6  # not DCGAN's 0.02, or G ignores the label at first
+    unlabelled = ImageSet("plain", DATA.images, None, [], "real")
+    with pytest.raises(ValueError, match="labelled data"):
+        CGAN(CGAN.config_for(unlabelled, **SMALL))
+
+
+def test_the_auxiliary_classifier_is_on_for_cgan_only():
+    recipe = make()
+    assert recipe.config.aux_weight > 0 and recipe.D.classifier is not None
+    assert recipe.optimizers["D"].param_groups[0]["params"][-1] is recipe.D.classifier.bias  # D's optimiser trains it
+    assert make(aux_weight=0.0).D.classifier is None  # projection only, DCGAN's step
+    dcgan = RECIPES["dcgan"](RECIPES["dcgan"].config_for(DATA, **SMALL))
+    assert dcgan.config.aux_weight == 0 and dcgan.D.classifier is None
+    with pytest.raises(ValueError, match="aux_weight"):
+        make(aux_weight=-1.0)
+    with pytest.raises(ValueError, match="aux_weight=0"):
+        make(pack=2)
+    assert make(pack=2, aux_weight=0.0).D.pack == 2
+
+
+def test_the_auxiliary_term_teaches_d_the_classes_and_g_to_draw_them():
+    recipe = make()
+    from gancourse.data import BatchStream
+
+    stream = BatchStream(DATA, 32, seed=0)
+    history = [recipe.step(stream.next()) for _ in range(60)]
+    first, last = history[:5], history[-10:]
+    mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
+    assert mean(first, "d_class_acc_real") < 0.6 < 0.95 < mean(last, "d_class_acc_real")  # chance is 0.25
+    assert mean(last, "cls_d") < 0.5 * mean(first, "cls_d")
+    # D's head never sees fakes in training: its growing agreement with their requested labels is G's doing
+    assert mean(last, "cls_g") < 0.75 * mean(first, "cls_g")
+    assert mean(first, "d_class_acc_fake") < 0.6 < 0.9 < mean(last, "d_class_acc_fake")
+
+
+def test_the_generator_draws_the_class_it_is_asked_for():
+    recipe = make()
+    recipe.step(next(iter([_batch()])))
+    a = recipe.sample_class(1, 6, generator=torch.Generator().manual_seed(3))
+    b = recipe.sample_class(2, 6, generator=torch.Generator().manual_seed(3))
+    assert a.shape == (6, 1, 16, 16) and not torch.allclose(a, b)  # same noise, other label: other images
+    with pytest.raises(ValueError, match="label must be"):
+        recipe.sample_class(4, 1)
+
+
+def _batch():
+    from gancourse.data import BatchStream
+
+    return BatchStream(DATA, 32, seed=0).next()
+
+
+def test_class_index_accepts_names_and_indices_and_lists_the_classes():
+    names = ["apple", "cat", "star"]
+    assert class_index(names, "cat") == 1 and class_index(names, "2") == 2 and class_index(names, 0) == 0
+    with pytest.raises(ValueError, match="apple, cat, star"):
+        class_index(names, "dog")
+
+
+class RealSampler:
+    """Returns real test images of the requested classes (shifted by ``offset`` classes)."""
+
+    def __init__(self, data: ImageSet, offset: int = 0) -> None:
+        self.data, self.offset = data, offset
+
+    def sample(self, n, labels=None, generator=None):
+        picks = []
+        for label in labels.tolist():
+            where = torch.nonzero(self.data.labels == (label + self.offset) % self.data.num_classes).flatten()
+            picks.append(where[torch.randint(len(where), (1,), generator=generator)])
+        images, _ = self.data.rows(torch.cat(picks))
+        return images.float() / 127.5 - 1
+
+
+class OneImageSampler(RealSampler):
+    """The first real test image of the requested class, every time: right class, no variety."""
+
+    def sample(self, n, labels=None, generator=None):
+        first = {c: int(torch.nonzero(self.data.labels == c)[0]) for c in labels.unique().tolist()}
+        images, _ = self.data.rows(torch.tensor([first[c] for c in labels.tolist()]))
+        return images.float() / 127.5 - 1
+
+
+def test_fixed_samples_share_one_noise_vector_across_the_classes():
+    inputs = make().fixed_inputs(10)
+    assert inputs["labels"].tolist() == [0, 1, 2, 3, 0, 1, 2, 3, 0, 1]
+    assert torch.equal(inputs["z"][0], inputs["z"][3]) and not torch.equal(inputs["z"][3], inputs["z"][4])
+
+
+# --- the CLI: training a conditional run on Quick Draw, and sampling a chosen class ---------------------
+
+@pytest.fixture
+def quickdraw_root(tmp_path, monkeypatch):
+    folder = tmp_path / "data" / "quickdraw"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ("apple", "cat", "star"):
+        np.save(folder / f"{name}.npy", rng.integers(0, 255, (60, 784), dtype=np.uint8))
+    monkeypatch.setenv("GANCOURSE_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
+    return tmp_path / "data"
+
+
+TINY = ["--steps", "2", "--batch-size", "8", "--no-eval", "--quiet", "--set", "nz=8", "--set", "g_width=8",
+        "--set", "d_width=8"]
+
+
+def test_cli_trains_a_conditional_run_on_chosen_categories_and_samples_one_class(quickdraw_root, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--recipe", "cgan", "--dataset", "quickdraw", "--categories", "cat,star",
+                 "--out", str(run), *TINY]) == 0
+    import json
+
+    assert json.loads((run / "config.json").read_text())["data"]["classes"] == ["cat", "star"]
+    out = tmp_path / "stars.pt"
+    assert main(["sample", str(run), "--n", "5", "--label", "star", "--out", str(out)]) == 0
+    stars = torch.load(out)
+    assert stars.shape == (5, 1, 28, 28) and stars.abs().max() <= 1
+    cats = tmp_path / "cats.pt"
+    main(["sample", str(run), "--n", "5", "--label", "cat", "--out", str(cats)])
+    assert not torch.allclose(torch.load(cats), stars)
+    capsys.readouterr()
+    assert main(["sample", str(run), "--n", "5", "--label", "dog", "--out", str(out)]) == 2
+    assert "cat, star" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("recipe", ["dcgan", "wgan", "wgan-gp"])
+def test_cli_trains_every_recipe_on_quickdraw_with_a_data_option(quickdraw_root, tmp_path, recipe):
+    run = tmp_path / recipe
+    assert main(["train", "--recipe", recipe, "--dataset", "quickdraw", "--data-option", "categories=apple,cat",
+                 "--out", str(run), *TINY]) == 0
+    assert (run / "checkpoints" / "generator.pt").is_file()
+
+
+def test_cli_rejects_categories_for_a_dataset_without_them(quickdraw_root, tmp_path, capsys):
+    assert main(["train", "--dataset", "mnist", "--categories", "cat", "--out", str(tmp_path / "x"), *TINY]) == 2
+    assert "quickdraw" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("recipe", ["dcgan", "wgan", "wgan-gp"])
+def test_recipes_without_a_class_head_refuse_aux_weight(recipe):
+    """dcgan and wgan have no class head: an aux_weight they would silently ignore is refused, naming cgan."""
+    cls = RECIPES[recipe]
+    with pytest.raises(ValueError, match="aux_weight=0.5 would be ignored.*cgan"):
+        cls(cls.config_for(DATA, aux_weight=0.5, **SMALL))
+    assert cls(cls.config_for(DATA, aux_weight=0.0, **SMALL)).D.classifier is None

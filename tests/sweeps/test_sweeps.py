@@ -1,0 +1,240 @@
+"""Sweeps: grid files, the checks before anything runs, parallel papermill runs, resume, failures, collect."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from gancourse.course.profiles import ParameterError
+from gancourse.sweeps import (
+    GridError,
+    collect,
+    combination_name,
+    load_grid,
+    notebook_parameters,
+    parse_grid,
+    plan_sweep,
+    run_sweep,
+    write_report,
+)
+
+# A notebook that trains nothing: it counts its executions in its run directory, writes a metrics.json and
+# a sample grid there, and fails on purpose when a == fail_on.
+TINY_PARAMETERS = 'a = 1  # an int\nb = 0.5  # a float\nfail_on = -1  # the value of a that raises\nrun_dir = ""\n'
+TINY_BODY = """
+import json, pathlib
+from PIL import Image
+out = pathlib.Path(run_dir)
+(out / "samples").mkdir(parents=True, exist_ok=True)
+counter = out / "executions.txt"
+counter.write_text((counter.read_text() if counter.exists() else "") + "x")
+if a == fail_on:
+    raise ValueError(f"combination a={a} fails on purpose")
+(out / "metrics.json").write_text(json.dumps({"step": 10, "fid": a * 10 + b, "precision": 0.5}))
+Image.new("L", (20, 20), int(40 * a)).save(out / "samples" / "step_000010.png")
+"""
+
+
+def make_notebook(path: Path, parameters: str = TINY_PARAMETERS, body: str = TINY_BODY) -> Path:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(parameters)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def executions(sweep: Path, name: str) -> int:
+    return len((sweep / name / "run" / "executions.txt").read_text())
+
+
+GRID = {"parameters": {"a": [1, 2], "b": [0.5, 1.5]}, "combinations": [{"a": 3, "b": 0.5}], "fixed": {"fail_on": 3}}
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """A 2x2 grid plus one explicit combination that fails, run with two jobs."""
+    tmp = tmp_path_factory.mktemp("sweep")
+    notebook = make_notebook(tmp / "tiny.ipynb")
+    out = tmp / "sweeps" / "tiny"
+    result = run_sweep(notebook, parse_grid(GRID), out, jobs=2, progress=False)
+    return notebook, out, result
+
+
+def test_sweep_runs_every_combination_and_records_the_failure(swept):
+    _, out, result = swept
+    assert result.count("ok") == 4
+    assert list(result.failed) == ["a-3_b-0.5"]
+    assert "ValueError: combination a=3 fails on purpose" in result.failed["a-3_b-0.5"]
+    assert "ValueError: combination a=3 fails on purpose" in result.summary()
+    for name in ("a-1_b-0.5", "a-1_b-1.5", "a-2_b-0.5", "a-2_b-1.5"):
+        status = json.loads((out / name / "status.json").read_text())
+        assert status["status"] == "ok" and status["metrics"]["fid"] > 0
+        assert (out / name / "notebook.ipynb").is_file()
+        # each combination trained into its own run directory, passed in as run_dir
+        assert json.loads((out / name / "params.json").read_text())["run_dir"] == str(out / name / "run")
+    executed = nbformat.read(out / "a-2_b-1.5" / "notebook.ipynb", as_version=4)
+    assert executed.metadata["gancourse"]["sweep"]["metrics"]["fid"] == pytest.approx(21.5)
+
+
+def test_collect_gives_one_row_per_combination(swept):
+    _, out, _ = swept
+    df = collect(out)
+    assert len(df) == 5
+    assert list(df.columns[:2]) == ["a", "b"]
+    ok = df[df["status"] == "ok"]
+    assert len(ok) == 4
+    assert sorted(ok["fid"]) == pytest.approx([10.5, 11.5, 20.5, 21.5])
+    assert ok.set_index(["a", "b"]).loc[(1, 0.5), "rank"] == 1  # lowest FID ranks first
+    failed = df[df["status"] == "failed"].iloc[0]
+    assert failed["a"] == 3 and "fails on purpose" in failed["error"] and failed["wall_time"] > 0
+    assert df.attrs["fixed"] == {"fail_on": 3}
+
+    df, paths = write_report(out)
+    assert set(paths) == {"csv", "markdown", "heatmap", "contact_sheet"}
+    assert all(p.is_file() and p.stat().st_size > 0 for p in paths.values())
+    assert paths["markdown"].read_text().count("\n| ") == 5 + 1  # header row + one row per combination
+
+
+def test_rerun_skips_complete_combinations_and_retries_the_rest(swept):
+    notebook, out, _ = swept
+    before = {n: (out / n / "status.json").stat().st_mtime_ns for n in ("a-1_b-0.5", "a-2_b-1.5")}
+    # simulate a combination killed mid-run: its status still says "running"
+    status_file = out / "a-1_b-1.5" / "status.json"
+    status_file.write_text(json.dumps({**json.loads(status_file.read_text()), "status": "running"}))
+
+    result = run_sweep(notebook, parse_grid(GRID), out, jobs=2, progress=False)
+    assert sorted(result.skipped) == ["a-1_b-0.5", "a-2_b-0.5", "a-2_b-1.5"]
+    assert executions(out, "a-1_b-0.5") == 1 and executions(out, "a-2_b-1.5") == 1
+    assert {n: (out / n / "status.json").stat().st_mtime_ns for n in before} == before
+    assert executions(out, "a-1_b-1.5") == 2  # the interrupted one ran again, in the same run directory
+    assert executions(out, "a-3_b-0.5") == 2  # the failed one was retried (and failed again)
+    assert json.loads((out / "a-3_b-0.5" / "status.json").read_text())["attempts"] == 2
+    assert result.count("ok") == 4
+
+
+def test_unknown_parameter_is_rejected_before_anything_runs(tmp_path):
+    notebook = make_notebook(tmp_path / "tiny.ipynb")
+    out = tmp_path / "never"
+    with pytest.raises(ParameterError) as info:
+        run_sweep(notebook, parse_grid({"parameters": {"a": [1, 2], "dropout": [0.1]}}), out, progress=False)
+    message = str(info.value)
+    assert "'dropout'" in message
+    for listed in ("a=1", "b=0.5", "fail_on=-1", "run_dir=''"):
+        assert listed in message
+    assert not out.exists()
+
+
+def test_value_of_the_wrong_type_is_rejected(tmp_path):
+    notebook = make_notebook(tmp_path / "tiny.ipynb")
+    with pytest.raises(ParameterError, match="a=0.5 does not fit"):
+        plan_sweep(notebook, parse_grid({"parameters": {"a": [1, 0.5]}}), tmp_path / "out")
+    plan_sweep(notebook, parse_grid({"parameters": {"b": [1, 2]}}), tmp_path / "out")  # an int for a float is fine
+
+
+def test_notebook_without_run_dir_is_rejected(tmp_path):
+    notebook = make_notebook(tmp_path / "no_run_dir.ipynb", parameters="a = 1\n")
+    assert notebook_parameters(notebook) == {"a": 1}
+    with pytest.raises(ParameterError, match="no `run_dir` parameter"):
+        plan_sweep(notebook, parse_grid({"parameters": {"a": [1, 2]}}), tmp_path / "out")
+
+
+def test_parameters_cell_is_read_with_python_not_a_line_pattern(tmp_path):
+    # papermill's inspect skips lines with a second "=" (here in the comment); the sweep must still see them
+    notebook = make_notebook(tmp_path / "p.ipynb", parameters='%matplotlib inline\nlr = 2e-4  # 0 = off\n'
+                                                               'names = ["a", "b"]\nrun_dir = ""\n')
+    assert notebook_parameters(notebook) == {"lr": 2e-4, "names": ["a", "b"], "run_dir": ""}
+
+
+def test_changed_fixed_values_do_not_mix_with_an_earlier_sweep(tmp_path):
+    notebook = make_notebook(tmp_path / "tiny.ipynb")
+    out = tmp_path / "out"
+    (out / "a-1").mkdir(parents=True)
+    (out / "a-1" / "params.json").write_text(json.dumps({"a": 1, "b": 0.5, "run_dir": "x"}))
+    plan_sweep(notebook, parse_grid({"parameters": {"a": [1]}, "fixed": {"b": 0.5}}), out)
+    with pytest.raises(ValueError, match=r"other values of b \(b: 0.5 -> 2.0\)"):
+        plan_sweep(notebook, parse_grid({"parameters": {"a": [1]}, "fixed": {"b": 2.0}}), out)
+
+
+def test_one_driver_per_sweep_folder(tmp_path):
+    import os
+
+    notebook = make_notebook(tmp_path / "tiny.ipynb")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sweep.lock").write_text(f"{os.getppid()}\n")  # a live process holds the folder
+    with pytest.raises(RuntimeError, match="another sweep"):
+        run_sweep(notebook, parse_grid({"parameters": {"a": [1]}}), out, progress=False)
+    assert not (out / "a-1").exists()
+
+
+def test_notebook_profile_is_resolved_and_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANCOURSE_PROFILE", "smoke")
+    notebook = make_notebook(tmp_path / "tiny.ipynb", parameters='profile = ""\na = 1\nrun_dir = ""\n')
+    plan = plan_sweep(notebook, parse_grid({"parameters": {"a": [1, 2]}}), tmp_path / "out")
+    assert [c.params for c in plan.combinations] == [{"profile": "smoke", "a": 1}, {"profile": "smoke", "a": 2}]
+
+
+def test_grid_product_explicit_combinations_and_fixed(tmp_path):
+    path = tmp_path / "grid.yaml"
+    path.write_text("description: test\nparameters:\n  lr: [1e-4, 2e-4]\n  beta1: [0.5, 0.6]\n"
+                    "combinations:\n  - {lr: 1e-4, beta1: 0.5}\n  - {lr: 4e-4, beta1: 0.9, width: 64}\n"
+                    "fixed:\n  steps: 100\n  profile: quick\n")
+    grid = load_grid(path)
+    combos = grid.expand()
+    assert combos[:4] == [{"lr": 1e-4, "beta1": 0.5}, {"lr": 1e-4, "beta1": 0.6},
+                          {"lr": 2e-4, "beta1": 0.5}, {"lr": 2e-4, "beta1": 0.6}]
+    assert combos[4] == {"lr": 4e-4, "beta1": 0.9, "width": 64}  # the duplicate explicit one was dropped
+    assert len(combos) == 5 and isinstance(combos[0]["lr"], float)  # "1e-4" is a number, not text
+    assert grid.varying == ["lr", "beta1", "width"]
+    assert grid.fixed == {"steps": 100, "profile": "quick"}
+    assert grid.names == ["lr", "beta1", "width", "steps", "profile"]
+    assert parse_grid({"combinations": [{"seed": 0}, {"seed": 1}]}).expand() == [{"seed": 0}, {"seed": 1}]
+    assert grid.with_fixed(steps=5).fixed["steps"] == 5
+    with pytest.raises(GridError, match="already varies"):
+        grid.with_fixed(lr=1.0)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"parameters": {"lr": 2e-4}}, "must be a non-empty list"),
+    ({"parameters": {"lr": [1.0]}, "fixed": {"lr": 2.0}}, "both varies and is fixed"),
+    ({"parameters": {"run_dir": ["x"]}}, "set by the sweep"),
+    ({"fixed": {"lr": 1.0}}, "nothing to run"),
+    ({"grid": {"lr": [1.0]}}, "unknown section grid"),
+    ({"combinations": [[1, 2]]}, "list of mappings"),
+])
+def test_bad_grids_say_what_to_write(spec, message):
+    with pytest.raises(GridError, match=message):
+        parse_grid(spec)
+
+
+def test_combination_names_are_readable_folder_names():
+    assert combination_name({"dropout": 0.3, "width": 128}) == "dropout-0.3_width-128"
+    assert combination_name({"lr": 2e-4, "beta1": 0.6}) == "lr-0.0002_beta1-0.6"
+    assert combination_name({"norm": "spectral norm/x"}) == "norm-spectral-norm-x"
+    assert len(combination_name({f"p{i}": "v" * 20 for i in range(10)})) <= 100
+
+
+def test_cli_rejects_an_unknown_parameter_in_one_line(tmp_path, capsys):
+    from gancourse.cli import main
+
+    notebook = make_notebook(tmp_path / "tiny.ipynb")
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("parameters:\n  dropout: [0.1, 0.3]\n")
+    assert main(["sweep", str(notebook), str(grid), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "no parameter 'dropout'" in err and "fail_on=-1" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_collect_prints_the_table(swept, capsys):
+    from gancourse.cli import main
+
+    _, out, _ = swept
+    assert main(["collect", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| a | b | fid |" in printed and "contact_sheet.png" in printed
