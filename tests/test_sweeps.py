@@ -238,3 +238,198 @@ def test_cli_collect_prints_the_table(swept, capsys):
     assert main(["collect", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| a | b | fid |" in printed and "contact_sheet.png" in printed
+
+
+# -- replicates: hand-made run records (no notebook runs) --------------------------------------------------------
+
+def fake_sweep(folder: Path, runs: list[tuple[dict, dict | None]], varying: list[str]) -> Path:
+    """A sweep folder as `gancourse sweep` leaves it: one (values, metrics or None for a failed run) per run."""
+    from PIL import Image
+
+    combos = []
+    for values, metrics in runs:
+        name = combination_name(values)
+        combos.append({"name": name, "values": values})
+        run = folder / name / "run"
+        (run / "samples").mkdir(parents=True)
+        status = {"status": "ok" if metrics else "failed", "error": "" if metrics else "ValueError: boom",
+                  "wall_time": 10.0, "params": values}
+        (folder / name / "status.json").write_text(json.dumps(status))
+        if metrics:
+            (run / "metrics.json").write_text(json.dumps({"step": 100, **metrics}))
+            Image.new("L", (16, 16), 100).save(run / "samples" / "step_000100.png")
+    (folder / "sweep.json").write_text(json.dumps({"notebook": "x.ipynb", "varying": varying, "fixed": {},
+                                                   "combinations": combos}))
+    return folder
+
+
+def replicate_runs(fids: dict[tuple, list[float | None]]) -> list[tuple[dict, dict | None]]:
+    return [({"dropout": d, "width": w, "seed": s}, {"fid": f, "recall": 0.1 * s} if f is not None else None)
+            for (d, w), values in fids.items() for s, f in enumerate(values)]
+
+
+def test_grid_reads_seeds_and_replicates_as_replicates():
+    grid = parse_grid({"parameters": {"width": [64, 128]}, "replicates": 3})
+    assert grid.expand()[:3] == [{"width": 64, "seed": 0}, {"width": 64, "seed": 1}, {"width": 64, "seed": 2}]
+    assert grid.replicates == 3 and grid.settings == ["width"]
+    assert parse_grid({"parameters": {"seed": [0, 1], "width": [64]}}).replicates == 2
+    assert parse_grid({"parameters": {"width": [64, 128]}}).replicates == 1
+    assert parse_grid({"replicates": 2}).expand() == [{"seed": 0}, {"seed": 1}]
+    assert parse_grid({"combinations": [{"width": 64}], "replicates": 2}).expand() == [
+        {"width": 64, "seed": 0}, {"width": 64, "seed": 1}]
+    with pytest.raises(GridError, match="remove `seed`"):
+        parse_grid({"parameters": {"width": [64]}, "fixed": {"seed": 1}, "replicates": 2})
+    with pytest.raises(GridError, match="number of seeds"):
+        parse_grid({"parameters": {"width": [64]}, "replicates": 0})
+
+
+def test_replicate_table_gives_mean_std_n_rank_and_ties(tmp_path):
+    from gancourse.sweeps import replicate_table
+
+    runs = replicate_runs({(0.1, 64): [100.0, 110.0, 120.0],   # mean 110, std 10
+                           (0.1, 128): [80.0, 82.0, 84.0],     # mean 82, std 2: best, clearly
+                           (0.3, 64): [104.0, 111.0, None],    # mean 107.5 (n=2): within 10 of 110 -> tie
+                           (0.3, 128): [None, None, None]})    # nothing finished
+    df = collect(fake_sweep(tmp_path / "s", runs, ["dropout", "width", "seed"]))
+    table = replicate_table(df)
+    assert list(table[["dropout", "width"]].itertuples(index=False, name=None)) == [
+        (0.1, 128), (0.3, 64), (0.1, 64), (0.3, 128)]  # by mean FID, the setting with no finished seed last
+    best, second, third, none = (table.iloc[i] for i in range(4))
+    assert (best["n"], best["fid_mean"], best["fid_std"]) == (3, pytest.approx(82.0), pytest.approx(2.0))
+    assert (third["fid_mean"], third["fid_std"]) == (pytest.approx(110.0), pytest.approx(10.0))
+    assert second["n"] == 2 and second["seeds"] == "0, 1" and second["fid_mean"] == pytest.approx(107.5)
+    assert best["recall_mean"] == pytest.approx(0.1)  # every metric, not only the ranking one
+    assert [best["rank"], second["rank"], third["rank"]] == [1, 2, 3] and pd_isna(none["rank"])
+    assert none["n"] == 0
+    # 107.5 vs 110 differ by less than the larger std (10): tied; 82 vs 107.5 (std 2 and 4.9): not tied
+    assert (best["tied_with"], second["tied_with"], third["tied_with"]) == ("", "3", "2")
+    assert list(table["rank_label"]) == ["1", "=2", "=2", ""]  # a shared place; no place without a finished seed
+
+
+def test_ties_need_a_spread_and_follow_the_larger_std():
+    from gancourse.sweeps.report import is_tie
+
+    assert is_tie(100.0, 5.0, 104.0, 1.0)           # 4 < 5
+    assert not is_tie(100.0, 5.0, 106.0, 1.0)       # 6 > 5
+    assert not is_tie(100.0, float("nan"), 100.5, float("nan"))  # one seed each: no spread, no claim either way
+    assert is_tie(100.0, float("nan"), 100.5, 1.0)  # the one spread there is
+
+
+def test_higher_is_better_metrics_rank_the_other_way(tmp_path):
+    from gancourse.sweeps import replicate_table
+
+    runs = [({"width": w, "seed": s}, {"fid": fid, "recall": recall})
+            for w, s, fid, recall in [(64, 0, 10.0, 0.2), (64, 1, 11.0, 0.3), (128, 0, 20.0, 0.5), (128, 1, 21.0, 0.6)]]
+    df = collect(fake_sweep(tmp_path / "s", runs, ["width", "seed"]))
+    by_recall, by_fid = replicate_table(df, "recall"), replicate_table(df, "fid")
+    assert list(by_recall["width"]) == [128, 64] and list(by_fid["width"]) == [64, 128]
+    assert by_recall.iloc[0]["recall_mean"] == pytest.approx(0.55) and by_recall.iloc[0]["tied_with"] == ""
+
+
+def test_report_of_a_replicated_sweep(tmp_path):
+    runs = replicate_runs({(0.1, 64): [100.0, 110.0], (0.1, 128): [80.0, 84.0],
+                           (0.3, 64): [90.0, None], (0.3, 128): [70.0, 71.0]})
+    df, paths = write_report(fake_sweep(tmp_path / "s", runs, ["dropout", "width", "seed"]))
+    assert set(paths) == {"csv", "markdown", "replicates", "heatmap", "contact_sheet"}
+    md = paths["markdown"].read_text()
+    assert "| dropout | width | n | fid (mean ± std) |" in md
+    assert "| 0.3 | 128 | 2 | 70.5 ± 0.707 |" in md and "| 0.3 | 64 | 1 | 90 |" in md
+    replicates = paths["replicates"].read_text().splitlines()
+    assert replicates[0].startswith("dropout,width,n,seeds,fid_mean,fid_std") and len(replicates) == 5
+    from gancourse.sweeps.report import one_seed_per_setting
+
+    shown = one_seed_per_setting(df)
+    assert len(shown) == 4 and set(shown["seed"]) == {0}  # one seed per setting: the lowest that finished
+    # a setting whose seed 0 failed shows the seed that finished
+    runs = replicate_runs({(0.1, 64): [None, 110.0]})
+    df = collect(fake_sweep(tmp_path / "t", runs, ["dropout", "width", "seed"]))
+    assert list(one_seed_per_setting(df)["seed"]) == [1]
+
+
+def test_nested_runs_give_prefixed_metrics(tmp_path):
+    from gancourse.sweeps.results import final_samples, run_metrics
+
+    run = tmp_path / "run"
+    for name, fid in [("dcgan", 50.0), ("wgan-gp", 40.0)]:
+        (run / name / "samples").mkdir(parents=True)
+        (run / name / "metrics.json").write_text(json.dumps({"step": 10, "fid": fid}))
+        (run / name / "samples" / "step_000010.png").write_bytes(b"png")
+    assert run_metrics(run) == {"dcgan/step": 10, "dcgan/fid": 50.0, "wgan-gp/step": 10, "wgan-gp/fid": 40.0}
+    assert final_samples(run, "wgan-gp/fid") == run / "wgan-gp" / "samples" / "step_000010.png"
+    assert final_samples(run) == run / "dcgan" / "samples" / "step_000010.png"
+    (run / "metrics.json").write_text(json.dumps({"fid": 1.0}))
+    assert run_metrics(run) == {"fid": 1.0}  # a run of its own wins
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+# -- the Dask backend: a LocalCluster of 2 worker processes on loopback -------------------------------------------
+
+def test_dask_backend_runs_the_sweep_isolates_the_failure_and_resumes(tmp_path):
+    pytest.importorskip("distributed", reason='the dask backend needs pip install "gancourse[cluster]"')
+    import psutil
+
+    notebook = make_notebook(tmp_path / "tiny.ipynb")
+    out = tmp_path / "sweeps" / "tiny"
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    result = run_sweep(notebook, parse_grid(GRID), out, jobs=2, progress=False, backend="dask")
+    assert result.count("ok") == 4
+    assert list(result.failed) == ["a-3_b-0.5"]
+    assert "ValueError: combination a=3 fails on purpose" in result.failed["a-3_b-0.5"]
+    assert collect(out).set_index(["a", "b"]).loc[(2, 1.5), "fid"] == pytest.approx(21.5)
+    for name in ("a-1_b-0.5", "a-2_b-1.5"):
+        assert json.loads((out / name / "status.json").read_text())["threads"] is not None
+    # the cluster, its workers and every notebook process are gone
+    assert {p.pid for p in psutil.Process().children(recursive=True)} - before == set()
+
+    again = run_sweep(notebook, parse_grid(GRID), out, jobs=2, progress=False, backend="dask")
+    assert sorted(again.skipped) == ["a-1_b-0.5", "a-1_b-1.5", "a-2_b-0.5", "a-2_b-1.5"]
+    assert executions(out, "a-1_b-0.5") == 1 and executions(out, "a-3_b-0.5") == 2
+
+
+def test_backend_and_scheduler_are_checked(tmp_path):
+    notebook = make_notebook(tmp_path / "tiny.ipynb")
+    with pytest.raises(ParameterError, match="backend must be one of local, dask"):
+        run_sweep(notebook, parse_grid({"parameters": {"a": [1]}}), tmp_path / "out", backend="ray", progress=False)
+    with pytest.raises(ParameterError, match="needs the dask backend"):
+        run_sweep(notebook, parse_grid({"parameters": {"a": [1]}}), tmp_path / "out", scheduler="tcp://x:1",
+                  progress=False)
+
+
+@pytest.mark.parametrize("backend", ["local", "dask"])
+def test_sigterm_stops_every_combination_and_records_it(tmp_path, backend):
+    if backend == "dask":
+        pytest.importorskip("distributed", reason='the dask backend needs pip install "gancourse[cluster]"')
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    body = ("import pathlib, time\npathlib.Path(run_dir).mkdir(parents=True, exist_ok=True)\n"
+            "(pathlib.Path(run_dir) / 'started').write_text('x')\ntime.sleep(300)\n")
+    notebook = make_notebook(tmp_path / "slow.ipynb", parameters="a = 1\nrun_dir = ''\n", body=body)
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("parameters:\n  a: [1, 2, 3]\n")
+    out = tmp_path / "out"
+    driver = subprocess.Popen([sys.executable, "-m", "gancourse", "sweep", str(notebook), str(grid), "--out", str(out),
+                               "--jobs", "2", "--backend", backend, "--quiet"],
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    while len(list(out.glob("*/run/started"))) < 2:  # two notebooks are running
+        assert driver.poll() is None, driver.stdout.read().decode()
+        time.sleep(0.2)
+    processes = psutil.Process(driver.pid).children(recursive=True)
+    driver.send_signal(signal.SIGTERM)
+    driver.wait()
+    statuses = {p.parent.name: json.loads(p.read_text())["status"] for p in out.glob("*/status.json")}
+    assert sorted(statuses.values()) == ["interrupted", "interrupted"], statuses  # the third never started
+    gone, alive = psutil.wait_procs(processes, timeout=30)
+    assert alive == []  # no kernel or worker left running
+    assert not (out / "sweep.lock").exists()
