@@ -383,7 +383,8 @@ def write_report(sweep_dir: str | Path, metric: str = "fid") -> tuple[pd.DataFra
         table.drop(columns=["rank_label"], errors="ignore").to_csv(paths["replicates"], index=False)
         body = (f"## Mean ± std over seeds, by setting\n\nRank by the mean {metric}; `=k`: a shared place, each "
                 f"within the spread of the one ranked above it (means closer than the larger std), so their "
-                f"order could flip with another seed.\n\n{replicate_markdown(table)}\n## Every run\n\n{body}")
+                f"order could flip with another seed.\n\n{replicate_markdown(table)}\n## Every run\n\n"
+                f"{markdown_table(df.drop(columns='rank', errors='ignore'))}")
     paths["markdown"].write_text(header + body)
     finished = df["status"].eq("ok") & (df[metric].notna() if metric in df else False)
     if len(heatmap_axes(df)) == 2 and finished.any():
