@@ -478,7 +478,7 @@ def test_a_course_notebook_sweeps_with_seeds_on_dask_and_collects_to_mean_and_st
     assert main(["sweep", str(NOTEBOOKS / "01_mnist_dcgan.ipynb"), str(grid), "--out", str(out), "--jobs", "2",
                  "--backend", "dask", "--profile", "smoke", "--quiet"]) == 0
     for seed in (0, 1):
-        run = out / f"lr_d-0.0005_seed-{seed}" / "run"
+        run = out / combination_name({"lr_d": 5e-4, "seed": seed}) / "run"
         assert json.loads((run / "config.json").read_text())["seed"] == seed  # trained into the sweep's run_dir
         assert (run / "metrics.json").is_file()
     assert not (tmp_path / "runs" / "01_mnist_dcgan").exists()
