@@ -507,3 +507,42 @@ def test_two_combinations_of_each_numbered_notebook(tmp_path, monkeypatch, name)
             assert (out / combo / "run" / "dropout_width_2x2" / "sweep.json").is_file()
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir()), \
         f"{name} wrote outside its run_dir: {sorted((tmp_path / 'runs').rglob('*'))[:5]}"
+
+
+GRID_FILES = {  # every grid in sweeps/ and the notebook it is written for
+    "fashion_dropout_width": "sweep_targets/fashion_dcgan",
+    "fashion_dropout_width_seeds": "sweep_targets/fashion_dcgan",
+    "fashion_eye_vs_fid_seeds": "sweep_targets/fashion_dcgan", "adam_lr_beta1": "sweep_targets/fashion_dcgan",
+    "mnist_two_timescale": "01_mnist_dcgan", "wgan_gp_critic": "04_wgan_gp",
+    "cyclegan_optimizer_lr": "06_monet_cyclegan",
+}
+
+
+@pytest.mark.parametrize("grid_name", sorted(GRID_FILES))
+def test_every_grid_in_sweeps_fits_its_notebook(grid_name, tmp_path):
+    path = Path(__file__).parents[1] / "sweeps" / f"{grid_name}.yaml"
+    assert sorted(p.stem for p in path.parent.glob("*.yaml")) == sorted(GRID_FILES)
+    notebook = NOTEBOOKS / f"{GRID_FILES[grid_name]}.ipynb"
+    assert f"notebooks/{GRID_FILES[grid_name]}.ipynb" in path.read_text()  # its comment names that notebook
+    plan = plan_sweep(notebook, load_grid(path), tmp_path / "out")  # every name and type checked, nothing run
+    assert len(plan.combinations) == len(load_grid(path).expand()) > 1
+    if grid_name.endswith("_seeds") or "replicates" in path.read_text():
+        assert load_grid(path).replicates >= 2
+
+
+def test_the_cyclegan_grid_is_seed_report_003s_optimiser_by_learning_rate():
+    grid = load_grid(Path(__file__).parents[1] / "sweeps" / "cyclegan_optimizer_lr.yaml")
+    assert grid.parameters == {"optimizer": ["adam", "rmsprop"], "lr": [1e-4, 2e-4, 4e-4]}
+
+
+def test_cyclegan_optimizer_knob_builds_that_optimizer():
+    import torch
+
+    from gancourse.recipes.cyclegan import CycleGAN, CycleGANConfig
+
+    small = dict(image_size=16, ngf=4, n_blocks=1, ndf=4, d_layers=1)
+    for name, kind in [("adam", torch.optim.Adam), ("rmsprop", torch.optim.RMSprop)]:
+        recipe = CycleGAN(CycleGANConfig(optimizer=name, lr=4e-4, **small))
+        assert all(isinstance(o, kind) and o.param_groups[0]["lr"] == 4e-4 for o in recipe.optimizers.values())
+    with pytest.raises(ValueError, match="optimizer must be one of adam, rmsprop"):
+        CycleGANConfig(optimizer="sgd", **small)

@@ -7,7 +7,12 @@
     df, paths = write_report("runs/sweeps/fashion_dropout_width")   # summary.csv/.md, heat-map, contact sheet
 
 The command line does the same: ``gancourse sweep NOTEBOOK GRID.yaml --out DIR [--jobs N]`` and
-``gancourse collect DIR``.
+``gancourse collect DIR``. Every numbered course notebook can be driven this way.
+
+Replicates: a grid that varies ``seed`` or says ``replicates: 3`` runs each setting once per seed;
+``replicate_table(collect(DIR))`` gives mean ± std and n per setting, the rank by the mean and ties.
+Backends: ``run_sweep(..., backend="dask")`` (``--backend dask``) runs the same worker processes on a
+Dask ``LocalCluster``, or on a cluster with ``scheduler="tcp://HOST:8786"`` (``--scheduler``).
 
 A notebook a sweep can drive (the convention, also in sweeps/README.md):
 
