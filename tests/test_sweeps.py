@@ -446,10 +446,11 @@ TINY = {
     "04_wgan_gp": {"budget_s": 1, "evaluations": 1},
     "05_quickdraw_cgan": {"steps": 10, "max_per_class": 200, "eval_per_class": 20, "categories": "apple,cat"},
     "06_monet_cyclegan": {"steps": 4, "baseline": False},
-    "07_hyperparameter_sweeps": {"replicates": 2},
+    "07_hyperparameter_sweeps": {"replicates": 2, "jobs": 2},
 }
-# what each notebook's sweep varies (two combinations) and the metric a sweep of it is ranked by
-VARIED = {name: {"seed": [0, 1]} for name in TINY} | {"07_hyperparameter_sweeps": {"jobs": [1, 2]}}
+# what each notebook's sweep varies (two combinations) and the metric a sweep of it is ranked by; 07 has no seed
+# of its own: its two combinations read section 4's grid from its default place and from a folder with none
+VARIED = {name: {"seed": [0, 1]} for name in TINY} | {"07_hyperparameter_sweeps": {"grid_sweep": ["", "no-grid"]}}
 RANKED_BY = {"01_mnist_dcgan": "fid", "02_wikiart_dcgan": "main/fid", "03_mode_collapse": "stacked/baseline/modes",
              "04_wgan_gp": "wgan-gp/fid", "05_quickdraw_cgan": "fid", "06_monet_cyclegan": "cyclegan/fid",
              "07_hyperparameter_sweeps": None}
