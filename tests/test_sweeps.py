@@ -547,3 +547,16 @@ def test_cyclegan_optimizer_knob_builds_that_optimizer():
         assert all(isinstance(o, kind) and o.param_groups[0]["lr"] == 4e-4 for o in recipe.optimizers.values())
     with pytest.raises(ValueError, match="optimizer must be one of adam, rmsprop"):
         CycleGANConfig(optimizer="sgd", **small)
+
+
+def test_heatmap_tells_a_gap_in_the_grid_from_a_failed_run(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gancourse.sweeps import plot_heatmap
+
+    runs = [({"dropout": 0.3, "width": 128, "seed": 0}, {"fid": 80.0}), ({"dropout": 0.3, "width": 128, "seed": 1},
+            {"fid": 90.0}), ({"dropout": 0.1, "width": 256, "seed": 0}, None)]  # two explicit combinations
+    fig = plot_heatmap(collect(fake_sweep(tmp_path / "s", runs, ["dropout", "width", "seed"])))
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == ["85 *\n± 7.1\nn=2", "failed /\nnot run", "not in\nthe grid", "not in\nthe grid"]

@@ -259,6 +259,7 @@ def plot_heatmap(df: pd.DataFrame, metric: str = "fid", rows: str | None = None,
                                                                                            columns=columns)
     count = ok.pivot_table(index=rows, columns=cols, values=metric, aggfunc="count").reindex(index=index,
                                                                                             columns=columns)
+    in_grid = set(zip(df[rows], df[cols], strict=True))
     replicated = has_replicates(df)
     if ax is None:
         _, ax = plt.subplots(figsize=(1.9 * len(table.columns) + 2.5, 1.2 * len(table.index) + 1.8))
@@ -270,7 +271,9 @@ def plot_heatmap(df: pd.DataFrame, metric: str = "fid", rows: str | None = None,
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             v = values[i, j]
-            if not np.isfinite(v):
+            if (index[i], columns[j]) not in in_grid:  # a grid of explicit combinations leaves gaps
+                text = "not in\nthe grid"
+            elif not np.isfinite(v):
                 text = "failed /\nnot run"
             elif replicated:
                 n = int(count.iloc[i, j]) if np.isfinite(count.iloc[i, j]) else 0
@@ -279,7 +282,8 @@ def plot_heatmap(df: pd.DataFrame, metric: str = "fid", rows: str | None = None,
                     f"\nn={n}"
             else:
                 text = f"{v:.3g}" + (" *" if v == best else "")
-            ax.text(j, i, text, ha="center", va="center", color="black" if np.isfinite(v) else "red",
+            colour = "black" if np.isfinite(v) else "red" if (index[i], columns[j]) in in_grid else "grey"
+            ax.text(j, i, text, ha="center", va="center", color=colour,
                     fontsize=9 if replicated else 10,
                     bbox=dict(facecolor="white", alpha=0.6, lw=0) if np.isfinite(v) else None)
     ax.set_xticks(range(len(table.columns)), [_cell(c) for c in table.columns])
