@@ -375,20 +375,23 @@ def test_dask_backend_runs_the_sweep_isolates_the_failure_and_resumes(tmp_path):
 
     notebook = make_notebook(tmp_path / "tiny.ipynb")
     out = tmp_path / "sweeps" / "tiny"
+    grid = parse_grid({"parameters": {"a": [1, 2]}, "combinations": [{"a": 3}], "fixed": {"fail_on": 3}})
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    result = run_sweep(notebook, parse_grid(GRID), out, jobs=2, progress=False, backend="dask")
-    assert result.count("ok") == 4
-    assert list(result.failed) == ["a-3_b-0.5"]
-    assert "ValueError: combination a=3 fails on purpose" in result.failed["a-3_b-0.5"]
-    assert collect(out).set_index(["a", "b"]).loc[(2, 1.5), "fid"] == pytest.approx(21.5)
-    for name in ("a-1_b-0.5", "a-2_b-1.5"):
-        assert json.loads((out / name / "status.json").read_text())["threads"] is not None
+    result = run_sweep(notebook, grid, out, jobs=2, progress=False, backend="dask")
+    assert result.count("ok") == 2
+    assert list(result.failed) == ["a-3"]
+    assert "ValueError: combination a=3 fails on purpose" in result.failed["a-3"]
+    assert list(collect(out).set_index("a")["fid"].dropna()) == pytest.approx([10.5, 20.5])
+    from gancourse.sweeps.runner import _cores
+
+    # each of the 2 workers' combinations gets half the cores
+    assert json.loads((out / "a-1" / "status.json").read_text())["threads"] == str(max(1, _cores() // 2))
     # the cluster, its workers and every notebook process are gone
     assert {p.pid for p in psutil.Process().children(recursive=True)} - before == set()
 
-    again = run_sweep(notebook, parse_grid(GRID), out, jobs=2, progress=False, backend="dask")
-    assert sorted(again.skipped) == ["a-1_b-0.5", "a-1_b-1.5", "a-2_b-0.5", "a-2_b-1.5"]
-    assert executions(out, "a-1_b-0.5") == 1 and executions(out, "a-3_b-0.5") == 2
+    again = run_sweep(notebook, grid, out, jobs=2, progress=False, backend="dask")
+    assert sorted(again.skipped) == ["a-1", "a-2"]
+    assert executions(out, "a-1") == 1 and executions(out, "a-3") == 2
 
 
 def test_backend_and_scheduler_are_checked(tmp_path):
