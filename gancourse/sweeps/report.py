@@ -362,7 +362,7 @@ def contact_sheet(df: pd.DataFrame, metric: str = "fid", tile: float = 2.6):
                 ax.text(0.5, 0.5, str(row["error"])[:80], ha="center", va="center", wrap=True, fontsize=7,
                         color="red", transform=ax.transAxes)
     what = "one seed of each setting" if replicated else "final samples of each combination"
-    fig.suptitle(f"{sweep_dir.name}: {what} (same noise in every tile)", fontsize=11)
+    fig.suptitle(f"{sweep_dir.name}:\n{what} (same noise in every tile)", fontsize=10)
     fig.tight_layout()
     return fig
 
