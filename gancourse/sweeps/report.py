@@ -133,7 +133,9 @@ def replicate_table(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame
         for m in [*metrics, "wall_time"]:
             values = pd.to_numeric(runs[m], errors="coerce").dropna() if m in runs else pd.Series(dtype=float)
             row[f"{m}_mean"] = values.mean() if len(values) else math.nan
-            row[f"{m}_std"] = values.std(ddof=1) if len(values) > 1 else math.nan
+            spread = values.std(ddof=1) if len(values) > 1 else math.nan
+            # equal values (a floor measured once per data set) give rounding noise, not a spread
+            row[f"{m}_std"] = 0.0 if spread < 1e-9 * max(1.0, abs(row[f"{m}_mean"])) else spread
         rows.append(row)
     table = pd.DataFrame(rows)
     mean, std = f"{metric}_mean", f"{metric}_std"
