@@ -551,6 +551,17 @@ def test_cyclegan_optimizer_knob_builds_that_optimizer():
     with pytest.raises(ValueError, match="optimizer must be one of adam, rmsprop"):
         CycleGANConfig(optimizer="sgd", **small)
 
+    import numpy as np
+
+    from tests.test_cyclegan import toy_recipe, toy_unpaired
+
+    data = toy_unpaired()
+    recipe = toy_recipe(data, optimizer="rmsprop", lr=1e-4)
+    before = [p.clone() for p in recipe.G_AB.parameters()]
+    scalars = recipe.step(data.stream(2, seed=0).next())  # one RMSprop step trains
+    assert all(np.isfinite(v) for v in scalars.values()) and scalars["lr"] == pytest.approx(1e-4)
+    assert any(not torch.equal(p, q) for p, q in zip(before, recipe.G_AB.parameters(), strict=True))
+
 
 def test_heatmap_tells_a_gap_in_the_grid_from_a_failed_run(tmp_path):
     import matplotlib
