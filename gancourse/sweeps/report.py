@@ -120,9 +120,10 @@ def replicate_table(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame
     settings = settings_of(df)
     metrics = [m for m in df.attrs.get("metrics") or [] if m in df]
     ok = df[df["status"].eq("ok")]
-    keys = df[settings].drop_duplicates() if settings else pd.DataFrame(index=[0])
+    # records, not iterrows: a row of mixed types would turn every int (width 128) into a float
+    keys = df[settings].drop_duplicates().to_dict("records") if settings else [{}]
     rows = []
-    for _, key in keys.iterrows():
+    for key in keys:
         mask = pd.Series(True, index=ok.index)
         for name in settings:
             mask &= ok[name].eq(key[name])
