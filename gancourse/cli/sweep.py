@@ -20,7 +20,14 @@ def register(subparsers) -> None:
     p.add_argument("grid", help="a grid YAML file, e.g. sweeps/fashion_dropout_width.yaml")
     p.add_argument("--out", required=True, help="the sweep folder, e.g. runs/sweeps/fashion_dropout_width")
     p.add_argument("--jobs", type=int, default=0,
-                   help="combinations run at once (0: one per GPU, or one per CPU core as memory allows)")
+                   help="combinations run at once (0: one per GPU, or one per CPU core as memory allows); with "
+                        "--scheduler the cluster's workers decide")
+    p.add_argument("--backend", choices=("local", "dask"), default="local",
+                   help="local: worker processes on this machine (nothing to install); dask: the same through "
+                        "dask.distributed (pip install \"gancourse[cluster]\"), a LocalCluster unless --scheduler")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a running Dask scheduler to send the combinations to, e.g. tcp://10.0.0.5:8786 "
+                        "(implies --backend dask; the sweep folder must be on a file system its workers share)")
     p.add_argument("--profile", default=None, help="shorthand for --set profile=PROFILE")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="fix one more notebook parameter for every combination, e.g. --set steps=200")
@@ -38,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
     if args.profile:
         fixed["profile"] = args.profile
     grid = load_grid(args.grid).with_fixed(**fixed)
-    result = run_sweep(args.notebook, grid, args.out, jobs=args.jobs, progress=not args.quiet)
+    backend = "dask" if args.scheduler else args.backend
+    result = run_sweep(args.notebook, grid, args.out, jobs=args.jobs, progress=not args.quiet, backend=backend,
+                       scheduler=args.scheduler)
     print(result.summary())
     print(f"table and pictures: gancourse collect {args.out}")
     return 1 if result.failed else 0

@@ -136,8 +136,9 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, Range | Choice]] = {
     "06_monet_cyclegan": {
         "generator": Choice(("resnet", "unet")), "steps": STEPS, "lambda_cycle": Range(0, 100),
         "lambda_identity": Range(0, 1), "curate_every": Choice((0, *range(2, 11))), "baseline": FLAG,
+        "optimizer": Choice(("adam", "rmsprop")), "lr": LEARNING_RATE,
     },
-    "07_hyperparameter_sweeps": {"jobs": Range(0, 64)},
+    "07_hyperparameter_sweeps": {"jobs": Range(0, 64), "replicates": Range(2, 10)},
     "fashion_dcgan": {
         "dropout": Range(0.0, 0.9),
         "width": Range(16, 1024, multiple_of=2, why=": G's first layer has width = 2 x g_width channels"),

@@ -114,6 +114,9 @@ class LinearDecayLR(torch.optim.lr_scheduler.LRScheduler):
         return [base * self.factor(self.last_epoch) for base in self.base_lrs]
 
 
+OPTIMIZERS = ("adam", "rmsprop")
+
+
 @dataclass
 class CycleGANConfig:
     """Knobs of the CycleGAN recipe. Defaults are the reference's 256 px setting (a GPU's job)."""
@@ -134,8 +137,9 @@ class CycleGANConfig:
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # a fraction of lambda_cycle (0.5 -> weight 5); 0 switches it off
     pool_size: int = 50
+    optimizer: str = "adam"  # adam (the reference) | rmsprop (seed report 003 compared them)
     lr: float = 2e-4
-    beta1: float = 0.5
+    beta1: float = 0.5  # Adam's; RMSprop has no momentum here
     beta2: float = 0.999
     constant_steps: int = 0  # steps at the full learning rate...
     decay_steps: int = 0  # ...then linear decay to zero over this many steps (0: never decay)
@@ -150,8 +154,15 @@ class CycleGANConfig:
         for name in ("lambda_gan", "lambda_cycle", "lambda_identity"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.image_size % 4:
             raise ValueError(f"image_size must be a multiple of 4, got {self.image_size}")
+
+    def make_optimizer(self, parameters) -> torch.optim.Optimizer:
+        if self.optimizer == "rmsprop":
+            return torch.optim.RMSprop(parameters, self.lr)
+        return torch.optim.Adam(parameters, self.lr, (self.beta1, self.beta2))
 
     def build_generator(self) -> nn.Module:
         if self.generator == "unet":
@@ -173,10 +184,9 @@ class CycleGAN(Recipe):
         self.G_AB, self.G_BA = c.build_generator().to(self.device), c.build_generator().to(self.device)
         self.D_A, self.D_B = c.build_discriminator().to(self.device), c.build_discriminator().to(self.device)
         self.modules = {"G_AB": self.G_AB, "G_BA": self.G_BA, "D_A": self.D_A, "D_B": self.D_B}
-        betas = (c.beta1, c.beta2)
         self.optimizers = {
-            "G": torch.optim.Adam(itertools.chain(self.G_AB.parameters(), self.G_BA.parameters()), c.lr, betas),
-            "D": torch.optim.Adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), c.lr, betas),
+            "G": c.make_optimizer(itertools.chain(self.G_AB.parameters(), self.G_BA.parameters())),
+            "D": c.make_optimizer(itertools.chain(self.D_A.parameters(), self.D_B.parameters())),
         }
         self.schedulers = {k: LinearDecayLR(o, c.constant_steps, c.decay_steps) for k, o in self.optimizers.items()}
         self.pools = {"A": ImagePool(c.pool_size), "B": ImagePool(c.pool_size)}

@@ -1,6 +1,6 @@
 """Grid files: which parameter values a sweep tries, and the checks done before anything runs.
 
-A grid is a YAML file with up to three sections (at least one of ``parameters`` or ``combinations``)::
+A grid is a YAML file with up to four sections (at least one of ``parameters`` or ``combinations``)::
 
     description: seed 004's grid, scored by metrics   # optional, free text
     parameters:          # each name takes a list of values; the sweep runs their cartesian product
@@ -11,6 +11,11 @@ A grid is a YAML file with up to three sections (at least one of ``parameters`` 
     fixed:               # optional: the same value in every combination
       lr: 2.0e-4
       profile: quick
+    replicates: 3        # optional: run every combination with seeds 0, 1, 2 (the notebook's ``seed``)
+
+Replicates: a grid that varies ``seed`` (``parameters: {seed: [0, 1, 2]}``) or names ``replicates: N``
+(the same as ``seed: [0, ..., N-1]``, added as the last axis) runs each combination of the other
+parameters once per seed; ``collect`` then reports the mean and spread over seeds per combination.
 
 Every name must be a parameter of the notebook's ``parameters`` cell; an unknown name is an error
 before anything runs, and the error lists the notebook's parameters. ``run_dir`` is set by the sweep
@@ -33,7 +38,8 @@ from ..course.profiles import ParameterError
 from ..errors import MissingInput, UserError
 
 RUN_DIR_PARAMETER = "run_dir"
-SECTIONS = ("description", "parameters", "combinations", "fixed")
+SEED_PARAMETER = "seed"  # the parameter whose values are replicates rather than settings
+SECTIONS = ("description", "parameters", "combinations", "fixed", "replicates")
 
 
 class GridError(UserError):
@@ -91,6 +97,22 @@ class Grid:
         return Grid(dict(self.parameters), [dict(c) for c in self.combinations], {**self.fixed, **values},
                     self.description)
 
+    @property
+    def replicates(self) -> int:
+        """Seeds per combination of the other parameters (1: no replicates, one run per setting)."""
+        if SEED_PARAMETER not in self.varying:
+            return 1
+        seeds: dict[tuple, set] = {}
+        for combo in self.expand():
+            key = tuple(sorted((k, repr(v)) for k, v in combo.items() if k != SEED_PARAMETER))
+            seeds.setdefault(key, set()).add(repr(combo.get(SEED_PARAMETER)))
+        return max(len(s) for s in seeds.values())
+
+    @property
+    def settings(self) -> list[str]:
+        """The varying parameters that are settings, not replicates: every varying one except the seed."""
+        return [k for k in self.varying if k != SEED_PARAMETER]
+
     def to_dict(self) -> dict[str, Any]:
         return {"description": self.description, "parameters": self.parameters,
                 "combinations": self.combinations, "fixed": self.fixed}
@@ -117,6 +139,18 @@ def parse_grid(spec: dict[str, Any], source: str = "grid") -> Grid:
         raise GridError(f"{source}: `combinations` is a list of mappings, e.g. `- {{dropout: 0.3, width: 128}}`")
     if not isinstance(fixed, dict):
         raise GridError(f"{source}: `fixed` maps each name to one value, e.g. `lr: 2.0e-4`")
+    replicates = spec.get("replicates")
+    if replicates is not None:
+        if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+            raise GridError(f"{source}: `replicates` is a number of seeds, 1 or more (e.g. `replicates: 3` runs "
+                            f"seeds 0, 1, 2), got {replicates!r}")
+        if SEED_PARAMETER in parameters or SEED_PARAMETER in fixed or any(SEED_PARAMETER in c for c in combinations):
+            raise GridError(f"{source}: `replicates: {replicates}` sets `{SEED_PARAMETER}` to 0..{replicates - 1}; "
+                            f"remove `{SEED_PARAMETER}` from the other sections, or drop `replicates`")
+        seeds = list(range(replicates))
+        if parameters or not combinations:  # the seed becomes the product's last (fastest) axis
+            parameters = {**parameters, SEED_PARAMETER: seeds}
+        combinations = [{**c, SEED_PARAMETER: s} for c in combinations for s in seeds]
     if not parameters and not combinations:
         raise GridError(f"{source}: nothing to run; give `parameters:` (lists of values) and/or `combinations:`")
     varying = set(parameters) | {k for c in combinations for k in c}

@@ -246,63 +246,71 @@ def write_sweep_file(plan: SweepPlan) -> None:
         "notebook": str(plan.notebook), "grid": plan.grid.to_dict(), "varying": plan.grid.varying,
         "fixed": {k: v for k, v in plan.combinations[0].params.items() if k not in plan.grid.varying}
         if plan.combinations else dict(plan.grid.fixed),
+        "settings": plan.grid.settings, "replicates": plan.grid.replicates,
         "notebook_defaults": plan.notebook_defaults, "updated": _now(),
         "combinations": [{"name": c.name, "values": c.values} for c in plan.combinations]})
 
 
+BACKENDS = ("local", "dask")
+
+
 def run_sweep(notebook: str | Path, grid: Grid, out: str | Path, *, jobs: int = 0, progress: bool = True,
-              poll_seconds: float = 0.2) -> SweepResult:
+              poll_seconds: float = 0.2, backend: str = "local", scheduler: str | None = None) -> SweepResult:
     """Execute every combination of ``grid`` not yet complete in ``out``; one failure does not stop the rest.
 
-    ``jobs`` (0: :func:`default_jobs`) combinations run at once, each in its own process with its share
-    of the cores. Returns the status of every combination; see :meth:`SweepResult.summary`.
+    ``backend="local"`` (the default, nothing to install) runs ``jobs`` (0: :func:`default_jobs`) combinations
+    at once on this machine, each in its own process with its share of the cores. ``backend="dask"`` hands
+    them to Dask (``pip install "gancourse[cluster]"``): a ``LocalCluster`` of ``jobs`` workers on this
+    machine, or the cluster whose scheduler listens at ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``; see
+    :mod:`gancourse.sweeps.dask_backend`). Either way each combination is the same worker process, so
+    failures, resuming and Ctrl-C/SIGTERM behave the same. Returns the status of every combination.
     """
     from tqdm.auto import tqdm
 
     plan = plan_sweep(notebook, grid, out)  # every check happens here, before anything runs
     if jobs < 0:
         raise ParameterError(f"jobs must be >= 0 (0: as many as the machine allows), got {jobs}")
+    if backend not in BACKENDS:
+        raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if scheduler and backend != "dask":
+        raise ParameterError("a scheduler address needs the dask backend (--backend dask)")
     result = SweepResult(plan.out, labels={c.name: c.label() for c in plan.combinations})
     with _Lock(plan.out):
         write_sweep_file(plan)
         pending = plan.pending
         result.skipped = [c.name for c in plan.combinations if c not in pending]
-        gpus = _gpu_count() if pending else 0
+        gpus = _gpu_count() if pending and backend == "local" else 0
         jobs = min(jobs, len(pending)) if jobs else default_jobs(len(pending), gpus)
         threads = max(1, _cores() // max(jobs, 1))
+        where = f"on the Dask cluster at {scheduler}" if scheduler else \
+            f"{jobs} at a time{' on a Dask LocalCluster' if backend == 'dask' else ''}, {threads} CPU thread(s) each" \
+            f"{f', {gpus} GPU(s)' if gpus else ''}"
         if progress and pending:
-            print(f"sweep: {len(pending)} of {len(plan.combinations)} combinations to run, {jobs} at a time, "
-                  f"{threads} CPU thread(s) each{f', {gpus} GPU(s)' if gpus else ''}; output in {plan.out}")
-        running: dict[subprocess.Popen, tuple[Combination, int]] = {}
-        queue = list(pending)
+            print(f"sweep: {len(pending)} of {len(plan.combinations)} combinations to run, {where}; "
+                  f"output in {plan.out}")
         bar = tqdm(total=len(plan.combinations), initial=len(result.skipped), desc="sweep", unit="run",
                    disable=not progress)
+
+        def finished(combo: Combination, returncode: int | None, crash: str = "") -> None:
+            status = combo.read_status()
+            if status.get("status") in (None, "running"):  # the worker died before it could say why
+                status = {**status, "status": "failed",
+                          "error": crash or f"worker exited with code {returncode}; see {combo.log_path}"}
+                write_json_atomic(combo.status_path, status)
+            bar.update(1)
+            wall = status.get("last_wall_time", 0.0)
+            error = f": {status.get('error')}" if status["status"] != "ok" else ""
+            if progress:
+                bar.write(f"{status['status']:<11} {wall:7.1f} s  {combo.label()}{error}")
+
         try:
-            while queue or running:
-                while queue and len(running) < jobs:
-                    busy = {slot for _, slot in running.values()}
-                    slot = next(i for i in range(jobs) if i not in busy)
-                    combo = queue.pop(0)
-                    running[_start(plan.notebook, combo, threads, slot % gpus if gpus else None)] = (combo, slot)
-                time.sleep(poll_seconds)
-                for proc in [p for p in running if p.poll() is not None]:
-                    combo, _ = running.pop(proc)
-                    status = combo.read_status()
-                    if status.get("status") in (None, "running"):  # the worker died before it could say why
-                        status = {**status, "status": "failed",
-                                  "error": f"worker exited with code {proc.returncode}; see {combo.log_path}"}
-                        write_json_atomic(combo.status_path, status)
-                    bar.update(1)
-                    wall = status.get("last_wall_time", 0.0)
-                    error = f": {status.get('error')}" if status["status"] != "ok" else ""
-                    if progress:
-                        bar.write(f"{status['status']:<11} {wall:7.1f} s  {combo.label()}{error}")
-        except KeyboardInterrupt:
-            for proc in running:
-                proc.terminate()
-            for proc in running:
-                proc.wait()
-            raise
+            if backend == "dask" and pending:
+                from .dask_backend import run_on_dask
+
+                run_on_dask(plan.notebook, pending, finished, jobs=jobs, threads=threads, scheduler=scheduler)
+            else:
+                _run_local(plan.notebook, pending, finished, jobs=jobs, threads=threads, gpus=gpus,
+                           poll_seconds=poll_seconds)
         finally:
             bar.close()
     for combo in plan.combinations:
@@ -310,14 +318,45 @@ def run_sweep(notebook: str | Path, grid: Grid, out: str | Path, *, jobs: int = 
     return result
 
 
-def _start(notebook: Path, combo: Combination, threads: int, gpu: int | None) -> subprocess.Popen:
+def _run_local(notebook: Path, pending: list[Combination], finished, *, jobs: int, threads: int, gpus: int,
+               poll_seconds: float) -> None:
+    """The local backend: at most ``jobs`` worker processes at once, polled; Ctrl-C/SIGTERM stops them all."""
+    running: dict[subprocess.Popen, tuple[Combination, int]] = {}
+    queue = list(pending)
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                busy = {slot for _, slot in running.values()}
+                slot = next(i for i in range(jobs) if i not in busy)
+                combo = queue.pop(0)
+                prepare(combo)
+                running[start_worker(notebook, combo.folder, combo.label(), threads,
+                                     slot % gpus if gpus else None)] = (combo, slot)
+            time.sleep(poll_seconds)
+            for proc in [p for p in running if p.poll() is not None]:
+                combo, _ = running.pop(proc)
+                finished(combo, proc.returncode)
+    except KeyboardInterrupt:
+        for proc in running:
+            proc.terminate()
+        for proc in running:
+            proc.wait()
+        raise
+
+
+def prepare(combo: Combination) -> None:
+    """Write what the worker reads (params.json, run_dir included), on the driver, before the combination runs."""
     combo.folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(combo.params_path, {**combo.params, RUN_DIR_PARAMETER: str(combo.run_dir)})
-    log = open(combo.log_path, "a")  # noqa: SIM115 - closed by the child's exit; the parent keeps no handle
-    log.write(f"\n=== {_now()}: {combo.label()} ({threads} thread(s){f', GPU {gpu}' if gpu is not None else ''})\n")
+
+
+def start_worker(notebook: Path, folder: Path, label: str, threads: int, gpu: int | None = None) -> subprocess.Popen:
+    """The worker process of one combination (``python -m gancourse.sweeps.worker``), its output in log.txt."""
+    log = open(folder / "log.txt", "a")  # noqa: SIM115 - closed by the child's exit; the parent keeps no handle
+    log.write(f"\n=== {_now()}: {label} ({threads} thread(s){f', GPU {gpu}' if gpu is not None else ''})\n")
     log.flush()
     try:
-        return subprocess.Popen([sys.executable, "-m", "gancourse.sweeps.worker", str(notebook), str(combo.folder)],
+        return subprocess.Popen([sys.executable, "-m", "gancourse.sweeps.worker", str(notebook), str(folder)],
                                 stdout=log, stderr=subprocess.STDOUT, env=job_environment(threads, gpu))
     finally:
         log.close()

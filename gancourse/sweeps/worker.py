@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..files import write_json_atomic
-from ..runs import RunDir
 from .grid import RUN_DIR_PARAMETER
+from .results import run_metrics
 from .runner import _now
 
 METADATA_KEY = "gancourse"
@@ -67,11 +67,11 @@ def execute_combination(notebook: str | Path, folder: str | Path) -> dict[str, A
         state = "failed"
         error, cell = _error_text(exc)
     wall = time.perf_counter() - start
-    metrics = RunDir(params[RUN_DIR_PARAMETER]).read_metrics()
+    metrics = run_metrics(params[RUN_DIR_PARAMETER])
     status.update(status=state, error=error, failed_cell=cell, finished=_now(), last_wall_time=wall,
                   wall_time=status["wall_time"] + wall, metrics=metrics)
     if state == "ok" and not metrics:
-        status["warning"] = f"the notebook wrote no metrics.json into {params[RUN_DIR_PARAMETER]}"
+        status["warning"] = f"the notebook wrote no metrics.json into (or below) {params[RUN_DIR_PARAMETER]}"
     try:
         annotate_notebook(folder / "notebook.ipynb", {"parameters": recorded, "status": state, "error": error,
                                                       "wall_time": wall, "metrics": metrics})

@@ -238,3 +238,339 @@ def test_cli_collect_prints_the_table(swept, capsys):
     assert main(["collect", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| a | b | fid |" in printed and "contact_sheet.png" in printed
+
+
+# -- replicates: hand-made run records (no notebook runs) --------------------------------------------------------
+
+def fake_sweep(folder: Path, runs: list[tuple[dict, dict | None]], varying: list[str]) -> Path:
+    """A sweep folder as `gancourse sweep` leaves it: one (values, metrics or None for a failed run) per run."""
+    from PIL import Image
+
+    combos = []
+    for values, metrics in runs:
+        name = combination_name(values)
+        combos.append({"name": name, "values": values})
+        run = folder / name / "run"
+        (run / "samples").mkdir(parents=True)
+        status = {"status": "ok" if metrics else "failed", "error": "" if metrics else "ValueError: boom",
+                  "wall_time": 10.0, "params": values}
+        (folder / name / "status.json").write_text(json.dumps(status))
+        if metrics:
+            (run / "metrics.json").write_text(json.dumps({"step": 100, **metrics}))
+            Image.new("L", (16, 16), 100).save(run / "samples" / "step_000100.png")
+    (folder / "sweep.json").write_text(json.dumps({"notebook": "x.ipynb", "varying": varying, "fixed": {},
+                                                   "combinations": combos}))
+    return folder
+
+
+def replicate_runs(fids: dict[tuple, list[float | None]]) -> list[tuple[dict, dict | None]]:
+    return [({"dropout": d, "width": w, "seed": s}, {"fid": f, "recall": 0.1 * s} if f is not None else None)
+            for (d, w), values in fids.items() for s, f in enumerate(values)]
+
+
+def test_grid_reads_seeds_and_replicates_as_replicates():
+    grid = parse_grid({"parameters": {"width": [64, 128]}, "replicates": 3})
+    assert grid.expand()[:3] == [{"width": 64, "seed": 0}, {"width": 64, "seed": 1}, {"width": 64, "seed": 2}]
+    assert grid.replicates == 3 and grid.settings == ["width"]
+    assert parse_grid({"parameters": {"seed": [0, 1], "width": [64]}}).replicates == 2
+    assert parse_grid({"parameters": {"width": [64, 128]}}).replicates == 1
+    assert parse_grid({"replicates": 2}).expand() == [{"seed": 0}, {"seed": 1}]
+    assert parse_grid({"combinations": [{"width": 64}], "replicates": 2}).expand() == [
+        {"width": 64, "seed": 0}, {"width": 64, "seed": 1}]
+    with pytest.raises(GridError, match="remove `seed`"):
+        parse_grid({"parameters": {"width": [64]}, "fixed": {"seed": 1}, "replicates": 2})
+    with pytest.raises(GridError, match="number of seeds"):
+        parse_grid({"parameters": {"width": [64]}, "replicates": 0})
+
+
+def test_replicate_table_gives_mean_std_n_rank_and_ties(tmp_path):
+    from gancourse.sweeps import replicate_table
+
+    runs = replicate_runs({(0.1, 64): [100.0, 110.0, 120.0],   # mean 110, std 10
+                           (0.1, 128): [80.0, 82.0, 84.0],     # mean 82, std 2: best, clearly
+                           (0.3, 64): [104.0, 111.0, None],    # mean 107.5 (n=2): within 10 of 110 -> tie
+                           (0.3, 128): [None, None, None]})    # nothing finished
+    df = collect(fake_sweep(tmp_path / "s", runs, ["dropout", "width", "seed"]))
+    table = replicate_table(df)
+    assert list(table[["dropout", "width"]].itertuples(index=False, name=None)) == [
+        (0.1, 128), (0.3, 64), (0.1, 64), (0.3, 128)]  # by mean FID, the setting with no finished seed last
+    best, second, third, none = (table.iloc[i] for i in range(4))
+    assert (best["n"], best["fid_mean"], best["fid_std"]) == (3, pytest.approx(82.0), pytest.approx(2.0))
+    assert (third["fid_mean"], third["fid_std"]) == (pytest.approx(110.0), pytest.approx(10.0))
+    assert second["n"] == 2 and second["seeds"] == "0, 1" and second["fid_mean"] == pytest.approx(107.5)
+    assert best["recall_mean"] == pytest.approx(0.1)  # every metric, not only the ranking one
+    assert [best["rank"], second["rank"], third["rank"]] == [1, 2, 3] and pd_isna(none["rank"])
+    assert none["n"] == 0
+    # 107.5 vs 110 differ by less than the larger std (10): tied; 82 vs 107.5 (std 2 and 4.9): not tied
+    assert (best["tied_with"], second["tied_with"], third["tied_with"]) == ("", "3", "2")
+    assert list(table["rank_label"]) == ["1", "=2", "=2", ""]  # a shared place; no place without a finished seed
+
+
+def test_ties_need_a_spread_and_follow_the_larger_std():
+    from gancourse.sweeps.report import is_tie
+
+    assert is_tie(100.0, 5.0, 104.0, 1.0)           # 4 < 5
+    assert not is_tie(100.0, 5.0, 106.0, 1.0)       # 6 > 5
+    assert not is_tie(100.0, float("nan"), 100.5, float("nan"))  # one seed each: no spread, no claim either way
+    assert is_tie(100.0, float("nan"), 100.5, 1.0)  # the one spread there is
+
+
+def test_higher_is_better_metrics_rank_the_other_way(tmp_path):
+    from gancourse.sweeps import replicate_table
+
+    runs = [({"width": w, "seed": s}, {"fid": fid, "recall": recall})
+            for w, s, fid, recall in [(64, 0, 10.0, 0.2), (64, 1, 11.0, 0.3), (128, 0, 20.0, 0.5), (128, 1, 21.0, 0.6)]]
+    df = collect(fake_sweep(tmp_path / "s", runs, ["width", "seed"]))
+    by_recall, by_fid = replicate_table(df, "recall"), replicate_table(df, "fid")
+    assert list(by_recall["width"]) == [128, 64] and list(by_fid["width"]) == [64, 128]
+    assert by_recall.iloc[0]["recall_mean"] == pytest.approx(0.55) and by_recall.iloc[0]["tied_with"] == ""
+
+
+def test_report_of_a_replicated_sweep(tmp_path):
+    runs = replicate_runs({(0.1, 64): [100.0, 110.0], (0.1, 128): [80.0, 84.0],
+                           (0.3, 64): [90.0, None], (0.3, 128): [70.0, 71.0]})
+    df, paths = write_report(fake_sweep(tmp_path / "s", runs, ["dropout", "width", "seed"]))
+    assert set(paths) == {"csv", "markdown", "replicates", "heatmap", "contact_sheet"}
+    md = paths["markdown"].read_text()
+    assert "| dropout | width | n | fid (mean ± std) |" in md
+    assert "| 0.3 | 128 | 2 | 70.5 ± 0.707 |" in md and "| 0.3 | 64 | 1 | 90 |" in md
+    replicates = paths["replicates"].read_text().splitlines()
+    assert replicates[0].startswith("dropout,width,n,seeds,fid_mean,fid_std") and len(replicates) == 5
+    from gancourse.sweeps.report import one_seed_per_setting
+
+    shown = one_seed_per_setting(df)
+    assert len(shown) == 4 and set(shown["seed"]) == {0}  # one seed per setting: the lowest that finished
+    # a setting whose seed 0 failed shows the seed that finished
+    runs = replicate_runs({(0.1, 64): [None, 110.0]})
+    df = collect(fake_sweep(tmp_path / "t", runs, ["dropout", "width", "seed"]))
+    assert list(one_seed_per_setting(df)["seed"]) == [1]
+
+
+def test_nested_runs_give_prefixed_metrics(tmp_path):
+    from gancourse.sweeps.results import final_samples, run_metrics
+
+    run = tmp_path / "run"
+    for name, fid in [("dcgan", 50.0), ("wgan-gp", 40.0)]:
+        (run / name / "samples").mkdir(parents=True)
+        (run / name / "metrics.json").write_text(json.dumps({"step": 10, "fid": fid}))
+        (run / name / "samples" / "step_000010.png").write_bytes(b"png")
+    assert run_metrics(run) == {"dcgan/step": 10, "dcgan/fid": 50.0, "wgan-gp/step": 10, "wgan-gp/fid": 40.0}
+    assert final_samples(run, "wgan-gp/fid") == run / "wgan-gp" / "samples" / "step_000010.png"
+    assert final_samples(run) == run / "dcgan" / "samples" / "step_000010.png"
+    (run / "metrics.json").write_text(json.dumps({"fid": 1.0}))
+    assert run_metrics(run) == {"fid": 1.0}  # a run of its own wins
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+# -- the Dask backend: a LocalCluster of 2 worker processes on loopback -------------------------------------------
+
+def test_dask_backend_runs_the_sweep_isolates_the_failure_and_resumes(tmp_path):
+    pytest.importorskip("distributed", reason='the dask backend needs pip install "gancourse[cluster]"')
+    import psutil
+
+    notebook = make_notebook(tmp_path / "tiny.ipynb")
+    out = tmp_path / "sweeps" / "tiny"
+    grid = parse_grid({"parameters": {"a": [1, 2]}, "combinations": [{"a": 3}], "fixed": {"fail_on": 3}})
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    result = run_sweep(notebook, grid, out, jobs=2, progress=False, backend="dask")
+    assert result.count("ok") == 2
+    assert list(result.failed) == ["a-3"]
+    assert "ValueError: combination a=3 fails on purpose" in result.failed["a-3"]
+    assert list(collect(out).set_index("a")["fid"].dropna()) == pytest.approx([10.5, 20.5])
+    from gancourse.sweeps.runner import _cores
+
+    # each of the 2 workers' combinations gets half the cores
+    assert json.loads((out / "a-1" / "status.json").read_text())["threads"] == str(max(1, _cores() // 2))
+    # the cluster, its workers and every notebook process are gone
+    assert {p.pid for p in psutil.Process().children(recursive=True)} - before == set()
+
+    again = run_sweep(notebook, grid, out, jobs=2, progress=False, backend="dask")
+    assert sorted(again.skipped) == ["a-1", "a-2"]
+    assert executions(out, "a-1") == 1 and executions(out, "a-3") == 2
+
+
+def test_backend_and_scheduler_are_checked(tmp_path):
+    notebook = make_notebook(tmp_path / "tiny.ipynb")
+    with pytest.raises(ParameterError, match="backend must be one of local, dask"):
+        run_sweep(notebook, parse_grid({"parameters": {"a": [1]}}), tmp_path / "out", backend="ray", progress=False)
+    with pytest.raises(ParameterError, match="needs the dask backend"):
+        run_sweep(notebook, parse_grid({"parameters": {"a": [1]}}), tmp_path / "out", scheduler="tcp://x:1",
+                  progress=False)
+
+
+@pytest.mark.parametrize("backend", ["local", "dask"])
+def test_sigterm_stops_every_combination_and_records_it(tmp_path, backend):
+    if backend == "dask":
+        pytest.importorskip("distributed", reason='the dask backend needs pip install "gancourse[cluster]"')
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    body = ("import pathlib, time\npathlib.Path(run_dir).mkdir(parents=True, exist_ok=True)\n"
+            "(pathlib.Path(run_dir) / 'started').write_text('x')\ntime.sleep(300)\n")
+    notebook = make_notebook(tmp_path / "slow.ipynb", parameters="a = 1\nrun_dir = ''\n", body=body)
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("parameters:\n  a: [1, 2, 3]\n")
+    out = tmp_path / "out"
+    driver = subprocess.Popen([sys.executable, "-m", "gancourse", "sweep", str(notebook), str(grid), "--out", str(out),
+                               "--jobs", "2", "--backend", backend, "--quiet"],
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    while len(list(out.glob("*/run/started"))) < 2:  # two notebooks are running
+        assert driver.poll() is None, driver.stdout.read().decode()
+        time.sleep(0.2)
+    processes = psutil.Process(driver.pid).children(recursive=True)
+    driver.send_signal(signal.SIGTERM)
+    driver.wait()
+    statuses = {p.parent.name: json.loads(p.read_text())["status"] for p in out.glob("*/status.json")}
+    assert sorted(statuses.values()) == ["interrupted", "interrupted"], statuses  # the third never started
+    gone, alive = psutil.wait_procs(processes, timeout=30)
+    assert alive == []  # no kernel or worker left running
+    assert not (out / "sweep.lock").exists()
+
+
+# -- the course's own notebooks ----------------------------------------------------------------------------------
+
+NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
+# Smaller than the smoke profile, through each notebook's own parameters: every combination still executes the
+# whole notebook (data, training, metrics, plots, checkpoints), only on budgets of a few steps.
+TINY = {
+    "01_mnist_dcgan": {"steps": 10, "eval_samples": 100},
+    "02_wikiart_dcgan": {"steps": 4, "compare": False},
+    "03_mode_collapse": {"steps": 4, "mnist_steps": 4, "toy_steps": 20, "cures": ["baseline"], "mode_samples": 500},
+    "04_wgan_gp": {"budget_s": 1, "evaluations": 1},
+    "05_quickdraw_cgan": {"steps": 10, "max_per_class": 200, "eval_per_class": 20, "categories": "apple,cat"},
+    "06_monet_cyclegan": {"steps": 4, "baseline": False},
+    "07_hyperparameter_sweeps": {"replicates": 2, "jobs": 2},
+}
+# what each notebook's sweep varies (two combinations) and the metric a sweep of it is ranked by; 07 has no seed
+# of its own: its two combinations read section 4's grid from its default place and from a folder with none
+VARIED = {name: {"seed": [0, 1]} for name in TINY} | {"07_hyperparameter_sweeps": {"grid_sweep": ["", "no-grid"]}}
+RANKED_BY = {"01_mnist_dcgan": "fid", "02_wikiart_dcgan": "main/fid", "03_mode_collapse": "stacked/baseline/modes",
+             "04_wgan_gp": "wgan-gp/fid", "05_quickdraw_cgan": "fid", "06_monet_cyclegan": "cyclegan/fid",
+             "07_hyperparameter_sweeps": None}
+
+
+def test_every_numbered_notebook_is_sweepable():
+    from gancourse.sweeps import check_against_notebook
+
+    numbered = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    assert numbered == sorted(TINY)
+    for name in numbered:
+        grid = parse_grid({"parameters": VARIED[name], "fixed": TINY[name]})
+        defaults = check_against_notebook(grid, NOTEBOOKS / f"{name}.ipynb")
+        assert defaults["run_dir"] == "" and defaults["profile"] == ""
+
+
+def test_a_course_notebook_sweeps_with_seeds_on_dask_and_collects_to_mean_and_std(tmp_path, monkeypatch, capsys):
+    """`gancourse sweep notebooks/01... --backend dask` with two seeds, then `gancourse collect`: the real thing."""
+    pytest.importorskip("distributed", reason='the dask backend needs pip install "gancourse[cluster]"')
+    from gancourse.cli import main
+
+    monkeypatch.setenv("GANCOURSE_RUNS", str(tmp_path / "runs"))  # nothing may land in the default run folders
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("parameters:\n  lr_d: [5.0e-4]\nreplicates: 2\nfixed:\n  steps: 10\n  eval_samples: 100\n")
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(NOTEBOOKS / "01_mnist_dcgan.ipynb"), str(grid), "--out", str(out), "--jobs", "2",
+                 "--backend", "dask", "--profile", "smoke", "--quiet"]) == 0
+    for seed in (0, 1):
+        run = out / combination_name({"lr_d": 5e-4, "seed": seed}) / "run"
+        assert json.loads((run / "config.json").read_text())["seed"] == seed  # trained into the sweep's run_dir
+        assert (run / "metrics.json").is_file()
+    assert not (tmp_path / "runs" / "01_mnist_dcgan").exists()
+    capsys.readouterr()
+    assert main(["collect", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| lr_d | n | fid (mean ± std) |" in printed and "| 0.0005 | 2 | " in printed and " ± " in printed
+    assert (out / "replicates.csv").is_file() and (out / "contact_sheet.png").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_two_combinations_of_each_numbered_notebook(tmp_path, monkeypatch, name):
+    """Each numbered notebook, two combinations, smoke profile with budgets below it, two at a time."""
+    monkeypatch.setenv("GANCOURSE_RUNS", str(tmp_path / "runs"))
+    grid = parse_grid({"parameters": VARIED[name], "fixed": {"profile": "smoke", **TINY[name]}})
+    out = tmp_path / name
+    result = run_sweep(NOTEBOOKS / f"{name}.ipynb", grid, out, jobs=2, progress=False)
+    assert result.failed == {} and result.count("ok") == 2, result.summary()
+    df = collect(out, RANKED_BY[name] or "fid")
+    assert len(df) == 2 and set(df["status"]) == {"ok"}
+    if RANKED_BY[name]:
+        assert df[RANKED_BY[name]].notna().all() and set(df["rank"].dropna()) <= {1, 2}
+    else:  # notebook 07 trains nothing itself: its run_dir holds the sweeps it ran
+        for combo in df["name"]:
+            assert (out / combo / "run" / "dropout_width_2x2" / "sweep.json").is_file()
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir()), \
+        f"{name} wrote outside its run_dir: {sorted((tmp_path / 'runs').rglob('*'))[:5]}"
+
+
+GRID_FILES = {  # every grid in sweeps/ and the notebook it is written for
+    "fashion_dropout_width": "sweep_targets/fashion_dcgan",
+    "fashion_dropout_width_seeds": "sweep_targets/fashion_dcgan",
+    "fashion_eye_vs_fid_seeds": "sweep_targets/fashion_dcgan", "adam_lr_beta1": "sweep_targets/fashion_dcgan",
+    "mnist_two_timescale": "01_mnist_dcgan", "wgan_gp_critic": "04_wgan_gp",
+    "cyclegan_optimizer_lr": "06_monet_cyclegan",
+}
+
+
+@pytest.mark.parametrize("grid_name", sorted(GRID_FILES))
+def test_every_grid_in_sweeps_fits_its_notebook(grid_name, tmp_path):
+    path = Path(__file__).parents[1] / "sweeps" / f"{grid_name}.yaml"
+    assert sorted(p.stem for p in path.parent.glob("*.yaml")) == sorted(GRID_FILES)
+    notebook = NOTEBOOKS / f"{GRID_FILES[grid_name]}.ipynb"
+    assert f"notebooks/{GRID_FILES[grid_name]}.ipynb" in path.read_text()  # its comment names that notebook
+    plan = plan_sweep(notebook, load_grid(path), tmp_path / "out")  # every name and type checked, nothing run
+    assert len(plan.combinations) == len(load_grid(path).expand()) > 1
+    if grid_name.endswith("_seeds") or "replicates" in path.read_text():
+        assert load_grid(path).replicates >= 2
+
+
+def test_the_cyclegan_grid_is_seed_report_003s_optimiser_by_learning_rate():
+    grid = load_grid(Path(__file__).parents[1] / "sweeps" / "cyclegan_optimizer_lr.yaml")
+    assert grid.parameters == {"optimizer": ["adam", "rmsprop"], "lr": [1e-4, 2e-4, 4e-4]}
+
+
+def test_cyclegan_optimizer_knob_builds_that_optimizer():
+    import torch
+
+    from gancourse.recipes.cyclegan import CycleGAN, CycleGANConfig
+
+    small = dict(image_size=16, ngf=4, n_blocks=1, ndf=4, d_layers=1)
+    for name, kind in [("adam", torch.optim.Adam), ("rmsprop", torch.optim.RMSprop)]:
+        recipe = CycleGAN(CycleGANConfig(optimizer=name, lr=4e-4, **small))
+        assert all(isinstance(o, kind) and o.param_groups[0]["lr"] == 4e-4 for o in recipe.optimizers.values())
+    with pytest.raises(ValueError, match="optimizer must be one of adam, rmsprop"):
+        CycleGANConfig(optimizer="sgd", **small)
+
+    import numpy as np
+
+    from tests.test_cyclegan import toy_recipe, toy_unpaired
+
+    data = toy_unpaired()
+    recipe = toy_recipe(data, optimizer="rmsprop", lr=1e-4)
+    before = [p.clone() for p in recipe.G_AB.parameters()]
+    scalars = recipe.step(data.stream(2, seed=0).next())  # one RMSprop step trains
+    assert all(np.isfinite(v) for v in scalars.values()) and scalars["lr"] == pytest.approx(1e-4)
+    assert any(not torch.equal(p, q) for p, q in zip(before, recipe.G_AB.parameters(), strict=True))
+
+
+def test_heatmap_tells_a_gap_in_the_grid_from_a_failed_run(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gancourse.sweeps import plot_heatmap
+
+    runs = [({"dropout": 0.3, "width": 128, "seed": 0}, {"fid": 80.0}), ({"dropout": 0.3, "width": 128, "seed": 1},
+            {"fid": 90.0}), ({"dropout": 0.1, "width": 256, "seed": 0}, None)]  # two explicit combinations
+    fig = plot_heatmap(collect(fake_sweep(tmp_path / "s", runs, ["dropout", "width", "seed"])))
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == ["85 *\n± 7.1\nn=2", "failed /\nnot run", "not in\nthe grid", "not in\nthe grid"]
