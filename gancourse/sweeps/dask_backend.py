@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..profiles import ParameterError
+from ..course.profiles import ParameterError
 
 if TYPE_CHECKING:
     from collections.abc import Callable

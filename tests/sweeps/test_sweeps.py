@@ -422,7 +422,7 @@ def test_sigterm_stops_every_combination_and_records_it(tmp_path, backend):
     out = tmp_path / "out"
     driver = subprocess.Popen([sys.executable, "-m", "gancourse", "sweep", str(notebook), str(grid), "--out", str(out),
                                "--jobs", "2", "--backend", backend, "--quiet"],
-                              env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     while len(list(out.glob("*/run/started"))) < 2:  # two notebooks are running
         assert driver.poll() is None, driver.stdout.read().decode()
@@ -439,7 +439,7 @@ def test_sigterm_stops_every_combination_and_records_it(tmp_path, backend):
 
 # -- the course's own notebooks ----------------------------------------------------------------------------------
 
-NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
 # Smaller than the smoke profile, through each notebook's own parameters: every combination still executes the
 # whole notebook (data, training, metrics, plots, checkpoints), only on budgets of a few steps.
 TINY = {
@@ -524,7 +524,7 @@ GRID_FILES = {  # every grid in sweeps/ and the notebook it is written for
 
 @pytest.mark.parametrize("grid_name", sorted(GRID_FILES))
 def test_every_grid_in_sweeps_fits_its_notebook(grid_name, tmp_path):
-    path = Path(__file__).parents[1] / "sweeps" / f"{grid_name}.yaml"
+    path = Path(__file__).parents[2] / "sweeps" / f"{grid_name}.yaml"
     assert sorted(p.stem for p in path.parent.glob("*.yaml")) == sorted(GRID_FILES)
     notebook = NOTEBOOKS / f"{GRID_FILES[grid_name]}.ipynb"
     assert f"notebooks/{GRID_FILES[grid_name]}.ipynb" in path.read_text()  # its comment names that notebook
@@ -535,7 +535,7 @@ def test_every_grid_in_sweeps_fits_its_notebook(grid_name, tmp_path):
 
 
 def test_the_cyclegan_grid_is_seed_report_003s_optimiser_by_learning_rate():
-    grid = load_grid(Path(__file__).parents[1] / "sweeps" / "cyclegan_optimizer_lr.yaml")
+    grid = load_grid(Path(__file__).parents[2] / "sweeps" / "cyclegan_optimizer_lr.yaml")
     assert grid.parameters == {"optimizer": ["adam", "rmsprop"], "lr": [1e-4, 2e-4, 4e-4]}
 
 
@@ -553,7 +553,7 @@ def test_cyclegan_optimizer_knob_builds_that_optimizer():
 
     import numpy as np
 
-    from tests.test_cyclegan import toy_recipe, toy_unpaired
+    from tests.recipes.test_cyclegan import toy_recipe, toy_unpaired
 
     data = toy_unpaired()
     recipe = toy_recipe(data, optimizer="rmsprop", lr=1e-4)
