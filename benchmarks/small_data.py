@@ -1,0 +1,192 @@
+"""The small-data toolbox on WikiArt (297 training paintings, 64 px DCGAN) at an equal CPU budget.
+
+Variants of notebook 02's quick-profile DCGAN (width 32, nz 100, batch 32, flips), each changing one
+thing, or two for "both":
+
+- baseline: today's defaults;
+- +DiffAugment: "color,translation,cutout" on every image D sees, real and fake, in D's and G's updates;
+- +EMA: the generator sampled, scored and exported is the EMA of G (half-life ``--ema`` images);
+- both: DiffAugment and EMA;
+- +R1: gamma ``--r1`` zero-centred gradient penalty on the real images;
+- resize-conv: G doubles its maps by nearest-neighbour resizing and a 3x3 convolution.
+
+Equal budget: each variant's steps per second are measured here first, interleaved so that every variant
+sees the same load (median over rounds), and each run gets the steps that fill ``--budget`` seconds at its
+own rate (so a costlier step buys fewer steps; the runs themselves are reproducible step for step).
+Every run is scored on the same held-out paintings by the course's painting feature network (FID, KID;
+``n`` = the 103 held-out paintings) and by a classifier two-sample test (``metrics.two_sample``: a small
+CNN trained from scratch on real vs generated, 4-fold cross-validated accuracy, 0.5 = indistinguishable;
+all 400 real paintings against 400 generated ones). D's accuracy on training vs held-out real paintings at
+the end of each run is recorded too: their gap is D memorising the training set.
+
+    GANCOURSE_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py              # 6 x 3 x 160 s
+    GANCOURSE_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py --quick      # a 2-minute check
+
+Results are appended to ``--results`` (JSON lines) as each run finishes; a rerun skips the runs already
+there, so the benchmark can be stopped and continued, and ``--report`` prints the table from that file alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gancourse.checkpoints import load_generator  # noqa: E402
+from gancourse.data import load_dataset  # noqa: E402
+from gancourse.devices import seed_everything  # noqa: E402
+from gancourse.metrics import feature_evaluator  # noqa: E402
+from gancourse.metrics.two_sample import two_sample_accuracy  # noqa: E402
+from gancourse.overfitting import DAccuracyMonitor, read_d_accuracy  # noqa: E402
+from gancourse.recipes import DCGAN  # noqa: E402
+from gancourse.sampling import sample_generator  # noqa: E402
+from gancourse.training import fit  # noqa: E402
+
+BASE = {"g_width": 32, "d_width": 32, "nz": 100}  # notebook 02's quick profile at 64 px
+POLICY = "color,translation,cutout"
+
+
+def variants(ema: float, r1: float) -> dict[str, dict]:
+    return {"baseline": {}, "+DiffAugment": {"diffaugment": POLICY}, "+EMA": {"ema": ema},
+            "both": {"diffaugment": POLICY, "ema": ema}, "+R1": {"r1": r1}, "resize-conv": {"upsample": "nearest"}}
+
+
+def step_rates(data, options: dict[str, dict], batch_size: int, rounds: int, steps: int) -> dict[str, float]:
+    """Steps per second of each variant: the baseline's median rate over interleaved rounds, times each
+    variant's median cost ratio to the baseline within a round (robust to the load changing between rounds)."""
+    from gancourse.data import BatchStream
+
+    with torch.random.fork_rng(devices=[]):
+        models = {name: DCGAN(DCGAN.config_for(data, **BASE, **o)) for name, o in options.items()}
+        stream = BatchStream(data, batch_size, "cpu", seed=0)
+        for m in models.values():
+            m.step(stream.next())  # warm-up
+        times: dict[str, list[float]] = {name: [] for name in models}
+        for _ in range(rounds):
+            for name, m in models.items():
+                start = time.perf_counter()
+                for _ in range(steps):
+                    m.step(stream.next())
+                times[name].append((time.perf_counter() - start) / steps)
+    base = next(iter(times))
+    base_rate = 1.0 / statistics.median(times[base])
+    return {name: base_rate / statistics.median(t / b for t, b in zip(times[name], times[base], strict=True))
+            for name in times}
+
+
+def load_results(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def report(results: list[dict], budget: float) -> str:
+    rows = [r for r in results if r["budget"] == budget]
+    names = list(dict.fromkeys(r["variant"] for r in rows))
+    lines = [f"WikiArt Impressionism 64 px DCGAN, {budget:g} s CPU budget per run (steps at each variant's "
+             "measured rate); mean ± std over seeds",
+             "| variant | seeds | steps | FID | KID | C2ST acc (0.5 best) | D acc train | D acc held-out |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    base_kid = None
+    for name in names:
+        rs = [r for r in rows if r["variant"] == name]
+
+        def ms(key: str, fmt: str, rs=rs) -> str:
+            values = [r[key] for r in rs]
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            return f"{statistics.mean(values):{fmt}} ± {sd:{fmt}}"
+
+        kid = statistics.mean(r["kid"] for r in rs)
+        base_kid = kid if name == "baseline" else base_kid
+        lines.append(f"| {name} | {len(rs)} ({', '.join(str(r['seed']) for r in rs)}) | {rs[0]['steps']} | "
+                     f"{ms('fid', '.3f')} | {ms('kid', '.4f')} | {ms('c2st_acc', '.3f')} | "
+                     f"{ms('d_acc_train', '.2f')} | {ms('d_acc_held_out', '.2f')} |")
+    if base_kid:
+        lines.append("KID relative to baseline: " + ", ".join(
+            f"{n} {statistics.mean(r['kid'] for r in rows if r['variant'] == n) / base_kid - 1:+.0%}" for n in names))
+    floor = rows[0].get("kid_floor") if rows else None
+    if floor is not None:
+        lines.append(f"real-vs-real floor: FID {rows[0]['fid_floor']:.3f}, KID {floor:.4f} (103 vs 103 paintings)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--budget", type=float, default=160.0, help="seconds of training per run (default 160)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--only", nargs="+", default=None, help="variant names to run (default all)")
+    p.add_argument("--ema", type=float, default=1000.0, help="EMA half-life in images (default 1000)")
+    p.add_argument("--r1", type=float, default=0.1, help="R1 gamma (default 0.1)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--out", type=Path, default=Path("runs/benchmarks/small_data"))
+    p.add_argument("--results", type=Path, default=None, help="JSON lines file (default <out>/results.jsonl)")
+    p.add_argument("--quick", action="store_true", help="8 s per run, one seed: checks that everything runs")
+    p.add_argument("--report", action="store_true", help="print the table from --results and stop")
+    args = p.parse_args()
+    if args.quick:
+        args.budget, args.seeds, args.out = 8.0, [0], args.out.with_name(args.out.name + "_quick")
+    results_path = args.results or args.out / "results.jsonl"
+    if args.report:
+        print(report(load_results(results_path), args.budget))
+        return
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} thread(s), load average at start {os.getloadavg()}", flush=True)
+    options = {"style": "Impressionism", "size": 64}
+    paintings = load_dataset("wikiart", "train", **options)
+    held_out = load_dataset("wikiart", "test", **options)
+    if paintings.is_stand_in:
+        sys.exit("this benchmark needs the real WikiArt paintings: set GANCOURSE_DATA (see data/README.md)")
+    print(paintings.describe(), "|", held_out.describe(), flush=True)
+    evaluator = feature_evaluator(paintings, test=held_out, n=2000, progress=False)
+    train_images, held_out_images = torch.as_tensor(paintings.images), torch.as_tensor(held_out.images)
+    real_all = torch.cat([train_images, held_out_images])
+
+    chosen = {k: v for k, v in variants(args.ema, args.r1).items() if not args.only or k in args.only}
+    rates = step_rates(paintings, chosen, args.batch_size, rounds=2 if args.quick else 6, steps=2 if args.quick else 4)
+    steps = {name: max(1, int(rate * args.budget)) for name, rate in rates.items()}
+    print("steps per second:", {k: round(v, 3) for k, v in rates.items()}, "-> steps:", steps, flush=True)
+
+    done = {(r["variant"], r["seed"], r["budget"]) for r in load_results(results_path)}
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    for seed in args.seeds:  # seed-major: an interrupted benchmark still has whole seeds of every variant
+        for name, variant in chosen.items():
+            if (name, seed, args.budget) in done:
+                continue
+            run_dir = args.out / f"{name}-{int(args.budget)}s-seed{seed}"
+            seed_everything(seed)
+            recipe = DCGAN(DCGAN.config_for(paintings, **BASE, **variant))
+            monitor = DAccuracyMonitor(recipe, train_images, held_out_images, every=50)
+            start = time.perf_counter()
+            fit(recipe, paintings, run_dir, steps=steps[name], batch_size=args.batch_size, seed=seed, flip=True,
+                hooks=[monitor], progress=False)
+            train_s = time.perf_counter() - start
+            generator = load_generator(run_dir / "checkpoints" / "generator.pt")  # the EMA one when on
+            fake = sample_generator(generator, len(real_all), seed=1000 + seed)
+            scores = evaluator.score(fake[: evaluator.n])
+            c2st = two_sample_accuracy(real_all, fake, seed=seed)
+            last = read_d_accuracy(run_dir)[-1]
+            row = {"variant": name, "seed": seed, "budget": args.budget, "steps": steps[name],
+                   "train_s": round(train_s, 1), "fid": scores["fid"], "kid": scores["kid"],
+                   "fid_floor": scores.get("fid_floor"), "kid_floor": scores.get("kid_floor"),
+                   "precision": scores["precision"], "recall": scores["recall"], **c2st,
+                   "d_acc_train": last["d_acc_train"], "d_acc_held_out": last["d_acc_held_out"],
+                   "options": variant, "load": os.getloadavg()[0]}
+            with open(results_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(json.dumps(row), flush=True)
+    print(f"load average at end {os.getloadavg()}")
+    print(report(load_results(results_path), args.budget))
+
+
+if __name__ == "__main__":
+    main()

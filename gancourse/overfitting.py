@@ -1,0 +1,79 @@
+"""Is D memorising the training images? Its accuracy on training reals against held-out reals, over training.
+
+With a few hundred paintings a discriminator can learn the training set by heart: it keeps calling
+the training paintings real while it starts calling *new* paintings of the same artists fake. The gap
+between the two accuracies is the sign (Karras et al. 2020, "Training GANs with limited data", Fig. 1);
+DiffAugment closes it. D is judged as training judges it: in training mode (batch statistics), on
+batches of real images, through the recipe's augmentation, with its state and every random stream
+left as they were, so that watching a run does not change it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .data import to_unit_range
+from .runs import RunDir
+
+RECORDS = "d_accuracy.jsonl"
+
+
+@torch.no_grad()
+def d_real_accuracy(recipe: Any, images: torch.Tensor, labels: torch.Tensor | None = None,
+                    batch_size: int = 32) -> float:
+    """The fraction of ``images`` (uint8 or [-1, 1] floats, real ones) that the recipe's D calls real (logit > 0)."""
+    d = copy.deepcopy(recipe.D).train()  # a copy: batch norm in training mode would update the real D's statistics
+    device = next(d.parameters()).device
+    see = getattr(recipe, "seen_by_d", lambda x: x)
+    images = to_unit_range(images) if images.dtype == torch.uint8 else images.float()
+    called_real = judged = 0
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        for start in range(0, len(images), batch_size):
+            chunk = images[start:start + batch_size].to(device)
+            if len(chunk) < 2:
+                continue  # batch norm needs two samples
+            y = labels[start:start + batch_size].to(device) if labels is not None else None
+            logits = d(see(chunk), y) if y is not None else d(see(chunk))
+            called_real += int((logits.float() > 0).sum())
+            judged += len(chunk)
+    return called_real / max(1, judged)
+
+
+class DAccuracyMonitor:
+    """A ``fit`` hook: every ``every`` steps, D's accuracy on ``train`` and ``held_out`` real images.
+
+    Records go to ``d_accuracy.jsonl`` in the run directory (read them with :func:`read_d_accuracy`), so a
+    finished run shows its curve again without retraining.
+    """
+
+    def __init__(self, recipe: Any, train: torch.Tensor, held_out: torch.Tensor, every: int = 50,
+                 n: int = 96) -> None:
+        n = min(n, len(train), len(held_out))  # the same count on both sides
+        self.recipe, self.train, self.held_out, self.every = recipe, train[:n], held_out[:n], every
+
+    def __call__(self, event: str, info: dict[str, Any]) -> None:
+        step = info["step"]
+        if event not in ("log", "end") or (event == "log" and step % self.every):
+            return
+        record = {"step": step, "d_acc_train": d_real_accuracy(self.recipe, self.train),
+                  "d_acc_held_out": d_real_accuracy(self.recipe, self.held_out)}
+        with open(Path(info["run"].path) / RECORDS, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def read_d_accuracy(run: RunDir | str | Path) -> list[dict[str, float]]:
+    """The monitor's records of a run, one per step (the last written wins after a resume), by step."""
+    path = Path(run.path if isinstance(run, RunDir) else run) / RECORDS
+    if not path.is_file():
+        return []
+    by_step = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            by_step[record["step"]] = record
+    return [by_step[s] for s in sorted(by_step)]
