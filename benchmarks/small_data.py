@@ -10,16 +10,18 @@ thing, or two for "both":
 - +R1: gamma ``--r1`` zero-centred gradient penalty on the real images;
 - resize-conv: G doubles its maps by nearest-neighbour resizing and a 3x3 convolution.
 
-Equal budget: each variant's steps per second are measured here first, interleaved so that every variant
-sees the same load (median over rounds), and each run gets the steps that fill ``--budget`` seconds at its
-own rate (so a costlier step buys fewer steps; the runs themselves are reproducible step for step).
+Equal budget: each variant's cost per step relative to the baseline is measured here first, in interleaved
+rounds so that every variant sees the same load (median ratio over rounds), and each run gets the steps that
+cost as much as ``--base-steps`` baseline steps (a costlier step buys fewer steps; on a machine shared with
+others, a wall-clock budget would hand each run whatever the load left it). The runs themselves are
+reproducible step for step. ``--budget SECONDS`` instead fills that many seconds at the rate measured.
 Every run is scored on the same held-out paintings by the course's painting feature network (FID, KID;
 ``n`` = the 103 held-out paintings) and by a classifier two-sample test (``metrics.two_sample``: a small
 CNN trained from scratch on real vs generated, 4-fold cross-validated accuracy, 0.5 = indistinguishable;
 all 400 real paintings against 400 generated ones). D's accuracy on training vs held-out real paintings at
 the end of each run is recorded too: their gap is D memorising the training set.
 
-    GANCOURSE_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py              # 6 x 3 x 160 s
+    GANCOURSE_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py              # 6 x 3 x 300 steps
     GANCOURSE_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py --quick      # a 2-minute check
 
 Results are appended to ``--results`` (JSON lines) as each run finishes; a rerun skips the runs already
@@ -88,11 +90,15 @@ def load_results(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def report(results: list[dict], budget: float) -> str:
+def budget_label(args: argparse.Namespace) -> str:
+    return f"{args.budget:g} s" if args.budget else f"{args.base_steps} baseline steps"
+
+
+def report(results: list[dict], budget: str) -> str:
     rows = [r for r in results if r["budget"] == budget]
     names = list(dict.fromkeys(r["variant"] for r in rows))
-    lines = [f"WikiArt Impressionism 64 px DCGAN, {budget:g} s CPU budget per run (steps at each variant's "
-             "measured rate); mean ± std over seeds",
+    lines = [f"WikiArt Impressionism 64 px DCGAN, equal CPU budget per run: the time of {budget} (each variant's "
+             "steps by its cost per step measured side by side); mean ± std over seeds",
              "| variant | seeds | steps | FID | KID | C2ST acc (0.5 best) | D acc train | D acc held-out |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     base_kid = None
@@ -120,7 +126,11 @@ def report(results: list[dict], budget: float) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--budget", type=float, default=160.0, help="seconds of training per run (default 160)")
+    p.add_argument("--budget", type=float, default=0.0, help="seconds of training per run at the rate measured "
+                   "at the start (default: use --base-steps)")
+    p.add_argument("--base-steps", type=int, default=300,
+                   help="the budget as baseline steps: each variant gets the steps that cost as much CPU time, by "
+                        "its cost ratio to the baseline measured side by side (robust to a busy machine; default 300)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--only", nargs="+", default=None, help="variant names to run (default all)")
     p.add_argument("--ema", type=float, default=1000.0, help="EMA half-life in images (default 1000)")
@@ -132,10 +142,10 @@ def main() -> None:
     p.add_argument("--report", action="store_true", help="print the table from --results and stop")
     args = p.parse_args()
     if args.quick:
-        args.budget, args.seeds, args.out = 8.0, [0], args.out.with_name(args.out.name + "_quick")
+        args.base_steps, args.seeds, args.out = 15, [0], args.out.with_name(args.out.name + "_quick")
     results_path = args.results or args.out / "results.jsonl"
     if args.report:
-        print(report(load_results(results_path), args.budget))
+        print(report(load_results(results_path), budget_label(args)))
         return
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
@@ -153,16 +163,19 @@ def main() -> None:
 
     chosen = {k: v for k, v in variants(args.ema, args.r1).items() if not args.only or k in args.only}
     rates = step_rates(paintings, chosen, args.batch_size, rounds=2 if args.quick else 6, steps=2 if args.quick else 4)
-    steps = {name: max(1, int(rate * args.budget)) for name, rate in rates.items()}
+    base_rate = rates["baseline"] if "baseline" in rates else next(iter(rates.values()))
+    seconds = args.budget or args.base_steps / base_rate
+    steps = {name: max(1, round(rate * seconds)) for name, rate in rates.items()}
+    label = budget_label(args)
     print("steps per second:", {k: round(v, 3) for k, v in rates.items()}, "-> steps:", steps, flush=True)
 
     done = {(r["variant"], r["seed"], r["budget"]) for r in load_results(results_path)}
     results_path.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:  # seed-major: an interrupted benchmark still has whole seeds of every variant
         for name, variant in chosen.items():
-            if (name, seed, args.budget) in done:
+            if (name, seed, label) in done:
                 continue
-            run_dir = args.out / f"{name}-{int(args.budget)}s-seed{seed}"
+            run_dir = args.out / f"{name}-{label.replace(' ', '_')}-seed{seed}"
             seed_everything(seed)
             recipe = DCGAN(DCGAN.config_for(paintings, **BASE, **variant))
             monitor = DAccuracyMonitor(recipe, train_images, held_out_images, every=50)
@@ -175,7 +188,7 @@ def main() -> None:
             scores = evaluator.score(fake[: evaluator.n])
             c2st = two_sample_accuracy(real_all, fake, seed=seed)
             last = read_d_accuracy(run_dir)[-1]
-            row = {"variant": name, "seed": seed, "budget": args.budget, "steps": steps[name],
+            row = {"variant": name, "seed": seed, "budget": label, "steps": steps[name],
                    "train_s": round(train_s, 1), "fid": scores["fid"], "kid": scores["kid"],
                    "fid_floor": scores.get("fid_floor"), "kid_floor": scores.get("kid_floor"),
                    "precision": scores["precision"], "recall": scores["recall"], **c2st,
@@ -185,7 +198,7 @@ def main() -> None:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
     print(f"load average at end {os.getloadavg()}")
-    print(report(load_results(results_path), args.budget))
+    print(report(load_results(results_path), label))
 
 
 if __name__ == "__main__":

@@ -87,7 +87,8 @@ def parse_policy(policy: str) -> tuple[str, ...]:
     unknown = [n for n in names if n not in POLICIES]
     if unknown:
         raise ValueError(f"unknown DiffAugment transform {', '.join(map(repr, unknown))}; "
-                         f"a policy is a comma-separated list of {', '.join(POLICIES)} (e.g. 'color,translation,cutout')")
+                         f"a policy is a comma-separated list of {', '.join(POLICIES)} "
+                         "(e.g. 'color,translation,cutout')")
     return names
 
 
