@@ -42,7 +42,6 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gancourse.checkpoints import load_generator  # noqa: E402
 from gancourse.data import load_dataset  # noqa: E402
 from gancourse.devices import seed_everything  # noqa: E402
 from gancourse.metrics import feature_evaluator  # noqa: E402
@@ -162,38 +161,57 @@ def main() -> None:
     real_all = torch.cat([train_images, held_out_images])
 
     chosen = {k: v for k, v in variants(args.ema, args.r1).items() if not args.only or k in args.only}
-    rates = step_rates(paintings, chosen, args.batch_size, rounds=2 if args.quick else 6, steps=2 if args.quick else 4)
-    base_rate = rates["baseline"] if "baseline" in rates else next(iter(rates.values()))
-    seconds = args.budget or args.base_steps / base_rate
-    steps = {name: max(1, round(rate * seconds)) for name, rate in rates.items()}
+    steps_file = args.out / f"steps-{budget_label(args).replace(' ', '_')}.json"
+    if steps_file.is_file():  # a continued benchmark keeps the step counts it started with
+        saved = json.loads(steps_file.read_text())
+        rates, steps = saved["rates"], saved["steps"]
+    else:
+        rates = step_rates(paintings, chosen, args.batch_size, rounds=2 if args.quick else 6,
+                           steps=2 if args.quick else 4)
+        base_rate = rates["baseline"] if "baseline" in rates else next(iter(rates.values()))
+        seconds = args.budget or args.base_steps / base_rate
+        steps = {name: max(1, round(rate * seconds)) for name, rate in rates.items()}
+        steps_file.parent.mkdir(parents=True, exist_ok=True)
+        steps_file.write_text(json.dumps({"rates": rates, "steps": steps}))
     label = budget_label(args)
     print("steps per second:", {k: round(v, 3) for k, v in rates.items()}, "-> steps:", steps, flush=True)
 
+    # EMA changes nothing in training (no randomness, no effect on G or D), so one run with it on gives two
+    # results at the same steps: its raw G (the variant without EMA) and its EMA G (the variant with it).
+    trainings = {"baseline": ({"ema": args.ema}, {"raw": "baseline", "ema": "+EMA"}),
+                 "+DiffAugment": ({"diffaugment": POLICY, "ema": args.ema}, {"raw": "+DiffAugment", "ema": "both"}),
+                 "resize-conv": (chosen.get("resize-conv", {}), {"raw": "resize-conv"}),
+                 "+R1": (chosen.get("+R1", {}), {"raw": "+R1"})}
+    trainings = {k: v for k, v in trainings.items() if any(n in chosen for n in v[1].values())}
     done = {(r["variant"], r["seed"], r["budget"]) for r in load_results(results_path)}
     results_path.parent.mkdir(parents=True, exist_ok=True)
-    for seed in args.seeds:  # seed-major: an interrupted benchmark still has whole seeds of every variant
-        for name, variant in chosen.items():
-            if (name, seed, label) in done:
-                continue
-            run_dir = args.out / f"{name}-{label.replace(' ', '_')}-seed{seed}"
-            seed_everything(seed)
-            recipe = DCGAN(DCGAN.config_for(paintings, **BASE, **variant))
-            monitor = DAccuracyMonitor(recipe, train_images, held_out_images, every=50)
-            start = time.perf_counter()
-            fit(recipe, paintings, run_dir, steps=steps[name], batch_size=args.batch_size, seed=seed, flip=True,
-                hooks=[monitor], progress=False)
-            train_s = time.perf_counter() - start
-            generator = load_generator(run_dir / "checkpoints" / "generator.pt")  # the EMA one when on
-            fake = sample_generator(generator, len(real_all), seed=1000 + seed)
+    # the core comparison first, for every seed; then the others
+    queue = [(seed, name) for name in trainings for seed in args.seeds]
+    for seed, name in queue:
+        variant, outputs = trainings[name]
+        todo = {kind: v for kind, v in outputs.items() if (v, seed, label) not in done and v in chosen}
+        if not todo:
+            continue
+        run_dir = args.out / f"{name}-{label.replace(' ', '_')}-seed{seed}"
+        seed_everything(seed)
+        recipe = DCGAN(DCGAN.config_for(paintings, **BASE, **variant))
+        monitor = DAccuracyMonitor(train_images, held_out_images, every=50)
+        start = time.perf_counter()
+        fit(recipe, paintings, run_dir, steps=steps[name], batch_size=args.batch_size, seed=seed, flip=True,
+            hooks=[monitor], progress=False)
+        train_s = time.perf_counter() - start
+        last = read_d_accuracy(run_dir)[-1]
+        generators = {"raw": recipe.G, "ema": recipe.G_ema.model if recipe.G_ema is not None else None}
+        for kind, variant_name in todo.items():
+            fake = sample_generator(generators[kind], len(real_all), seed=1000 + seed)
             scores = evaluator.score(fake[: evaluator.n])
             c2st = two_sample_accuracy(real_all, fake, seed=seed)
-            last = read_d_accuracy(run_dir)[-1]
-            row = {"variant": name, "seed": seed, "budget": label, "steps": steps[name],
+            row = {"variant": variant_name, "seed": seed, "budget": label, "steps": steps[name],
                    "train_s": round(train_s, 1), "fid": scores["fid"], "kid": scores["kid"],
                    "fid_floor": scores.get("fid_floor"), "kid_floor": scores.get("kid_floor"),
                    "precision": scores["precision"], "recall": scores["recall"], **c2st,
                    "d_acc_train": last["d_acc_train"], "d_acc_held_out": last["d_acc_held_out"],
-                   "options": variant, "load": os.getloadavg()[0]}
+                   "options": variant, "generator": kind, "load": os.getloadavg()[0]}
             with open(results_path, "a") as f:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)

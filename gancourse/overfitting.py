@@ -45,23 +45,24 @@ def d_real_accuracy(recipe: Any, images: torch.Tensor, labels: torch.Tensor | No
 
 
 class DAccuracyMonitor:
-    """A ``fit`` hook: every ``every`` steps, D's accuracy on ``train`` and ``held_out`` real images.
+    """A ``fit`` hook: every ``every`` steps, D's accuracy on ``train`` and ``held_out`` real images (uint8).
 
-    Records go to ``d_accuracy.jsonl`` in the run directory (read them with :func:`read_d_accuracy`), so a
-    finished run shows its curve again without retraining.
+    The recipe is the one ``fit`` is training (the hook's ``info["recipe"]``), so one monitor serves every
+    run of a comparison. Records go to ``d_accuracy.jsonl`` in each run directory (read them with
+    :func:`read_d_accuracy`), so a finished run shows its curve again without retraining.
     """
 
-    def __init__(self, recipe: Any, train: torch.Tensor, held_out: torch.Tensor, every: int = 50,
-                 n: int = 96) -> None:
+    def __init__(self, train: torch.Tensor, held_out: torch.Tensor, every: int = 50, n: int = 96) -> None:
         n = min(n, len(train), len(held_out))  # the same count on both sides
-        self.recipe, self.train, self.held_out, self.every = recipe, train[:n], held_out[:n], every
+        self.train, self.held_out, self.every = torch.as_tensor(train[:n]), torch.as_tensor(held_out[:n]), every
 
     def __call__(self, event: str, info: dict[str, Any]) -> None:
         step = info["step"]
         if event not in ("log", "end") or (event == "log" and step % self.every):
             return
-        record = {"step": step, "d_acc_train": d_real_accuracy(self.recipe, self.train),
-                  "d_acc_held_out": d_real_accuracy(self.recipe, self.held_out)}
+        recipe = info["recipe"]
+        record = {"step": step, "d_acc_train": d_real_accuracy(recipe, self.train),
+                  "d_acc_held_out": d_real_accuracy(recipe, self.held_out)}
         with open(Path(info["run"].path) / RECORDS, "a") as f:
             f.write(json.dumps(record) + "\n")
 
@@ -77,3 +78,25 @@ def read_d_accuracy(run: RunDir | str | Path) -> list[dict[str, float]]:
             record = json.loads(line)
             by_step[record["step"]] = record
     return [by_step[s] for s in sorted(by_step)]
+
+
+def plot_d_accuracy(runs: dict[str, RunDir | str | Path], ax=None):
+    """D's accuracy on training (solid) and held-out (dashed) real images over training, one colour per run."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 3.4))
+    for i, (name, run) in enumerate(runs.items()):
+        records = read_d_accuracy(run)
+        if not records:
+            continue
+        steps = [r["step"] for r in records]
+        colour = f"C{i}"
+        ax.plot(steps, [r["d_acc_train"] for r in records], "-o", ms=3, color=colour, label=f"{name}: training")
+        ax.plot(steps, [r["d_acc_held_out"] for r in records], "--o", ms=3, color=colour, label=f"{name}: held out")
+    ax.set_xlabel("step")
+    ax.set_ylabel("real paintings D calls real")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=7)
+    ax.set_title("D memorising: training vs held-out paintings", fontsize=10)
+    return ax

@@ -33,7 +33,7 @@ from .devices import rng_state, seed_everything, set_rng_state
 from .recipes import Recipe
 from .runs import RunDir
 
-Hook = Callable[[str, dict[str, Any]], None]  # (event, info): "log", "sample", "eval", "end"
+Hook = Callable[[str, dict[str, Any]], None]  # (event, info with step, run, recipe): "log", "sample", "eval", "end"
 Evaluator = Callable[[Recipe], dict[str, float]]
 
 
@@ -172,7 +172,7 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, *, steps: int = 0, 
         if not main:
             return
         for hook in hooks:
-            hook(event, {"step": step, "run": run, **info})
+            hook(event, {"step": step, "run": run, "recipe": recipe, **info})
 
     def checkpoint() -> None:
         # Every rank's RNGs and logging window, so that a resume under the same N is exact.
