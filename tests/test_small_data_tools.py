@@ -1,0 +1,63 @@
+import json
+
+import pytest
+import torch
+
+from gancourse.devices import seed_everything
+from gancourse.metrics.artifacts import checkerboard_energy
+from gancourse.metrics.two_sample import two_sample_accuracy
+from gancourse.overfitting import DAccuracyMonitor, d_real_accuracy, read_d_accuracy
+from gancourse.recipes import DCGAN
+from gancourse.training import fit
+
+from .helpers import blob_images
+
+
+def test_checkerboard_energy_sees_a_period_2_grid():
+    smooth = torch.cos(torch.arange(16) * 2 * torch.pi / 16).repeat(4, 3, 16, 1)  # one slow wave
+    grid = (torch.arange(16)[:, None] + torch.arange(16)[None, :]) % 2 * 0.2
+    assert checkerboard_energy(smooth) < 1e-3
+    assert checkerboard_energy(smooth + grid) > 0.015  # the grid holds 1/51 of the energy here
+    with pytest.raises(ValueError, match="even"):
+        checkerboard_energy(torch.zeros(1, 1, 15, 16))
+
+
+def test_two_sample_test_is_at_chance_on_one_distribution_and_separates_two():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(96, 3, 16, 16, generator=g) * 2 - 1, torch.rand(96, 3, 16, 16, generator=g) * 2 - 1
+    same = two_sample_accuracy(a, b, folds=3, epochs=15, seed=0)
+    grid = ((torch.arange(16)[:, None] + torch.arange(16)[None, :]) % 2 * 0.6 - 0.3)
+    different = two_sample_accuracy(a, (b * 0.5 + grid).clamp(-1, 1), folds=3, epochs=15, seed=0)
+    assert 0.3 < same["c2st_acc"] < 0.7
+    assert different["c2st_acc"] > 0.9
+    state = torch.get_rng_state()
+    two_sample_accuracy(a, b, folds=2, epochs=1, seed=1)
+    assert torch.equal(state, torch.get_rng_state())  # leaves the caller's randomness alone
+    with pytest.raises(ValueError, match="folds"):
+        two_sample_accuracy(a[:3], b[:3], folds=4)
+
+
+def test_d_accuracy_leaves_d_and_the_random_streams_unchanged():
+    data = blob_images(64, size=16, channels=3)
+    seed_everything(0)
+    recipe = DCGAN(DCGAN.config_for(data, nz=8, g_width=8, d_width=8, diffaugment="color,translation"))
+    before = {k: v.clone() for k, v in recipe.D.state_dict().items()}
+    state = torch.get_rng_state()
+    acc = d_real_accuracy(recipe, data.images[:40])
+    assert 0.0 <= acc <= 1.0
+    assert torch.equal(state, torch.get_rng_state())
+    assert all(torch.equal(v, recipe.D.state_dict()[k]) for k, v in before.items())
+
+
+def test_monitor_records_train_and_held_out_accuracy_during_fit(tmp_path):
+    data = blob_images(96, size=16, channels=3)
+    seed_everything(0)
+    recipe = DCGAN(DCGAN.config_for(data, nz=8, g_width=8, d_width=8))
+    monitor = DAccuracyMonitor(data.images[:48], data.images[48:], every=10)
+    fit(recipe, data, tmp_path / "r", steps=25, batch_size=16, hooks=[monitor], progress=False)
+    records = read_d_accuracy(tmp_path / "r")
+    assert [r["step"] for r in records] == [10, 20, 25]
+    assert all(0 <= r["d_acc_train"] <= 1 and 0 <= r["d_acc_held_out"] <= 1 for r in records)
+    with open(tmp_path / "r" / "d_accuracy.jsonl", "a") as f:  # a resumed run writes a step again: last one wins
+        f.write(json.dumps({"step": 20, "d_acc_train": 0.5, "d_acc_held_out": 0.25}) + "\n")
+    assert read_d_accuracy(tmp_path / "r")[1]["d_acc_held_out"] == 0.25
