@@ -79,3 +79,17 @@ def test_resume_with_ema_and_diffaugment_is_bit_for_bit(tmp_path):
         assert torch.equal(value, resumed.G_ema.state_dict()[key]), f"G_ema.{key} differs"
     for key, value in straight.G.state_dict().items():
         assert torch.equal(value, resumed.G.state_dict()[key])
+
+
+def test_generators_of_run_rebuilds_g_and_its_average(tmp_path):
+    from gancourse.ema import generators_of_run
+
+    recipe, result = run(tmp_path, "r", 6, ema=0.5)
+    pair = generators_of_run(result.run.path)
+    z = torch.randn(3, 8)
+    with torch.no_grad():
+        assert torch.equal(pair["EMA of G"](z), recipe.G_ema.model.eval()(z))
+        assert torch.equal(pair["G"](z), recipe.G.eval()(z))
+    _, plain = run(tmp_path, "plain", 2)
+    with pytest.raises(ValueError, match="without ema"):
+        generators_of_run(plain.run.path)
