@@ -93,3 +93,17 @@ def test_generators_of_run_rebuilds_g_and_its_average(tmp_path):
     _, plain = run(tmp_path, "plain", 2)
     with pytest.raises(ValueError, match="without ema"):
         generators_of_run(plain.run.path)
+
+
+def test_cgan_average_starts_from_its_initialised_generator():
+    from gancourse.recipes import CGAN
+    from gancourse.recipes.cgan import CGANConfig
+
+    torch.manual_seed(0)
+    recipe = CGAN(CGANConfig(image_size=16, channels=1, n_classes=3, nz=8, g_width=8, d_width=8, ema=0.9,
+                             diffaugment="translation"))
+    for avg, p in zip(recipe.G_ema.model.parameters(), recipe.G.parameters(), strict=True):
+        assert torch.equal(avg, p)
+    labels = torch.tensor([0, 1, 2, 0])
+    logs = recipe.step(Batch(torch.rand(4, 1, 16, 16) * 2 - 1, labels))
+    assert "cls_d" in logs and recipe.sample_class(1, 2).shape == (2, 1, 16, 16)
