@@ -8,7 +8,8 @@ thing, or two for "both":
 - +EMA: the generator sampled, scored and exported is the EMA of G (half-life ``--ema`` images);
 - both: DiffAugment and EMA;
 - +R1: gamma ``--r1`` zero-centred gradient penalty on the real images;
-- resize-conv: G doubles its maps by nearest-neighbour resizing and a 3x3 convolution.
+- resize-conv: G doubles its maps by nearest-neighbour resizing and a 3x3 convolution;
+- +DiffAugment resize-conv: both of those.
 
 Equal budget: each variant's cost per step relative to the baseline is measured here first, in interleaved
 rounds so that every variant sees the same load (median ratio over rounds), and each run gets the steps that
@@ -57,7 +58,8 @@ POLICY = "color,translation,cutout"
 
 def variants(ema: float, r1: float) -> dict[str, dict]:
     return {"baseline": {}, "+DiffAugment": {"diffaugment": POLICY}, "+EMA": {"ema": ema},
-            "both": {"diffaugment": POLICY, "ema": ema}, "+R1": {"r1": r1}, "resize-conv": {"upsample": "nearest"}}
+            "both": {"diffaugment": POLICY, "ema": ema}, "+R1": {"r1": r1}, "resize-conv": {"upsample": "nearest"},
+            "+DiffAugment resize-conv": {"diffaugment": POLICY, "upsample": "nearest"}}
 
 
 def step_rates(data, options: dict[str, dict], batch_size: int, rounds: int, steps: int) -> dict[str, float]:
@@ -165,6 +167,9 @@ def main() -> None:
     if steps_file.is_file():  # a continued benchmark keeps the step counts it started with
         saved = json.loads(steps_file.read_text())
         rates, steps = saved["rates"], saved["steps"]
+        if any(name not in steps for name in chosen):
+            sys.exit(f"{steps_file} has no step count for {', '.join(n for n in chosen if n not in steps)}: "
+                     "measure again into a new --out, or add it there")
     else:
         rates = step_rates(paintings, chosen, args.batch_size, rounds=2 if args.quick else 6,
                            steps=2 if args.quick else 4)
@@ -181,7 +186,9 @@ def main() -> None:
     trainings = {"baseline": ({"ema": args.ema}, {"raw": "baseline", "ema": "+EMA"}),
                  "+DiffAugment": ({"diffaugment": POLICY, "ema": args.ema}, {"raw": "+DiffAugment", "ema": "both"}),
                  "resize-conv": (chosen.get("resize-conv", {}), {"raw": "resize-conv"}),
-                 "+R1": (chosen.get("+R1", {}), {"raw": "+R1"})}
+                 "+R1": (chosen.get("+R1", {}), {"raw": "+R1"}),
+                 "+DiffAugment resize-conv": (chosen.get("+DiffAugment resize-conv", {}),
+                                              {"raw": "+DiffAugment resize-conv"})}
     trainings = {k: v for k, v in trainings.items() if any(n in chosen for n in v[1].values())}
     done = {(r["variant"], r["seed"], r["budget"]) for r in load_results(results_path)}
     results_path.parent.mkdir(parents=True, exist_ok=True)
