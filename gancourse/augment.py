@@ -18,7 +18,7 @@ run draws the same), one draw per image. Images are float tensors in [-1, 1], sh
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -81,9 +81,11 @@ POLICIES: dict[str, tuple[Transform, ...]] = {
 }
 
 
-def parse_policy(policy: str) -> tuple[str, ...]:
-    """``"color, translation"`` -> ("color", "translation"); "" -> (); unknown names raise, naming the choices."""
-    names = tuple(p.strip() for p in policy.split(",") if p.strip())
+def parse_policy(policy: str | Sequence[str]) -> tuple[str, ...]:
+    """``"color, translation"`` (or a list of names, as a command line's ``a,b`` arrives) -> ("color",
+    "translation"); "" -> (); unknown names raise, naming the choices."""
+    parts = policy.split(",") if isinstance(policy, str) else [str(p) for p in policy]
+    names = tuple(p.strip() for p in parts if p.strip())
     unknown = [n for n in names if n not in POLICIES]
     if unknown:
         raise ValueError(f"unknown DiffAugment transform {', '.join(map(repr, unknown))}; "
@@ -92,13 +94,18 @@ def parse_policy(policy: str) -> tuple[str, ...]:
     return names
 
 
+def normalise_policy(policy: str | Sequence[str]) -> str:
+    """The policy as a config stores it: names joined by commas, checked."""
+    return ",".join(parse_policy(policy))
+
+
 class DiffAugment:
     """``augment(images)``: the policy's transforms with fresh random parameters; identity when the policy is empty.
 
     ``bool(augment)`` is False for the empty policy, so a recipe skips the call (and its cost) entirely.
     """
 
-    def __init__(self, policy: str = "") -> None:
+    def __init__(self, policy: str | Sequence[str] = "") -> None:
         self.policy = ",".join(parse_policy(policy))
         self.transforms = [t for name in parse_policy(policy) for t in POLICIES[name]]
 

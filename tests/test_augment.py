@@ -131,3 +131,9 @@ def test_cyclegan_discriminators_see_augmented_images():
     assert len(spy.seen) == 2 + 4  # fakes in G's update; real and fake of each domain in D's
     with pytest.raises(ValueError, match="unknown DiffAugment"):
         CycleGANConfig(diffaugment="zoom")
+
+
+def test_a_policy_given_as_a_list_is_stored_as_a_string():
+    # the command line's --set diffaugment=color,cutout arrives as a list
+    assert GANConfig(diffaugment=["color", "cutout"]).diffaugment == "color,cutout"
+    assert CycleGANConfig(diffaugment=["translation"]).diffaugment == "translation"

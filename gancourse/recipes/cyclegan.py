@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import DiffAugment
+from ..augment import DiffAugment, normalise_policy
 from ..checkpoints import GENERATOR_CLASSES
 from ..data import to_unit_range
 from ..devices import autocast
@@ -145,7 +145,7 @@ class CycleGANConfig:
 
     def __post_init__(self) -> None:
         get_loss(self.loss)
-        DiffAugment(self.diffaugment)  # fails early on an unknown transform
+        self.diffaugment = normalise_policy(self.diffaugment)  # fails early on an unknown transform
         if self.generator not in GENERATORS:
             raise ValueError(f"generator must be one of {', '.join(GENERATORS)}, got {self.generator!r}")
         if self.norm not in CYCLEGAN_NORMS:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..augment import DiffAugment
+from ..augment import DiffAugment, normalise_policy
 from ..data import Batch
 from ..devices import autocast
 from ..ema import EMA, check_ema
@@ -55,7 +55,7 @@ class GANConfig:
             raise ValueError(f"pack must be >= 1, got {self.pack}")
         if self.aux_weight < 0:
             raise ValueError(f"aux_weight must be >= 0, got {self.aux_weight}")
-        DiffAugment(self.diffaugment)  # fails early on an unknown transform
+        self.diffaugment = normalise_policy(self.diffaugment)  # fails early on an unknown transform
         check_ema(self.ema)
         if self.r1 < 0:
             raise ValueError(f"r1 must be >= 0, got {self.r1}")
