@@ -20,7 +20,8 @@ Every run is scored on the same held-out paintings by the course's painting feat
 ``n`` = the 103 held-out paintings) and by a classifier two-sample test (``metrics.two_sample``: a small
 CNN trained from scratch on real vs generated, 4-fold cross-validated accuracy, 0.5 = indistinguishable;
 all 400 real paintings against 400 generated ones). D's accuracy on training vs held-out real paintings at
-the end of each run is recorded too: their gap is D memorising the training set.
+the end of each run is reported too (103 random training paintings against the 103 held-out ones, from the
+run's last checkpoint): their gap is D memorising the training set.
 
     GANCOURSE_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py              # 6 x 3 x 300 steps
     GANCOURSE_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py --quick      # a 2-minute check
@@ -85,6 +86,32 @@ def step_rates(data, options: dict[str, dict], batch_size: int, rounds: int, ste
             for name in times}
 
 
+TRAINING_OF = {"baseline": "baseline", "+EMA": "baseline", "+DiffAugment": "+DiffAugment", "both": "+DiffAugment"}
+
+
+def final_d_accuracy(out: Path, label: str, paintings, held_out) -> dict[tuple[str, int], dict[str, float]]:
+    """D's accuracy at the end of every finished run in ``out``: 103 random training paintings against the 103
+    held-out ones (``overfitting.same_size_subsets``), from each run's last checkpoint. Keyed by (training, seed)."""
+    from gancourse.checkpoints import load_checkpoint
+    from gancourse.overfitting import d_real_accuracy, same_size_subsets
+    from gancourse.runs import RunDir
+
+    train_images, held_images = same_size_subsets(paintings.images, held_out.images, n=len(held_out))
+    found = {}
+    for run_dir in sorted(out.glob(f"*-{label.replace(' ', '_')}-seed*")):
+        run = RunDir(run_dir)
+        if not run.generator_path.is_file():
+            continue  # unfinished
+        name, seed = run_dir.name.rsplit(f"-{label.replace(' ', '_')}-seed", 1)
+        config = run.read_config()["recipe_config"]
+        with torch.random.fork_rng(devices=[]):
+            recipe = DCGAN(DCGAN.Config(**config))
+            recipe.load_state_dict(load_checkpoint(run.last_checkpoint)["recipe"])
+            found[(name, int(seed))] = {"d_acc_train": d_real_accuracy(recipe, train_images),
+                                        "d_acc_held_out": d_real_accuracy(recipe, held_images)}
+    return found
+
+
 def load_results(path: Path) -> list[dict]:
     if not path.is_file():
         return []
@@ -95,8 +122,10 @@ def budget_label(args: argparse.Namespace) -> str:
     return f"{args.budget:g} s" if args.budget else f"{args.base_steps} baseline steps"
 
 
-def report(results: list[dict], budget: str) -> str:
+def report(results: list[dict], budget: str, d_final: dict | None = None) -> str:
     rows = [r for r in results if r["budget"] == budget]
+    if d_final:  # D's final accuracies on random subsets (see final_d_accuracy) replace those logged during runs
+        rows = [{**r, **d_final.get((TRAINING_OF.get(r["variant"], r["variant"]), r["seed"]), {})} for r in rows]
     names = list(dict.fromkeys(r["variant"] for r in rows))
     lines = [f"WikiArt Impressionism 64 px DCGAN, equal CPU budget per run: the time of {budget} (each variant's "
              "steps by its cost per step measured side by side); mean ± std over seeds",
@@ -140,14 +169,12 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("runs/benchmarks/small_data"))
     p.add_argument("--results", type=Path, default=None, help="JSON lines file (default <out>/results.jsonl)")
     p.add_argument("--quick", action="store_true", help="8 s per run, one seed: checks that everything runs")
-    p.add_argument("--report", action="store_true", help="print the table from --results and stop")
+    p.add_argument("--report", action="store_true", help="print the table from --results (and the finished runs' "
+                   "checkpoints in --out) and stop")
     args = p.parse_args()
     if args.quick:
         args.base_steps, args.seeds, args.out = 15, [0], args.out.with_name(args.out.name + "_quick")
     results_path = args.results or args.out / "results.jsonl"
-    if args.report:
-        print(report(load_results(results_path), budget_label(args)))
-        return
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, torch {torch.__version__}, "
@@ -158,6 +185,10 @@ def main() -> None:
     if paintings.is_stand_in:
         sys.exit("this benchmark needs the real WikiArt paintings: set GANCOURSE_DATA (see data/README.md)")
     print(paintings.describe(), "|", held_out.describe(), flush=True)
+    if args.report:
+        label = budget_label(args)
+        print(report(load_results(results_path), label, final_d_accuracy(args.out, label, paintings, held_out)))
+        return
     evaluator = feature_evaluator(paintings, test=held_out, n=2000, progress=False)
     train_images, held_out_images = torch.as_tensor(paintings.images), torch.as_tensor(held_out.images)
     real_all = torch.cat([train_images, held_out_images])
@@ -223,7 +254,7 @@ def main() -> None:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
     print(f"load average at end {os.getloadavg()}")
-    print(report(load_results(results_path), label))
+    print(report(load_results(results_path), label, final_d_accuracy(args.out, label, paintings, held_out)))
 
 
 if __name__ == "__main__":

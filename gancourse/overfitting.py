@@ -44,6 +44,20 @@ def d_real_accuracy(recipe: Any, images: torch.Tensor, labels: torch.Tensor | No
     return called_real / max(1, judged)
 
 
+def same_size_subsets(train: torch.Tensor, held_out: torch.Tensor, n: int = 96, seed: int = 0
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` random images of each set (fewer if a set is smaller; the same count on both sides).
+
+    Random, not the first ``n``: image folders are often sorted (by artist here), and a first-96 slice of
+    the training set would hold one artist while the held-out slice holds all three; the gap would then
+    measure the artists, not memorisation.
+    """
+    n = min(n, len(train), len(held_out))
+    g = torch.Generator().manual_seed(seed)
+    pick = [torch.randperm(len(x), generator=g)[:n].sort().values for x in (train, held_out)]
+    return torch.as_tensor(train)[pick[0]], torch.as_tensor(held_out)[pick[1]]
+
+
 class DAccuracyMonitor:
     """A ``fit`` hook: every ``every`` steps, D's accuracy on ``train`` and ``held_out`` real images (uint8).
 
@@ -52,9 +66,10 @@ class DAccuracyMonitor:
     :func:`read_d_accuracy`), so a finished run shows its curve again without retraining.
     """
 
-    def __init__(self, train: torch.Tensor, held_out: torch.Tensor, every: int = 50, n: int = 96) -> None:
-        n = min(n, len(train), len(held_out))  # the same count on both sides
-        self.train, self.held_out, self.every = torch.as_tensor(train[:n]), torch.as_tensor(held_out[:n]), every
+    def __init__(self, train: torch.Tensor, held_out: torch.Tensor, every: int = 50, n: int = 96,
+                 seed: int = 0) -> None:
+        self.train, self.held_out = same_size_subsets(train, held_out, n, seed)
+        self.every = every
 
     def __call__(self, event: str, info: dict[str, Any]) -> None:
         step = info["step"]

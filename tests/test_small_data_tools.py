@@ -61,3 +61,12 @@ def test_monitor_records_train_and_held_out_accuracy_during_fit(tmp_path):
     with open(tmp_path / "r" / "d_accuracy.jsonl", "a") as f:  # a resumed run writes a step again: last one wins
         f.write(json.dumps({"step": 20, "d_acc_train": 0.5, "d_acc_held_out": 0.25}) + "\n")
     assert read_d_accuracy(tmp_path / "r")[1]["d_acc_held_out"] == 0.25
+
+
+def test_the_monitor_compares_random_subsets_not_the_first_images():
+    from gancourse.overfitting import same_size_subsets
+
+    sorted_by_class = torch.arange(200).repeat_interleave(1).reshape(200, 1, 1, 1)  # image i "is" class i // 100
+    train, held = same_size_subsets(sorted_by_class, torch.arange(50).reshape(50, 1, 1, 1), n=40)
+    assert len(train) == len(held) == 40
+    assert (train.flatten() >= 100).any() and (train.flatten() < 100).any()  # both halves of a sorted folder
