@@ -25,14 +25,17 @@ RECORDS = "d_accuracy.jsonl"
 
 @torch.no_grad()
 def d_real_accuracy(recipe: Any, images: torch.Tensor, labels: torch.Tensor | None = None,
-                    batch_size: int = 32) -> float:
-    """The fraction of ``images`` (uint8 or [-1, 1] floats, real ones) that the recipe's D calls real (logit > 0)."""
+                    batch_size: int = 32, seed: int = 0) -> float:
+    """The fraction of ``images`` (uint8 or [-1, 1] floats, real ones) that the recipe's D calls real (logit > 0).
+
+    The augmentation's draws (and D's dropout) come from ``seed``, so the same D gives the same answer."""
     d = copy.deepcopy(recipe.D).train()  # a copy: batch norm in training mode would update the real D's statistics
     device = next(d.parameters()).device
     see = getattr(recipe, "seen_by_d", lambda x: x)
     images = to_unit_range(images) if images.dtype == torch.uint8 else images.float()
     called_real = judged = 0
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
         for start in range(0, len(images), batch_size):
             chunk = images[start:start + batch_size].to(device)
             if len(chunk) < 2:

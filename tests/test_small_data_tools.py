@@ -70,3 +70,12 @@ def test_the_monitor_compares_random_subsets_not_the_first_images():
     train, held = same_size_subsets(sorted_by_class, torch.arange(50).reshape(50, 1, 1, 1), n=40)
     assert len(train) == len(held) == 40
     assert (train.flatten() >= 100).any() and (train.flatten() < 100).any()  # both halves of a sorted folder
+
+
+def test_d_accuracy_is_the_same_for_the_same_d_whatever_the_random_state():
+    data = blob_images(64, size=16, channels=3)
+    seed_everything(0)
+    recipe = DCGAN(DCGAN.config_for(data, nz=8, g_width=8, d_width=8, diffaugment="color,translation,cutout"))
+    first = d_real_accuracy(recipe, data.images[:40])
+    torch.rand(100)  # the global stream moves on
+    assert d_real_accuracy(recipe, data.images[:40]) == first
