@@ -154,6 +154,7 @@ def report(results: list[dict], budget: str, d_final: dict | None = None) -> str
                      f"{ms('fid', '.3f')} | {ms('kid', '.4f')} | {ms('c2st_acc', '.3f')} | "
                      f"{ms('d_acc_train', '.2f')} | {ms('d_acc_held_out', '.2f')} | "
                      f"{ms('checkerboard', '.4f') if all('checkerboard' in r for r in rs) else '-'} |")
+    lines.append("")  # ends the markdown table
     if base_kid:
         lines.append("KID relative to baseline: " + ", ".join(
             f"{n} {statistics.mean(r['kid'] for r in rows if r['variant'] == n) / base_kid - 1:+.0%}" for n in names))
