@@ -112,3 +112,16 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels: tor
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     norms = grad.flatten(1).norm(2, dim=1)
     return ((norms - target) ** 2).mean()
+
+
+def zero_centred_penalty(scores: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """E[||grad_x D(x)||^2]: R1 when ``inputs`` are real images (Mescheder et al. 2018), R2 on fakes.
+
+    ``scores`` must come from ``inputs`` (with ``requires_grad``) in a graph this call can differentiate
+    again, so the penalty reuses D's forward on the real batch. The squared norm is per sample, over all
+    of (C, H, W); the recipes add ``r1 / 2`` times it to D's loss (gamma / 2 in the paper).
+    Pushing the gradient towards zero on the data (not towards 1 between the distributions, as WGAN-GP)
+    stops D from growing steep around the real images, where its gradient would throw G past them.
+    """
+    (grad,) = torch.autograd.grad(scores.float().sum(), inputs, create_graph=True)
+    return grad.float().flatten(1).pow(2).sum(dim=1).mean()

@@ -59,3 +59,38 @@ def test_gradient_penalty_is_differentiable_for_the_critic():
     penalty = gradient_penalty(lambda x: critic(x).flatten(), torch.randn(4, 1, 4, 4), torch.randn(4, 1, 4, 4))
     penalty.backward()
     assert critic[1].weight.grad is not None and critic[1].weight.grad.abs().sum() > 0
+
+
+def test_r1_equals_its_analytic_value_on_a_linear_critic():
+    # f(x) = <w, x> + b: its gradient is w for every sample, so E||grad f||^2 = ||w||^2 over all of (C, H, W).
+    from gancourse.losses import zero_centred_penalty
+
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(3, 4, 4, generator=g)
+    x = torch.randn(5, 3, 4, 4, generator=g).requires_grad_(True)
+    scores = (x * w).sum(dim=(1, 2, 3)) + 0.5
+    penalty = zero_centred_penalty(scores, x)
+    assert penalty.item() == pytest.approx(w.square().sum().item(), rel=1e-5)
+    per_dimension = w.norm(dim=0).mean().square()  # a norm over one axis of the 4-D gradient: the common bug
+    assert per_dimension.item() != pytest.approx(penalty.item(), rel=1e-2)
+    w.requires_grad_(True)
+    quadratic = (x.square() * w).sum(dim=(1, 2, 3))  # grad 2 w x: the penalty depends on x and w
+    penalty = zero_centred_penalty(quadratic, x)
+    assert penalty.item() == pytest.approx((2 * w * x).square().sum(dim=(1, 2, 3)).mean().item(), rel=1e-5)
+    penalty.backward()  # differentiable (create_graph): D's weights get its gradient
+    assert w.grad is not None and w.grad.abs().sum() > 0
+
+
+def test_dcgan_r1_adds_half_gamma_times_the_penalty_to_d():
+    from gancourse.data import Batch
+    from gancourse.recipes import DCGAN, GANConfig, WGANConfig
+
+    torch.manual_seed(0)
+    recipe = DCGAN(GANConfig(image_size=16, channels=3, nz=8, g_width=8, d_width=8, r1=10.0))
+    logs = recipe.step(Batch(torch.rand(8, 3, 16, 16) * 2 - 1, None))
+    assert logs["r1"] > 0 and "r1" not in DCGAN(GANConfig(image_size=16, channels=3, nz=8, g_width=8,
+                                                           d_width=8)).step(Batch(torch.zeros(8, 3, 16, 16), None))
+    with pytest.raises(ValueError, match="r1"):
+        WGANConfig(r1=1.0)
+    with pytest.raises(ValueError, match="r1"):
+        GANConfig(r1=-1.0)

@@ -43,7 +43,7 @@ from . import distributed
 from .divergence import non_finite_weights, stop_if_diverged, stop_if_weights_diverged
 from .spec import resume_differences
 
-Hook = Callable[[str, dict[str, Any]], None]  # (event, info): "log", "sample", "eval", "end"
+Hook = Callable[[str, dict[str, Any]], None]  # (event, info with step, run, recipe): "log", "sample", "eval", "end"
 Evaluator = Callable[[Recipe], dict[str, float]]
 
 
@@ -264,7 +264,7 @@ def _fit(recipe: Recipe, data: ImageSet, run: RunDir, loop: Loop, *, evaluator: 
         if not main:
             return
         for hook in hooks:
-            hook(event, {"step": step, "run": run, **info})
+            hook(event, {"step": step, "run": run, "recipe": recipe, **info})
 
     def checkpoint() -> None:
         # Every rank's RNGs and logging window, so that a resume under the same N is exact.

@@ -14,6 +14,7 @@ import torch.nn as nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 NORMS = ("batch", "none", "spectral", "layer")
+UPSAMPLES = ("transposed", "nearest", "bilinear")
 
 
 def _plan(image_size: int) -> tuple[int, int]:
@@ -52,16 +53,45 @@ def _norm(kind: str, channels: int) -> nn.Module:
     return nn.Identity()
 
 
+def _doubling(c_in: int, c_out: int, upsample: str, bias: bool) -> nn.Module:
+    """One layer that doubles the map: a stride-2 transposed convolution, or resize then a 3x3 convolution.
+
+    A 4x4 kernel at stride 2 overlaps unevenly (each output pixel gets 1, 2 or 4 kernel taps), which
+    leaves a checkerboard unless training cancels it out; resizing first gives every output pixel the
+    same taps (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts").
+    """
+    if upsample == "transposed":
+        return nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias)
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode=upsample),
+                         nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias))
+
+
+def _wrap_conv(wrap, layer: nn.Module) -> nn.Module:
+    """Apply ``wrap`` (spectral norm or nothing) to the convolution of a doubling layer."""
+    if isinstance(layer, nn.Sequential):
+        layer[1] = wrap(layer[1])
+        return layer
+    return wrap(layer)
+
+
 class Generator(nn.Module):
-    """z (B, nz) [+ class label] -> image (B, C, S, S) in [-1, 1]."""
+    """z (B, nz) [+ class label] -> image (B, C, S, S) in [-1, 1].
+
+    ``upsample``: how each stride-2 layer doubles the map: ``transposed`` (DCGAN's transposed convolution)
+    or ``nearest`` / ``bilinear`` resize followed by a 3x3 convolution (no checkerboard by construction).
+    """
 
     def __init__(self, image_size: int = 28, channels: int = 1, nz: int = 64, width: int = 32,
-                 n_classes: int = 0, norm: str = "batch", embed_dim: int = 32) -> None:
+                 n_classes: int = 0, norm: str = "batch", embed_dim: int = 32, upsample: str = "transposed") -> None:
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+        if upsample not in UPSAMPLES:
+            raise ValueError(f"upsample must be one of {UPSAMPLES}, got {upsample!r}")
         self.config = dict(image_size=image_size, channels=channels, nz=nz, width=width,
                            n_classes=n_classes, norm=norm, embed_dim=embed_dim)
+        if upsample != "transposed":  # only when used, so exports made before the option existed still match
+            self.config["upsample"] = upsample
         self.nz, self.n_classes = nz, n_classes
         start, layers = _plan(image_size)
         widths = _widths(width, layers)[::-1]  # deepest first
@@ -72,9 +102,9 @@ class Generator(nn.Module):
         blocks: list[nn.Module] = [wrap(nn.ConvTranspose2d(z_dim, widths[0], start, 1, 0, bias=False)),
                                    _norm(conv_norm, widths[0]), nn.ReLU(True)]
         for c_in, c_out in zip(widths[:-1], widths[1:], strict=True):
-            blocks += [wrap(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)), _norm(conv_norm, c_out),
+            blocks += [_wrap_conv(wrap, _doubling(c_in, c_out, upsample, bias=False)), _norm(conv_norm, c_out),
                        nn.ReLU(True)]
-        blocks += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+        blocks += [_doubling(widths[-1], channels, upsample, bias=True), nn.Tanh()]
         self.net = nn.Sequential(*blocks)
         init_weights(self)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from ..data import Batch
+from ..ema import EMA
 from ..models import Discriminator
 from .dcgan import DCGAN, GANConfig
 
@@ -69,6 +70,8 @@ class CGAN(DCGAN):
                              "needs aux_weight=0")
         super().__init__(config, device)
         torch.nn.init.normal_(self.G.embed.weight, 0.0, self.label_embedding_std)
+        if self.G_ema is not None:  # the average starts from G as initialised here
+            self.G_ema = EMA(self.G, config.ema)
         if config.aux_weight:
             c = config
             self.D = Discriminator(c.image_size, c.channels, c.d_width, c.d_norm, c.dropout, c.n_classes,

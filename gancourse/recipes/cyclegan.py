@@ -27,6 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..augment import DiffAugment, normalise_policy
 from ..checkpoints import GENERATOR_CLASSES
 from ..data import to_unit_range
 from ..devices import autocast
@@ -138,6 +139,7 @@ class CycleGANConfig:
     lambda_identity: float = 0.5  # a fraction of lambda_cycle (0.5 -> weight 5); 0 switches it off
     pool_size: int = 50
     optimizer: str = "adam"  # adam (the reference) | rmsprop (seed report 003 compared them)
+    diffaugment: str = ""  # DiffAugment policy for every image D_A and D_B see (gancourse.augment); "" is off
     lr: float = 2e-4
     beta1: float = 0.5  # Adam's; RMSprop has no momentum here
     beta2: float = 0.999
@@ -147,6 +149,7 @@ class CycleGANConfig:
 
     def __post_init__(self) -> None:
         get_loss(self.loss)
+        self.diffaugment = normalise_policy(self.diffaugment)  # fails early on an unknown transform
         if self.generator not in GENERATORS:
             raise ValueError(f"generator must be one of {', '.join(GENERATORS)}, got {self.generator!r}")
         if self.norm not in CYCLEGAN_NORMS:
@@ -191,6 +194,7 @@ class CycleGAN(Recipe):
         self.schedulers = {k: LinearDecayLR(o, c.constant_steps, c.decay_steps) for k, o in self.optimizers.items()}
         self.pools = {"A": ImagePool(c.pool_size), "B": ImagePool(c.pool_size)}
         self.loss = get_loss(c.loss)
+        self.augment = DiffAugment(c.diffaugment)
         self.preview: dict[str, torch.Tensor] = {}  # held-out uint8 images per domain, from prepare(data)
 
     @classmethod
@@ -221,6 +225,10 @@ class CycleGAN(Recipe):
             for p in m.parameters():
                 p.requires_grad_(flag)
 
+    def seen_by_d(self, images: torch.Tensor) -> torch.Tensor:
+        """What a discriminator looks at: ``images`` through the DiffAugment policy, or as they are."""
+        return self.augment(images) if self.augment else images
+
     def generator_losses(self, real_a: torch.Tensor, real_b: torch.Tensor
                          ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
         """(total G loss, its parts, fake A, fake B) for one batch of each domain."""
@@ -231,7 +239,8 @@ class CycleGAN(Recipe):
 
         with autocast(self.device, c.amp):
             fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
-            parts = {"adversarial": adversarial(self.D_B(fake_b).float()) + adversarial(self.D_A(fake_a).float()),
+            parts = {"adversarial": adversarial(self.D_B(self.seen_by_d(fake_b)).float())
+                     + adversarial(self.D_A(self.seen_by_d(fake_a)).float()),
                      "cycle": l1(self.G_BA(fake_b), real_a) + l1(self.G_AB(fake_a), real_b)}
             total = c.lambda_gan * parts["adversarial"] + c.lambda_cycle * parts["cycle"]
             if c.lambda_identity:
@@ -242,9 +251,10 @@ class CycleGAN(Recipe):
     def discriminator_losses(self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor,
                              fake_b: torch.Tensor) -> dict[str, torch.Tensor]:
         """D_A and D_B's losses on real images and on (detached) fakes."""
+        see = self.seen_by_d
         with autocast(self.device, self.config.amp):
-            return {"A": self.loss.discriminator(self.D_A(real_a).float(), self.D_A(fake_a.detach()).float()),
-                    "B": self.loss.discriminator(self.D_B(real_b).float(), self.D_B(fake_b.detach()).float())}
+            return {"A": self.loss.discriminator(self.D_A(see(real_a)).float(), self.D_A(see(fake_a.detach())).float()),
+                    "B": self.loss.discriminator(self.D_B(see(real_b)).float(), self.D_B(see(fake_b.detach())).float())}
 
     def step(self, batch) -> dict[str, float]:
         real_a, real_b = batch.a, batch.b

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..augment import DiffAugment, normalise_policy
 from ..data import Batch
 from ..devices import autocast
-from ..losses import get_loss
+from ..ema import EMA, check_ema
+from ..losses import get_loss, zero_centred_penalty
 from ..models import Discriminator, Generator
+from ..models.dcgan import UPSAMPLES
 from .base import Recipe
 
 
@@ -37,6 +40,11 @@ class GANConfig:
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
     d_gate: float = 0.0  # > 0: skip D's update while loss_G > d_gate * loss_D (D too far ahead)
     aux_weight: float = 0.0  # > 0: AC-GAN class head in D, this weight on its cross-entropy (recipes that use it: cgan)
+    # The small-data toolbox (gancourse.augment, gancourse.ema, losses.zero_centred_penalty); all off by default.
+    diffaugment: str = ""  # DiffAugment policy for every image D sees, e.g. "color,translation,cutout"
+    ema: float = 0.0  # EMA of G, sampled and exported: a decay per step in (0, 1), or a half-life in images
+    r1: float = 0.0  # gamma of the R1 penalty: gamma / 2 * E||grad D(real)||^2 added to D's loss
+    upsample: str = "transposed"  # how G doubles its maps: transposed | nearest | bilinear (resize + 3x3 conv)
     amp: bool = True  # bfloat16 autocast, CUDA only
 
     def __post_init__(self) -> None:
@@ -47,6 +55,12 @@ class GANConfig:
             raise ValueError(f"pack must be >= 1, got {self.pack}")
         if self.aux_weight < 0:
             raise ValueError(f"aux_weight must be >= 0, got {self.aux_weight}")
+        self.diffaugment = normalise_policy(self.diffaugment)  # fails early on an unknown transform
+        check_ema(self.ema)
+        if self.r1 < 0:
+            raise ValueError(f"r1 must be >= 0, got {self.r1}")
+        if self.upsample not in UPSAMPLES:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLES)}, got {self.upsample!r}")
 
 
 class DCGAN(Recipe):
@@ -60,13 +74,47 @@ class DCGAN(Recipe):
                              "it is the cgan recipe's option (train with recipe cgan), or leave aux_weight at 0")
         super().__init__(config, torch.device(device))
         c = config
-        self.G = Generator(c.image_size, c.channels, c.nz, c.g_width, c.n_classes, c.g_norm).to(self.device)
+        self.G = Generator(c.image_size, c.channels, c.nz, c.g_width, c.n_classes, c.g_norm,
+                           upsample=c.upsample).to(self.device)
         self.D = Discriminator(c.image_size, c.channels, c.d_width, c.d_norm, c.dropout, c.n_classes,
                                c.minibatch_std, c.pack).to(self.device)
         self.modules = {"G": self.G, "D": self.D}
         self.optimizers = self.build_optimizers()
         self.loss = get_loss(c.loss)
         self.extra_state = {"last_loss_d": 0.0, "last_loss_g": 0.0, "d_skipped": 0}
+        self.augment = DiffAugment(c.diffaugment)
+        self.G_ema = EMA(self.G, c.ema) if c.ema else None
+
+    @property
+    def sampling_generator(self) -> torch.nn.Module:
+        """The generator that is sampled, scored and exported: the EMA of G when ``ema`` is on, else G."""
+        return self.G_ema.model if self.G_ema is not None else self.G
+
+    def update_ema(self, batch_size: int) -> None:
+        """Call after every G update (a recipe with its own step calls it too)."""
+        if self.G_ema is not None:
+            self.G_ema.update(self.G, batch_size)
+
+    def seen_by_d(self, images: torch.Tensor) -> torch.Tensor:
+        """What D looks at: ``images`` through the DiffAugment policy (the same for real and fake), or as they are."""
+        return self.augment(images) if self.augment else images
+
+    def state_dict(self) -> dict:
+        state = super().state_dict()
+        if self.G_ema is not None:
+            state["ema"] = self.G_ema.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        if self.G_ema is not None:
+            self.G_ema.load_state_dict(state["ema"])
+
+    def generator_export(self) -> dict:
+        export = super().generator_export()
+        export["state_dict"] = self.sampling_generator.state_dict()
+        export["ema"] = self.G_ema is not None
+        return export
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
@@ -97,29 +145,37 @@ class DCGAN(Recipe):
             fake = self.G(self.noise(b), fake_labels)
 
         train_d = self.d_should_train()
+        r1 = c.r1 and train_d
+        if r1:  # R1 differentiates D's output with respect to the real images (before augmentation)
+            real = real.detach().requires_grad_(True)
         with autocast(self.device, c.amp):
-            d_real, classes_real = self._judge(real, labels)
-            d_fake = self.D(fake.detach(), fake_labels)
+            d_real, classes_real = self._judge(self.seen_by_d(real), labels)
+            d_fake = self.D(self.seen_by_d(fake.detach()), fake_labels)
             loss_d = self.loss.discriminator(d_real.float(), d_fake.float(), c.label_smoothing)
             cls_d = None if classes_real is None else F.cross_entropy(classes_real.float(), labels)
+        penalty = zero_centred_penalty(d_real, real) if r1 else None
         if train_d:
             self.optimizers["D"].zero_grad(set_to_none=True)
-            (loss_d if cls_d is None else loss_d + c.aux_weight * cls_d).backward()
+            total_d = loss_d if cls_d is None else loss_d + c.aux_weight * cls_d
+            (total_d if penalty is None else total_d + c.r1 / 2 * penalty).backward()
             self.optimizers["D"].step()
         else:
             self.extra_state["d_skipped"] += 1
 
         with autocast(self.device, c.amp):
-            d_gen, classes_fake = self._judge(fake, fake_labels)
+            d_gen, classes_fake = self._judge(self.seen_by_d(fake), fake_labels)
             loss_g = self.loss.generator(d_gen.float())
             cls_g = None if classes_fake is None else F.cross_entropy(classes_fake.float(), fake_labels)
         self.optimizers["G"].zero_grad(set_to_none=True)
         (loss_g if cls_g is None else loss_g + c.aux_weight * cls_g).backward()
         self.optimizers["G"].step()
+        self.update_ema(b)
 
         self.extra_state["last_loss_d"] = float(loss_d.detach())
         self.extra_state["last_loss_g"] = float(loss_g.detach())
         logs = {"loss_d": self.extra_state["last_loss_d"], "loss_g": self.extra_state["last_loss_g"]}
+        if penalty is not None:
+            logs["r1"] = float(penalty.detach())
         if cls_d is not None:
             logs |= {"cls_d": float(cls_d.detach()), "cls_g": float(cls_g.detach()),
                      "d_class_acc_real": float((classes_real.detach().argmax(1) == labels).float().mean()),
@@ -140,13 +196,14 @@ class DCGAN(Recipe):
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None
                ) -> torch.Tensor:
-        """``n`` images in [-1, 1] from G in eval mode (batch-norm running statistics)."""
-        was_training = self.G.training
-        self.G.eval()
+        """``n`` images in [-1, 1] from G (its EMA when ``ema`` is on) in eval mode (batch-norm running statistics)."""
+        g = self.sampling_generator
+        was_training = g.training
+        g.eval()
         if self.config.n_classes and labels is None:
             labels = torch.arange(n, device=self.device) % self.config.n_classes
-        images = self.G(self.noise(n, generator), labels.to(self.device) if labels is not None else None)
-        self.G.train(was_training)
+        images = g(self.noise(n, generator), labels.to(self.device) if labels is not None else None)
+        g.train(was_training)
         return images.float()
 
     def fixed_inputs(self, n: int, seed: int = 1234) -> dict[str, torch.Tensor]:
@@ -159,9 +216,10 @@ class DCGAN(Recipe):
 
     @torch.no_grad()
     def sample_fixed(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()
+        g = self.sampling_generator
+        was_training = g.training
+        g.eval()
         labels = inputs.get("labels")
-        images = self.G(inputs["z"].to(self.device), labels.to(self.device) if labels is not None else None)
-        self.G.train(was_training)
+        images = g(inputs["z"].to(self.device), labels.to(self.device) if labels is not None else None)
+        g.train(was_training)
         return images.float()

@@ -55,6 +55,9 @@ class WGANConfig(GANConfig):
             raise ValueError(f"n_critic must be >= 1, got {self.n_critic}")
         if self.clip < 0 or self.gp_weight < 0:
             raise ValueError(f"clip and gp_weight must be >= 0, got clip={self.clip}, gp_weight={self.gp_weight}")
+        if self.r1:
+            raise ValueError("r1 is a penalty for a discriminator's loss; a WGAN critic is kept Lipschitz by "
+                             "clip or gp_weight instead: leave r1 at 0")
         if self.label_smoothing or self.d_gate:
             raise ValueError("label_smoothing and d_gate belong to the DCGAN discriminator; a critic has no "
                              "labels to smooth and is meant to be trained to optimality: leave them at 0")
@@ -131,6 +134,7 @@ class WGAN(DCGAN):
         real, labels = batch.images, self._labels(batch)
         with torch.no_grad(), autocast(self.device, c.amp):
             fake = self.G(self.noise(real.shape[0]), labels)
+        real, fake = self.seen_by_d(real), self.seen_by_d(fake)  # DiffAugment: the penalty sees these too
         with autocast(self.device, c.amp):
             d_real = self.D(real, labels).float()
             d_fake = self.D(fake, labels).float()
@@ -165,10 +169,11 @@ class WGAN(DCGAN):
             scalars["grad_norm"] = float(critic_gradient_norms(self.D, batch.images, fake, labels).mean())
 
         with autocast(self.device, c.amp):
-            loss_g = self.loss.generator(self.D(self.G(self.noise(b), labels), labels).float())
+            loss_g = self.loss.generator(self.D(self.seen_by_d(self.G(self.noise(b), labels)), labels).float())
         self.optimizers["G"].zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizers["G"].step()
+        self.update_ema(b)
         # The critic's gradients from the G update are discarded: its next update zeroes them first.
         scalars["loss_g"] = float(loss_g.detach())
         self.extra_state["last_loss_d"], self.extra_state["last_loss_g"] = scalars["loss_d"], scalars["loss_g"]

@@ -70,3 +70,29 @@ def test_every_norm_builds_and_runs(norm):
     assert d(torch.randn(4, 1, 32, 32)).shape == (4,)
     has_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
     assert has_bn == (norm == "batch")
+
+
+@pytest.mark.parametrize("upsample", ["nearest", "bilinear"])
+@pytest.mark.parametrize("size", [28, 32, 64])
+def test_resize_convolution_generator_has_no_stride_2_transposed_convolution(size, upsample):
+    g = Generator(size, 3, nz=8, width=8, upsample=upsample)
+    assert g(torch.randn(2, 8)).shape == (2, 3, size, size)
+    transposed = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert len(transposed) == 1 and transposed[0].stride == (1, 1)  # only the 1x1 -> 4x4 (7x7) projection
+    doublings = 2 if size == 28 else size.bit_length() - 3  # 32 px: 4 -> 8 -> 16 -> 32
+    assert sum(isinstance(m, torch.nn.Upsample) for m in g.modules()) == doublings
+    assert g.config["upsample"] == upsample and Generator(**g.config).config == g.config
+
+
+def test_transposed_upsampling_is_the_unchanged_default():
+    g = Generator(32, 3, nz=8, width=8)
+    assert "upsample" not in g.config  # exports made before the option existed load the same
+    assert not any(isinstance(m, torch.nn.Upsample) for m in g.modules())
+    with pytest.raises(ValueError, match="upsample"):
+        Generator(32, 3, upsample="pixelshuffle")
+
+
+def test_spectral_norm_wraps_the_resize_convolution():
+    g = Generator(32, 3, nz=8, width=8, norm="spectral", upsample="nearest")
+    convs = [m for m in g.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert sum(hasattr(m, "parametrizations") for m in convs) == len(convs) - 1  # all but the image layer

@@ -1,0 +1,272 @@
+"""The small-data toolbox on WikiArt (297 training paintings, 64 px DCGAN) at an equal CPU budget.
+
+Variants of notebook 02's quick-profile DCGAN (width 32, nz 100, batch 32, flips), each changing one
+thing, or two for "both":
+
+- baseline: today's defaults;
+- +DiffAugment: "color,translation,cutout" on every image D sees, real and fake, in D's and G's updates;
+- +EMA: the generator sampled, scored and exported is the EMA of G (half-life ``--ema`` images);
+- both: DiffAugment and EMA;
+- +R1: gamma ``--r1`` zero-centred gradient penalty on the real images;
+- resize-conv: G doubles its maps by nearest-neighbour resizing and a 3x3 convolution;
+- +DiffAugment resize-conv: both of those.
+
+Equal budget: each variant's cost per step relative to the baseline is measured here first, in interleaved
+rounds so that every variant sees the same load (median ratio over rounds), and each run gets the steps that
+cost as much as ``--base-steps`` baseline steps (a costlier step buys fewer steps; on a machine shared with
+others, a wall-clock budget would hand each run whatever the load left it). The runs themselves are
+reproducible step for step. ``--budget SECONDS`` instead fills that many seconds at the rate measured.
+Every run is scored on the same held-out paintings by the course's painting feature network (FID, KID;
+``n`` = the 103 held-out paintings) and by a classifier two-sample test (``metrics.two_sample``: a small
+CNN trained from scratch on real vs generated, 4-fold cross-validated accuracy, 0.5 = indistinguishable;
+all 400 real paintings against 400 generated ones). D's accuracy on training vs held-out real paintings at
+the end of each run is reported too (103 random training paintings against the 103 held-out ones, from the
+run's last checkpoint): their gap is D memorising the training set.
+
+    GANCOURSE_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py              # 6 x 3 x 300 steps
+    GANCOURSE_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py --quick      # a 2-minute check
+
+Results are appended to ``--results`` (JSON lines) as each run finishes; a rerun skips the runs already
+there, so the benchmark can be stopped and continued, and ``--report`` prints the table from that file alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gancourse.data import load_dataset  # noqa: E402
+from gancourse.devices import seed_everything  # noqa: E402
+from gancourse.engine.sampling import sample_generator  # noqa: E402
+from gancourse.engine.training import fit  # noqa: E402
+from gancourse.lessons.overfitting import DAccuracyMonitor, read_d_accuracy  # noqa: E402
+from gancourse.metrics import feature_evaluator  # noqa: E402
+from gancourse.metrics.artifacts import checkerboard_energy  # noqa: E402
+from gancourse.metrics.two_sample import two_sample_accuracy  # noqa: E402
+from gancourse.recipes import DCGAN  # noqa: E402
+
+BASE = {"g_width": 32, "d_width": 32, "nz": 100}  # notebook 02's quick profile at 64 px
+POLICY = "color,translation,cutout"
+
+
+def variants(ema: float, r1: float) -> dict[str, dict]:
+    return {"baseline": {}, "+DiffAugment": {"diffaugment": POLICY}, "+EMA": {"ema": ema},
+            "both": {"diffaugment": POLICY, "ema": ema}, "+R1": {"r1": r1}, "resize-conv": {"upsample": "nearest"},
+            "+DiffAugment resize-conv": {"diffaugment": POLICY, "upsample": "nearest"}}
+
+
+def step_rates(data, options: dict[str, dict], batch_size: int, rounds: int, steps: int) -> dict[str, float]:
+    """Steps per second of each variant: the baseline's median rate over interleaved rounds, times each
+    variant's median cost ratio to the baseline within a round (robust to the load changing between rounds)."""
+    from gancourse.data import BatchStream
+
+    with torch.random.fork_rng(devices=[]):
+        models = {name: DCGAN(DCGAN.config_for(data, **BASE, **o)) for name, o in options.items()}
+        stream = BatchStream(data, batch_size, "cpu", seed=0)
+        for m in models.values():
+            m.step(stream.next())  # warm-up
+        times: dict[str, list[float]] = {name: [] for name in models}
+        for _ in range(rounds):
+            for name, m in models.items():
+                start = time.perf_counter()
+                for _ in range(steps):
+                    m.step(stream.next())
+                times[name].append((time.perf_counter() - start) / steps)
+    base = next(iter(times))
+    base_rate = 1.0 / statistics.median(times[base])
+    return {name: base_rate / statistics.median(t / b for t, b in zip(times[name], times[base], strict=True))
+            for name in times}
+
+
+TRAINING_OF = {"baseline": "baseline", "+EMA": "baseline", "+DiffAugment": "+DiffAugment", "both": "+DiffAugment"}
+
+
+def final_d_accuracy(out: Path, label: str, paintings, held_out) -> dict[tuple[str, int], dict[str, float]]:
+    """D's accuracy at the end of every finished run in ``out``: 103 random training paintings against the 103
+    held-out ones (``overfitting.same_size_subsets``), from each run's last checkpoint. Keyed by (training, seed)."""
+    from gancourse.checkpoints import load_checkpoint
+    from gancourse.lessons.overfitting import d_real_accuracy, same_size_subsets
+    from gancourse.runs import RunDir
+
+    train_images, held_images = same_size_subsets(paintings.images, held_out.images, n=len(held_out))
+    found = {}
+    for run_dir in sorted(out.glob(f"*-{label.replace(' ', '_')}-seed*")):
+        run = RunDir(run_dir)
+        if not run.generator_path.is_file():
+            continue  # unfinished
+        name, seed = run_dir.name.rsplit(f"-{label.replace(' ', '_')}-seed", 1)
+        config = run.read_config()["recipe_config"]
+        with torch.random.fork_rng(devices=[]):
+            recipe = DCGAN(DCGAN.Config(**config))
+            recipe.load_state_dict(load_checkpoint(run.last_checkpoint)["recipe"])
+            found[(name, int(seed))] = {"d_acc_train": d_real_accuracy(recipe, train_images),
+                                        "d_acc_held_out": d_real_accuracy(recipe, held_images)}
+            for kind, g in (("raw", recipe.G), ("ema", recipe.G_ema.model if recipe.G_ema is not None else None)):
+                if g is not None:  # the share of the samples' detail in a period-2 grid (metrics.artifacts)
+                    fake = sample_generator(g, 256, seed=1000 + int(seed))
+                    found[(name, int(seed))][f"checkerboard_{kind}"] = checkerboard_energy(fake)
+    return found
+
+
+def load_results(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def budget_label(args: argparse.Namespace) -> str:
+    return f"{args.budget:g} s" if args.budget else f"{args.base_steps} baseline steps"
+
+
+def report(results: list[dict], budget: str, d_final: dict | None = None) -> str:
+    rows = [r for r in results if r["budget"] == budget]
+    if d_final:  # D's final accuracies on random subsets (see final_d_accuracy) replace those logged during runs
+        rows = [{**r, **d_final.get((TRAINING_OF.get(r["variant"], r["variant"]), r["seed"]), {})} for r in rows]
+        for r in rows:
+            r["checkerboard"] = r.get(f"checkerboard_{r.get('generator', 'raw')}", float("nan"))
+    names = list(dict.fromkeys(r["variant"] for r in rows))
+    lines = [f"WikiArt Impressionism 64 px DCGAN, equal CPU budget per run: the time of {budget} (each variant's "
+             "steps by its cost per step measured side by side); mean ± std over seeds",
+             "| variant | seeds | steps | FID | KID | C2ST acc (0.5 best) | D acc train | D acc held-out "
+             "| checkerboard |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    base_kid = None
+    for name in names:
+        rs = [r for r in rows if r["variant"] == name]
+
+        def ms(key: str, fmt: str, rs=rs) -> str:
+            values = [r[key] for r in rs]
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            return f"{statistics.mean(values):{fmt}} ± {sd:{fmt}}"
+
+        kid = statistics.mean(r["kid"] for r in rs)
+        base_kid = kid if name == "baseline" else base_kid
+        lines.append(f"| {name} | {len(rs)} ({', '.join(str(r['seed']) for r in rs)}) | {rs[0]['steps']} | "
+                     f"{ms('fid', '.3f')} | {ms('kid', '.4f')} | {ms('c2st_acc', '.3f')} | "
+                     f"{ms('d_acc_train', '.2f')} | {ms('d_acc_held_out', '.2f')} | "
+                     f"{ms('checkerboard', '.4f') if all('checkerboard' in r for r in rs) else '-'} |")
+    lines.append("")  # ends the markdown table
+    if base_kid:
+        lines.append("KID relative to baseline: " + ", ".join(
+            f"{n} {statistics.mean(r['kid'] for r in rows if r['variant'] == n) / base_kid - 1:+.0%}" for n in names))
+    floor = rows[0].get("kid_floor") if rows else None
+    if floor is not None:
+        lines.append(f"real-vs-real floor: FID {rows[0]['fid_floor']:.3f}, KID {floor:.4f} (103 vs 103 paintings); "
+                     "checkerboard energy of the held-out paintings 0.0002")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--budget", type=float, default=0.0, help="seconds of training per run at the rate measured "
+                   "at the start (default: use --base-steps)")
+    p.add_argument("--base-steps", type=int, default=300,
+                   help="the budget as baseline steps: each variant gets the steps that cost as much CPU time, by "
+                        "its cost ratio to the baseline measured side by side (robust to a busy machine; default 300)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--only", nargs="+", default=None, help="variant names to run (default all)")
+    p.add_argument("--ema", type=float, default=1000.0, help="EMA half-life in images (default 1000)")
+    p.add_argument("--r1", type=float, default=0.1, help="R1 gamma (default 0.1)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--out", type=Path, default=Path("runs/benchmarks/small_data"))
+    p.add_argument("--results", type=Path, default=None, help="JSON lines file (default <out>/results.jsonl)")
+    p.add_argument("--quick", action="store_true", help="8 s per run, one seed: checks that everything runs")
+    p.add_argument("--report", action="store_true", help="print the table from --results (and the finished runs' "
+                   "checkpoints in --out) and stop")
+    args = p.parse_args()
+    if args.quick:
+        args.base_steps, args.seeds, args.out = 15, [0], args.out.with_name(args.out.name + "_quick")
+    results_path = args.results or args.out / "results.jsonl"
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} thread(s), load average at start {os.getloadavg()}", flush=True)
+    options = {"style": "Impressionism", "size": 64}
+    paintings = load_dataset("wikiart", "train", **options)
+    held_out = load_dataset("wikiart", "test", **options)
+    if paintings.is_stand_in:
+        sys.exit("this benchmark needs the real WikiArt paintings: set GANCOURSE_DATA (see data/README.md)")
+    print(paintings.describe(), "|", held_out.describe(), flush=True)
+    if args.report:
+        label = budget_label(args)
+        print(report(load_results(results_path), label, final_d_accuracy(args.out, label, paintings, held_out)))
+        return
+    evaluator = feature_evaluator(paintings, test=held_out, n=2000, progress=False)
+    train_images, held_out_images = torch.as_tensor(paintings.images), torch.as_tensor(held_out.images)
+    real_all = torch.cat([train_images, held_out_images])
+
+    chosen = {k: v for k, v in variants(args.ema, args.r1).items() if not args.only or k in args.only}
+    steps_file = args.out / f"steps-{budget_label(args).replace(' ', '_')}.json"
+    if steps_file.is_file():  # a continued benchmark keeps the step counts it started with
+        saved = json.loads(steps_file.read_text())
+        rates, steps = saved["rates"], saved["steps"]
+        if any(name not in steps for name in chosen):
+            sys.exit(f"{steps_file} has no step count for {', '.join(n for n in chosen if n not in steps)}: "
+                     "measure again into a new --out, or add it there")
+    else:
+        rates = step_rates(paintings, chosen, args.batch_size, rounds=2 if args.quick else 6,
+                           steps=2 if args.quick else 4)
+        base_rate = rates["baseline"] if "baseline" in rates else next(iter(rates.values()))
+        seconds = args.budget or args.base_steps / base_rate
+        steps = {name: max(1, round(rate * seconds)) for name, rate in rates.items()}
+        steps_file.parent.mkdir(parents=True, exist_ok=True)
+        steps_file.write_text(json.dumps({"rates": rates, "steps": steps}))
+    label = budget_label(args)
+    print("steps per second:", {k: round(v, 3) for k, v in rates.items()}, "-> steps:", steps, flush=True)
+
+    # EMA changes nothing in training (no randomness, no effect on G or D), so one run with it on gives two
+    # results at the same steps: its raw G (the variant without EMA) and its EMA G (the variant with it).
+    trainings = {"baseline": ({"ema": args.ema}, {"raw": "baseline", "ema": "+EMA"}),
+                 "+DiffAugment": ({"diffaugment": POLICY, "ema": args.ema}, {"raw": "+DiffAugment", "ema": "both"}),
+                 "resize-conv": (chosen.get("resize-conv", {}), {"raw": "resize-conv"}),
+                 "+R1": (chosen.get("+R1", {}), {"raw": "+R1"}),
+                 "+DiffAugment resize-conv": (chosen.get("+DiffAugment resize-conv", {}),
+                                              {"raw": "+DiffAugment resize-conv"})}
+    trainings = {k: v for k, v in trainings.items() if any(n in chosen for n in v[1].values())}
+    done = {(r["variant"], r["seed"], r["budget"]) for r in load_results(results_path)}
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    # the core comparison first, for every seed; then the others
+    queue = [(seed, name) for name in trainings for seed in args.seeds]
+    for seed, name in queue:
+        variant, outputs = trainings[name]
+        todo = {kind: v for kind, v in outputs.items() if (v, seed, label) not in done and v in chosen}
+        if not todo:
+            continue
+        run_dir = args.out / f"{name}-{label.replace(' ', '_')}-seed{seed}"
+        seed_everything(seed)
+        recipe = DCGAN(DCGAN.config_for(paintings, **BASE, **variant))
+        monitor = DAccuracyMonitor(train_images, held_out_images, every=50)
+        start = time.perf_counter()
+        fit(recipe, paintings, run_dir, steps=steps[name], batch_size=args.batch_size, seed=seed, flip=True,
+            hooks=[monitor], progress=False)
+        train_s = time.perf_counter() - start
+        last = read_d_accuracy(run_dir)[-1]
+        generators = {"raw": recipe.G, "ema": recipe.G_ema.model if recipe.G_ema is not None else None}
+        for kind, variant_name in todo.items():
+            fake = sample_generator(generators[kind], len(real_all), seed=1000 + seed)
+            scores = evaluator.score(fake[: evaluator.n])
+            c2st = two_sample_accuracy(real_all, fake, seed=seed)
+            row = {"variant": variant_name, "seed": seed, "budget": label, "steps": steps[name],
+                   "train_s": round(train_s, 1), "fid": scores["fid"], "kid": scores["kid"],
+                   "fid_floor": scores.get("fid_floor"), "kid_floor": scores.get("kid_floor"),
+                   "precision": scores["precision"], "recall": scores["recall"], **c2st,
+                   "d_acc_train": last["d_acc_train"], "d_acc_held_out": last["d_acc_held_out"],
+                   "options": variant, "generator": kind, "load": os.getloadavg()[0]}
+            with open(results_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(json.dumps(row), flush=True)
+    print(f"load average at end {os.getloadavg()}")
+    print(report(load_results(results_path), label, final_d_accuracy(args.out, label, paintings, held_out)))
+
+
+if __name__ == "__main__":
+    main()
