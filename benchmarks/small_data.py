@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gancourse.data import load_dataset  # noqa: E402
 from gancourse.devices import seed_everything  # noqa: E402
 from gancourse.engine.sampling import sample_generator  # noqa: E402
-from gancourse.engine.training import fit  # noqa: E402
+from gancourse.engine.training import Loop, fit  # noqa: E402
 from gancourse.lessons.overfitting import DAccuracyMonitor, read_d_accuracy  # noqa: E402
 from gancourse.metrics import feature_evaluator  # noqa: E402
 from gancourse.metrics.artifacts import checkerboard_energy  # noqa: E402
@@ -246,7 +246,7 @@ def main() -> None:
         recipe = DCGAN(DCGAN.config_for(paintings, **BASE, **variant))
         monitor = DAccuracyMonitor(train_images, held_out_images, every=50)
         start = time.perf_counter()
-        fit(recipe, paintings, run_dir, steps=steps[name], batch_size=args.batch_size, seed=seed, flip=True,
+        fit(recipe, paintings, run_dir, Loop(steps=steps[name], batch_size=args.batch_size, seed=seed, flip=True),
             hooks=[monitor], progress=False)
         train_s = time.perf_counter() - start
         last = read_d_accuracy(run_dir)[-1]

@@ -6,7 +6,7 @@ from gancourse.data import Batch
 from gancourse.ema import EMA, ema_beta
 from gancourse.recipes import DCGAN, GANConfig
 
-from .test_training import run
+from .engine.test_training import run
 
 
 def small(**options):
