@@ -10,7 +10,7 @@ from gancourse.data import ImageSet
 from gancourse.devices import seed_everything
 from gancourse.metrics.conditional import ConditionalEvaluator, conditional_accuracy
 from gancourse.metrics.judge import train_judge
-from gancourse.recipes import CGAN, RECIPES
+from gancourse.recipes import ACGAN, CGAN, RECIPES
 from gancourse.recipes.cgan import class_index
 from gancourse.training import fit
 from gancourse.widgets_cgan import class_picker, show_class_picker
@@ -36,22 +36,57 @@ def test_config_for_makes_it_conditional_on_the_data_classes():
         CGAN(CGAN.config_for(unlabelled, **SMALL))
 
 
-def test_the_auxiliary_classifier_is_on_for_cgan_only():
+def make_acgan(**options) -> ACGAN:
+    seed_everything(0)
+    return ACGAN(ACGAN.config_for(DATA, **SMALL, **options))
+
+
+def test_cgan_is_projection_with_hinge_spectral_norm_and_a_twin_classifier():
+    recipe, old = make(), make_acgan()
+    c = recipe.config
+    assert (c.loss, c.d_norm, c.minibatch_std, c.twin) == ("hinge", "spectral", False, True) and c.aux_weight > 0
+    assert recipe.D.classifier.out_channels == 2 * c.n_classes  # AC-GAN's head and its twin, side by side
+    assert hasattr(recipe.D.head, "parametrizations")  # spectral norm on D's layers
+    o = old.config  # the earlier default, kept as `acgan` to show the collapse
+    assert (o.loss, o.d_norm, o.minibatch_std, o.twin, o.aux_weight) == ("non-saturating", "batch", True, False, 1.0)
+    assert old.D.classifier.out_channels == o.n_classes and RECIPES["acgan"] is ACGAN
+    with pytest.raises(ValueError, match="twin"):
+        make(aux_weight=0.0)  # the twin corrects a class head: none to correct
+    assert make(aux_weight=0.0, twin=False).D.classifier is None  # projection only
+
+
+def test_the_twin_classifier_learns_the_fakes_classes_and_g_is_pushed_away_from_it():
     recipe = make()
+    from gancourse.data import BatchStream
+
+    stream = BatchStream(DATA, 32, seed=0)
+    history = [recipe.step(stream.next()) for _ in range(60)]
+    assert all(np.isfinite([h["loss_d"], h["cls_d"], h["twin_d"], h["twin_g"]]).all() for h in history)
+    mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
+    assert mean(history[-10:], "cls_d") < 0.6 * mean(history[:5], "cls_d")  # the head learns real classes
+    assert mean(history[-10:], "d_class_acc_real") > 0.9
+    assert mean(history[-10:], "d_class_acc_fake") > 0.5  # and G's fakes are drawn as asked (chance 0.25)
+    before = {k: v.detach().clone() for k, v in recipe.G.state_dict().items()}
+    recipe.step(stream.next())
+    assert any(not torch.equal(before[k], v) for k, v in recipe.G.state_dict().items())
+
+
+def test_the_auxiliary_classifier_is_on_for_cgan_only():
+    recipe = make_acgan()
     assert recipe.config.aux_weight > 0 and recipe.D.classifier is not None
     assert recipe.optimizers["D"].param_groups[0]["params"][-1] is recipe.D.classifier.bias  # D's optimiser trains it
-    assert make(aux_weight=0.0).D.classifier is None  # projection only, DCGAN's step
+    assert make_acgan(aux_weight=0.0).D.classifier is None  # projection only, DCGAN's step
     dcgan = RECIPES["dcgan"](RECIPES["dcgan"].config_for(DATA, **SMALL))
     assert dcgan.config.aux_weight == 0 and dcgan.D.classifier is None
     with pytest.raises(ValueError, match="aux_weight"):
-        make(aux_weight=-1.0)
+        make_acgan(aux_weight=-1.0)
     with pytest.raises(ValueError, match="aux_weight=0"):
-        make(pack=2)
-    assert make(pack=2, aux_weight=0.0).D.pack == 2
+        make_acgan(pack=2)
+    assert make_acgan(pack=2, aux_weight=0.0).D.pack == 2
 
 
 def test_the_auxiliary_term_teaches_d_the_classes_and_g_to_draw_them():
-    recipe = make()
+    recipe = make_acgan()
     from gancourse.data import BatchStream
 
     stream = BatchStream(DATA, 32, seed=0)
@@ -140,6 +175,50 @@ def test_conditional_evaluator_tells_right_classes_from_wrong_ones():
     assert "overall" in right.table()
     with pytest.raises(ValueError, match="different classes"):
         ConditionalEvaluator(DATA, blob_images(n=60, size=16, classes=3), judge)
+
+
+class SmudgeSampler(RealSampler):
+    """The same grey image for every class: an untrained generator (not recognised, so not a collapse)."""
+
+    def sample(self, n, labels=None, generator=None):
+        return torch.zeros(len(labels), 1, 16, 16)
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    test = blob_images(n=200, size=16, seed=1)
+    return test, ConditionalEvaluator(DATA, test, train_judge(DATA, epochs=2, batch_size=32, progress=False),
+                                      n_per_class=30)
+
+
+def test_the_diversity_alarm_names_recognised_classes_without_variety(scorer):
+    test, evaluator = scorer
+    collapsed = evaluator.report(OneImageSampler(test))
+    assert collapsed.collapsed == DATA.class_names and "quadrant 2 (spread 0.00" in collapsed.alarm()
+    metrics = collapsed.as_metrics()
+    assert metrics["collapsed"] == 4 and metrics["collapsed/quadrant 0"] == 1.0
+    healthy = evaluator.report(RealSampler(test))
+    assert healthy.collapsed == [] and healthy.alarm() is None and healthy.as_metrics()["collapsed"] == 0
+    smudge = evaluator.report(SmudgeSampler(test))  # one image for all, but drawn as no class in particular
+    assert smudge.accuracy < 0.5 and smudge.alarm() is None
+    with pytest.raises(ValueError, match="collapse_below"):
+        ConditionalEvaluator(DATA, test, evaluator.judge, collapse_below=1.5)
+
+
+@pytest.mark.parametrize("sampler, fires", [(OneImageSampler, True), (RealSampler, False)])
+def test_the_alarm_warns_during_training_and_lands_in_the_history(scorer, tmp_path, capsys, sampler, fires):
+    """A small fit whose G is replaced by a collapsed one (the first real drawing of each class, for every noise
+    vector) or by a healthy one (real drawings): the evaluation hook warns above the progress bar, or stays quiet."""
+    test, evaluator = scorer
+    recipe = make_acgan()
+    recipe.sample = sampler(test).sample
+    result = fit(recipe, DATA, tmp_path / "run", steps=4, batch_size=32, eval_every=2, evaluator=evaluator,
+                 progress=False)
+    evaluations = result.run.evaluations()
+    assert [e["step"] for e in evaluations] == [2, 4]
+    assert all(e["eval"]["collapsed"] == (4 if fires else 0) for e in evaluations)
+    printed = capsys.readouterr()
+    assert ("diversity alarm" in printed.out + printed.err) is fires
 
 
 def test_fixed_samples_share_one_noise_vector_across_the_classes():

@@ -1,10 +1,17 @@
 """The conditional DCGAN: G draws the class it is asked for, D judges image *and* label.
 
 G concatenates a learned label embedding to z (``models.Generator(n_classes=...)``); D adds a projection
-term ``<embed(y), features(x)>`` to its logit (Miyato & Koyama 2018, ``models.Discriminator``) and, with
-``aux_weight`` > 0 (the default), a class head (AC-GAN, Odena et al. 2017): D minimises the cross-entropy of
-real images' labels, G that of its fakes' requested labels. The fakes of a step carry the labels of the
-real batch, so every class is trained as often as it appears in the data.
+term ``<embed(y), features(x)>`` to its logit (Miyato & Koyama 2018, ``models.Discriminator``). The fakes of
+a step carry the labels of the real batch, so every class is trained as often as it appears in the data.
+
+Two recipes, measured against each other in ``benchmarks/cgan_accuracy.py``:
+
+- ``cgan``: the projection discriminator as its authors use it (hinge loss, spectral norm in D), and TAC-GAN's
+  twin classifier (Gong et al. 2019) for the class term (``CGANConfig``).
+- ``acgan``: the course's earlier default, kept to show its failure: a class head on D (AC-GAN, Odena et al.
+  2017) with weight 1. It reaches the target accuracy fast, then trades variety for it: with training,
+  each class is drawn with fewer and fewer kinds of drawing (per-class collapse; Shu et al. 2017 explain why:
+  the class term rewards the most classifiable drawing of each class, and nothing in it rewards variety).
 """
 
 from __future__ import annotations
@@ -12,29 +19,49 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from ..data import Batch
+from ..devices import autocast
 from ..models import Discriminator
 from .dcgan import DCGAN, GANConfig
 
 
 @dataclass
-class CGANConfig(GANConfig):
-    """GANConfig with the auxiliary classifier and minibatch standard deviation on.
+class ACGANConfig(GANConfig):
+    """AC-GAN: projection + a class head with weight 1 + minibatch std, batch norm in D, non-saturating loss.
 
     Measured on Quick Draw, 10 categories, seed 0, 300 samples per category scored (judge on real test
     drawings: 91.9%); "spread" is generated over real mean feature distance per class (1 = real variety):
-    - projection only (aux_weight=0): 46% conditional accuracy, FID 64 at 1000 steps; 34%, FID 56, spread
-      0.38 at 1500: many categories drawn as another one.
-    - aux_weight=1, no minibatch std: 72% (FID 101) at 500 steps, 97.9% (FID 49) at 1000.
-    - aux_weight=1 + minibatch std (these defaults): 75% / FID 114 / spread 0.37 at 500 steps, 98.6% / 43 /
-      0.33 at 1000, 96.0% / 55 / 0.22 at 1500, 84.6% / 76 / 0.13 at 2000: the target is met at 1000-1500
-      steps, but the class term costs variety, which keeps shrinking with training (per-class collapse).
-    - aux_weight=0.3 + minibatch std: 73% / FID 68 / spread 0.39 at 1000 steps (0.1: 69%, FID 59).
+    75% / FID 114 / spread 0.37 at 500 steps, 98.6% / 43 / 0.33 at 1000, 96.0% / 55 / 0.22 at 1500,
+    84.6% / 76 / 0.13 at 2000: accurate early, then per-class collapse. 6 categories over 10k steps, 3 seeds:
+    see ``benchmarks/cgan_accuracy.py`` and the README.
     """
 
     aux_weight: float = 1.0
     minibatch_std: bool = True  # a batch of near-identical fakes is easy to spot: pushes back on the collapse
+    twin: bool = False  # TAC-GAN's twin classifier (see CGANConfig)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.twin and not self.aux_weight:
+            raise ValueError("twin=True corrects the class head: it needs aux_weight > 0")
+
+
+@dataclass
+class CGANConfig(ACGANConfig):
+    """Projection D with hinge loss and spectral norm, plus TAC-GAN's twin classifier on the class head.
+
+    TAC-GAN (Gong et al. 2019): AC-GAN's head learns the classes of real images; a *twin* head learns the
+    classes of G's fakes. G minimises the first cross-entropy and *maximises* the second, which cancels the
+    term that drives AC-GAN towards the most classifiable drawing of each class (the conditional entropy of
+    the fakes): G is pushed towards the real class-conditional distribution instead of its mode.
+    """
+
+    d_norm: str = "spectral"
+    loss: str = "hinge"
+    minibatch_std: bool = False
+    twin: bool = True
 
 
 def class_index(class_names: list[str], label: str | int) -> int:
@@ -55,30 +82,74 @@ class CGAN(DCGAN):
     # Measured without the class head (aux_weight=0): DCGAN's N(0, 0.02) makes the label about 1% of G's input
     # and G ignores it for a long time (Quick Draw, 10 categories, 1000 steps: 33% conditional accuracy, FID
     # 66). N(0, 1), the scale of z, makes G ignore z instead: one drawing per class whatever the noise (FID
-    # 103). 0.3 measured best (46%, FID 64 at 1000 steps; 50%, FID 52 at 1250; 35%, FID 54 at 1500). The class
-    # head (CGANConfig) is what brings the accuracy above 90%; this scale is kept with it.
+    # 103). 0.3 measured best (46%, FID 64 at 1000 steps; 50%, FID 52 at 1250; 35%, FID 54 at 1500).
     label_embedding_std = 0.3
 
     def __init__(self, config: GANConfig, device: torch.device | str = "cpu") -> None:
         if config.n_classes < 1:
-            raise ValueError("cgan needs labelled data: n_classes must be >= 1 (config_for sets it from the "
-                             "dataset's classes; this dataset has none)")
+            raise ValueError(f"{self.name} needs labelled data: n_classes must be >= 1 (config_for sets it from "
+                             "the dataset's classes; this dataset has none)")
         if config.aux_weight and config.pack > 1:
-            raise ValueError(f"cgan's class head (aux_weight > 0) judges one sample at a time: pack={config.pack} "
-                             "needs aux_weight=0")
+            raise ValueError(f"{self.name}'s class head (aux_weight > 0) judges one sample at a time: "
+                             f"pack={config.pack} needs aux_weight=0")
         super().__init__(config, device)
         torch.nn.init.normal_(self.G.embed.weight, 0.0, self.label_embedding_std)
         if config.aux_weight:
             c = config
+            # With the twin, one head of 2K outputs: the first K are AC-GAN's classifier, the next K the twin.
+            heads = c.n_classes * (2 if getattr(c, "twin", False) else 1)
             self.D = Discriminator(c.image_size, c.channels, c.d_width, c.d_norm, c.dropout, c.n_classes,
-                                   c.minibatch_std, c.pack, aux_classes=c.n_classes).to(self.device)
+                                   c.minibatch_std, c.pack, aux_classes=heads).to(self.device)
             self.modules["D"] = self.D
             self.optimizers = self.build_optimizers()
 
     def step(self, batch: Batch) -> dict[str, float]:
         if batch.labels is None:
-            raise ValueError("cgan trains on labelled batches; this dataset has no labels")
+            raise ValueError(f"{self.name} trains on labelled batches; this dataset has no labels")
+        if getattr(self.config, "twin", False):
+            return self._twin_step(batch)
         return super().step(batch)
+
+    def _twin_step(self, batch: Batch) -> dict[str, float]:
+        """DCGAN's step with TAC-GAN's class terms: D's head learns real classes, its twin fake classes; G
+        minimises the head's cross-entropy on its fakes and maximises the twin's."""
+        c, k = self.config, self.config.n_classes
+        real, labels = batch.images, batch.labels
+        with autocast(self.device, c.amp):
+            fake = self.G(self.noise(real.shape[0]), labels)
+
+        train_d = self.d_should_train()
+        with autocast(self.device, c.amp):
+            d_real, heads_real = self.D(real, labels, with_classes=True)
+            d_fake, heads_fake = self.D(fake.detach(), labels, with_classes=True)
+            loss_d = self.loss.discriminator(d_real.float(), d_fake.float(), c.label_smoothing)
+            cls_d = F.cross_entropy(heads_real[:, :k].float(), labels)
+            twin_d = F.cross_entropy(heads_fake[:, k:].float(), labels)
+        if train_d:
+            self.optimizers["D"].zero_grad(set_to_none=True)
+            (loss_d + c.aux_weight * (cls_d + twin_d)).backward()
+            self.optimizers["D"].step()
+        else:
+            self.extra_state["d_skipped"] += 1
+
+        with autocast(self.device, c.amp):
+            d_gen, heads_gen = self.D(fake, labels, with_classes=True)
+            loss_g = self.loss.generator(d_gen.float())
+            cls_g = F.cross_entropy(heads_gen[:, :k].float(), labels)
+            twin_g = F.cross_entropy(heads_gen[:, k:].float(), labels)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        (loss_g + c.aux_weight * (cls_g - twin_g)).backward()
+        self.optimizers["G"].step()
+
+        self.extra_state["last_loss_d"] = float(loss_d.detach())
+        self.extra_state["last_loss_g"] = float(loss_g.detach())
+        return {"loss_d": self.extra_state["last_loss_d"], "loss_g": self.extra_state["last_loss_g"],
+                "cls_d": float(cls_d.detach()), "cls_g": float(cls_g.detach()), "twin_d": float(twin_d.detach()),
+                "twin_g": float(twin_g.detach()),
+                "d_class_acc_real": float((heads_real[:, :k].detach().argmax(1) == labels).float().mean()),
+                "d_class_acc_fake": float((heads_gen[:, :k].detach().argmax(1) == labels).float().mean()),
+                "d_real": float(torch.sigmoid(d_real.detach().float()).mean()),
+                "d_fake": float(torch.sigmoid(d_fake.detach().float()).mean()), "d_trained": float(train_d)}
 
     def fixed_inputs(self, n: int, seed: int = 1234) -> dict[str, torch.Tensor]:
         """Labels cycle through the classes (as DCGAN's) and each run of ``n_classes`` shares one z.
@@ -97,3 +168,10 @@ class CGAN(DCGAN):
         if not 0 <= label < self.config.n_classes:
             raise ValueError(f"label must be in [0, {self.config.n_classes}), got {label}")
         return self.sample(n, torch.full((n,), label, dtype=torch.long), generator)
+
+
+class ACGAN(CGAN):
+    """The course's earlier conditional recipe (AC-GAN's class head, weight 1): kept to show per-class collapse."""
+
+    name = "acgan"
+    Config = ACGANConfig
