@@ -57,6 +57,9 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "proj-hinge-sn": ("cgan", {**HINGE_SN, "aux_weight": 0.0, "twin": False}),
     "ac0.2-hinge-sn": ("cgan", {**HINGE_SN, "aux_weight": 0.2, "twin": False}),
     "tac-hinge-sn": ("cgan", {**HINGE_SN, "aux_weight": 1.0, "twin": True}),
+    # the mode-seeking term (MSGAN, Mao et al. 2019) on the old recipe and on TAC + hinge + SN
+    "acgan-ms": ("acgan", {"mode_seeking": 1.0}),
+    "tac-ms-hinge-sn": ("cgan", {**HINGE_SN, "aux_weight": 1.0, "twin": True, "mode_seeking": 1.0}),
 }
 
 

@@ -50,9 +50,9 @@ def test_cgan_is_projection_with_hinge_spectral_norm_and_a_twin_classifier():
     o = old.config  # the earlier default, kept as `acgan` to show the collapse
     assert (o.loss, o.d_norm, o.minibatch_std, o.twin, o.aux_weight) == ("non-saturating", "batch", True, False, 1.0)
     assert old.D.classifier.out_channels == o.n_classes and RECIPES["acgan"] is ACGAN
-    with pytest.raises(ValueError, match="twin"):
-        make(aux_weight=0.0)  # the twin corrects a class head: none to correct
-    assert make(aux_weight=0.0, twin=False).D.classifier is None  # projection only
+    assert make(aux_weight=0.0).D.classifier is None  # projection only: no head, so no twin to correct it
+    projection_only = make(aux_weight=0.0)
+    assert "twin_d" not in projection_only.step(_batch()) and "cls_d" not in projection_only.step(_batch())
 
 
 def test_the_twin_classifier_learns_the_fakes_classes_and_g_is_pushed_away_from_it():
@@ -69,6 +69,24 @@ def test_the_twin_classifier_learns_the_fakes_classes_and_g_is_pushed_away_from_
     before = {k: v.detach().clone() for k, v in recipe.G.state_dict().items()}
     recipe.step(stream.next())
     assert any(not torch.equal(before[k], v) for k, v in recipe.G.state_dict().items())
+
+
+def test_the_mode_seeking_term_keeps_two_noise_vectors_apart():
+    """MSGAN's term (Mao et al. 2019): G is penalised when two z drawn for the same label give close images."""
+    from gancourse.data import BatchStream
+
+    def spread_after(**options) -> float:
+        recipe = make_acgan(**options)
+        stream = BatchStream(DATA, 32, seed=0)
+        logs = [recipe.step(stream.next()) for _ in range(60)]
+        images = recipe.sample_class(1, 64, generator=torch.Generator().manual_seed(5))
+        return float(torch.pdist(images.flatten(1)).mean()), logs  # distance between two drawings of one class
+
+    plain, _ = spread_after()
+    seeking, logs = spread_after(mode_seeking=1.0)
+    assert "ms_ratio" in logs[-1] and seeking > 1.5 * plain
+    with pytest.raises(ValueError, match="mode_seeking"):
+        make(mode_seeking=-1.0)
 
 
 def test_the_auxiliary_classifier_is_on_for_cgan_only():
@@ -195,10 +213,12 @@ def test_the_diversity_alarm_names_recognised_classes_without_variety(scorer):
     test, evaluator = scorer
     collapsed = evaluator.report(OneImageSampler(test))
     assert collapsed.collapsed == DATA.class_names and "quadrant 2 (spread 0.00" in collapsed.alarm()
+    assert collapsed.table().count("<- collapsed") == 4
     metrics = collapsed.as_metrics()
     assert metrics["collapsed"] == 4 and metrics["collapsed/quadrant 0"] == 1.0
     healthy = evaluator.report(RealSampler(test))
     assert healthy.collapsed == [] and healthy.alarm() is None and healthy.as_metrics()["collapsed"] == 0
+    assert "collapsed" not in healthy.table()
     smudge = evaluator.report(SmudgeSampler(test))  # one image for all, but drawn as no class in particular
     assert smudge.accuracy < 0.5 and smudge.alarm() is None
     with pytest.raises(ValueError, match="collapse_below"):

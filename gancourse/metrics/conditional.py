@@ -110,10 +110,12 @@ class ConditionalReport:
         spread = bool(self.per_class_spread)
         lines = [f"{'class':<{width}}  {'cond. acc':>9}  {'judge on real':>13}  {'FID':>8}  {'floor':>7}"
                  + (f"  {'spread':>6}" if spread else "")]
+        collapsed = self.collapsed
         for n in self.class_names:
             lines.append(f"{n:<{width}}  {self.per_class_accuracy[n]:>9.1%}  {self.real_accuracy[n]:>13.1%}  "
                          f"{self.per_class_fid[n]:>8.2f}  {self.per_class_fid_floor[n]:>7.2f}"
-                         + (f"  {self.per_class_spread[n]:>6.2f}" if spread else ""))
+                         + (f"  {self.per_class_spread[n]:>6.2f}" if spread else "")
+                         + ("  <- collapsed" if n in collapsed else ""))
         real = float(np.mean(list(self.real_accuracy.values())))
         means = f"  {np.mean(list(self.per_class_spread.values())):>6.2f}" if spread else ""
         lines.append(f"{'overall':<{width}}  {self.accuracy:>9.1%}  {real:>13.1%}  {self.fid:>8.2f}  "

@@ -40,12 +40,13 @@ class ACGANConfig(GANConfig):
 
     aux_weight: float = 1.0
     minibatch_std: bool = True  # a batch of near-identical fakes is easy to spot: pushes back on the collapse
-    twin: bool = False  # TAC-GAN's twin classifier (see CGANConfig)
+    twin: bool = False  # TAC-GAN's twin classifier (see CGANConfig); it corrects the head, so aux_weight=0 drops both
+    mode_seeking: float = 0.0  # > 0: MSGAN's term (Mao et al. 2019) with this weight: two z, same label, G must differ
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.twin and not self.aux_weight:
-            raise ValueError("twin=True corrects the class head: it needs aux_weight > 0")
+        if self.mode_seeking < 0:
+            raise ValueError(f"mode_seeking must be >= 0, got {self.mode_seeking}")
 
 
 @dataclass
@@ -97,7 +98,7 @@ class CGAN(DCGAN):
         if config.aux_weight:
             c = config
             # With the twin, one head of 2K outputs: the first K are AC-GAN's classifier, the next K the twin.
-            heads = c.n_classes * (2 if getattr(c, "twin", False) else 1)
+            heads = c.n_classes * (2 if c.twin else 1)
             self.D = Discriminator(c.image_size, c.channels, c.d_width, c.d_norm, c.dropout, c.n_classes,
                                    c.minibatch_std, c.pack, aux_classes=heads).to(self.device)
             self.modules["D"] = self.D
@@ -106,48 +107,78 @@ class CGAN(DCGAN):
     def step(self, batch: Batch) -> dict[str, float]:
         if batch.labels is None:
             raise ValueError(f"{self.name} trains on labelled batches; this dataset has no labels")
-        if getattr(self.config, "twin", False):
-            return self._twin_step(batch)
-        return super().step(batch)
+        c = self.config
+        if (c.aux_weight and c.twin) or c.mode_seeking:
+            return self._conditional_step(batch)
+        return super().step(batch)  # DCGAN's step, with AC-GAN's class terms when aux_weight > 0
 
-    def _twin_step(self, batch: Batch) -> dict[str, float]:
-        """DCGAN's step with TAC-GAN's class terms: D's head learns real classes, its twin fake classes; G
-        minimises the head's cross-entropy on its fakes and maximises the twin's."""
+    def _conditional_step(self, batch: Batch) -> dict[str, float]:
+        """DCGAN's step with TAC-GAN's class terms and/or the mode-seeking term.
+
+        TAC-GAN: D's head learns real classes, its twin the fakes' classes; G minimises the head's
+        cross-entropy on its fakes and maximises the twin's. Mode seeking: the fakes are drawn in two halves
+        with the same labels and different z, and G is penalised when two noise vectors give close drawings.
+        """
         c, k = self.config, self.config.n_classes
         real, labels = batch.images, batch.labels
+        b = real.shape[0]
+        fake_labels = labels
+        if c.mode_seeking:  # the second half repeats the first half's labels: pairs (z1, y), (z2, y)
+            fake_labels = labels[: b // 2].repeat(2) if b % 2 == 0 else torch.cat([labels[: b // 2].repeat(2),
+                                                                                     labels[-1:]])
+        z = self.noise(b)
         with autocast(self.device, c.amp):
-            fake = self.G(self.noise(real.shape[0]), labels)
+            fake = self.G(z, fake_labels)
+        heads = bool(c.aux_weight)
 
         train_d = self.d_should_train()
         with autocast(self.device, c.amp):
-            d_real, heads_real = self.D(real, labels, with_classes=True)
-            d_fake, heads_fake = self.D(fake.detach(), labels, with_classes=True)
+            d_real, heads_real = self._judge(real, labels)
+            d_fake, heads_fake = self._judge(fake.detach(), fake_labels)
             loss_d = self.loss.discriminator(d_real.float(), d_fake.float(), c.label_smoothing)
-            cls_d = F.cross_entropy(heads_real[:, :k].float(), labels)
-            twin_d = F.cross_entropy(heads_fake[:, k:].float(), labels)
+            total_d = loss_d
+            if heads:
+                cls_d = F.cross_entropy(heads_real[:, :k].float(), labels)
+                total_d = total_d + c.aux_weight * cls_d
+                if c.twin:
+                    twin_d = F.cross_entropy(heads_fake[:, k:].float(), fake_labels)
+                    total_d = total_d + c.aux_weight * twin_d
         if train_d:
             self.optimizers["D"].zero_grad(set_to_none=True)
-            (loss_d + c.aux_weight * (cls_d + twin_d)).backward()
+            total_d.backward()
             self.optimizers["D"].step()
         else:
             self.extra_state["d_skipped"] += 1
 
+        logs: dict[str, float] = {}
         with autocast(self.device, c.amp):
-            d_gen, heads_gen = self.D(fake, labels, with_classes=True)
+            d_gen, heads_gen = self._judge(fake, fake_labels)
             loss_g = self.loss.generator(d_gen.float())
-            cls_g = F.cross_entropy(heads_gen[:, :k].float(), labels)
-            twin_g = F.cross_entropy(heads_gen[:, k:].float(), labels)
+            total_g = loss_g
+            if heads:
+                cls_g = F.cross_entropy(heads_gen[:, :k].float(), fake_labels)
+                total_g = total_g + c.aux_weight * cls_g
+                logs |= {"cls_d": float(cls_d.detach()), "cls_g": float(cls_g.detach()),
+                         "d_class_acc_real": float((heads_real[:, :k].detach().argmax(1) == labels).float().mean()),
+                         "d_class_acc_fake": float((heads_gen[:, :k].detach().argmax(1) == fake_labels)
+                                                   .float().mean())}
+                if c.twin:
+                    twin_g = F.cross_entropy(heads_gen[:, k:].float(), fake_labels)
+                    total_g = total_g - c.aux_weight * twin_g
+                    logs |= {"twin_d": float(twin_d.detach()), "twin_g": float(twin_g.detach())}
+            if c.mode_seeking:
+                h = b // 2
+                ratio = ((fake[:h] - fake[h:2 * h]).float().abs().mean()
+                         / (z[:h] - z[h:2 * h]).abs().mean())
+                total_g = total_g + c.mode_seeking / (ratio + 1e-5)  # Mao et al. 2019: small ratio = ignored z
+                logs["ms_ratio"] = float(ratio.detach())
         self.optimizers["G"].zero_grad(set_to_none=True)
-        (loss_g + c.aux_weight * (cls_g - twin_g)).backward()
+        total_g.backward()
         self.optimizers["G"].step()
 
         self.extra_state["last_loss_d"] = float(loss_d.detach())
         self.extra_state["last_loss_g"] = float(loss_g.detach())
-        return {"loss_d": self.extra_state["last_loss_d"], "loss_g": self.extra_state["last_loss_g"],
-                "cls_d": float(cls_d.detach()), "cls_g": float(cls_g.detach()), "twin_d": float(twin_d.detach()),
-                "twin_g": float(twin_g.detach()),
-                "d_class_acc_real": float((heads_real[:, :k].detach().argmax(1) == labels).float().mean()),
-                "d_class_acc_fake": float((heads_gen[:, :k].detach().argmax(1) == labels).float().mean()),
+        return {"loss_d": self.extra_state["last_loss_d"], "loss_g": self.extra_state["last_loss_g"], **logs,
                 "d_real": float(torch.sigmoid(d_real.detach().float()).mean()),
                 "d_fake": float(torch.sigmoid(d_fake.detach().float()).mean()), "d_trained": float(train_d)}
 
