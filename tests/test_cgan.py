@@ -41,22 +41,29 @@ def make_acgan(**options) -> ACGAN:
     return ACGAN(ACGAN.config_for(DATA, **SMALL, **options))
 
 
-def test_cgan_is_projection_with_hinge_spectral_norm_and_a_twin_classifier():
+def test_cgan_is_acgan_plus_the_mode_seeking_term():
+    """cgan's defaults are the benchmark's winning candidate `acgan-ms`: the old recipe + mode seeking."""
+    import dataclasses
+
     recipe, old = make(), make_acgan()
-    c = recipe.config
-    assert (c.loss, c.d_norm, c.minibatch_std, c.twin) == ("hinge", "spectral", False, True) and c.aux_weight > 0
-    assert recipe.D.classifier.out_channels == 2 * c.n_classes  # AC-GAN's head and its twin, side by side
-    assert hasattr(recipe.D.head, "parametrizations")  # spectral norm on D's layers
+    assert RECIPES["acgan"] is ACGAN and old.config.mode_seeking == 0 and recipe.config.mode_seeking == 1.0
+    assert dataclasses.asdict(recipe.config) == dataclasses.asdict(old.config) | {"mode_seeking": 1.0}
+    from benchmarks.cgan_accuracy import CANDIDATES
+
+    assert CANDIDATES["acgan-ms"] == ("acgan", {"mode_seeking": 1.0}) and CANDIDATES["acgan"] == ("acgan", {})
     o = old.config  # the earlier default, kept as `acgan` to show the collapse
     assert (o.loss, o.d_norm, o.minibatch_std, o.twin, o.aux_weight) == ("non-saturating", "batch", True, False, 1.0)
-    assert old.D.classifier.out_channels == o.n_classes and RECIPES["acgan"] is ACGAN
-    assert make(aux_weight=0.0).D.classifier is None  # projection only: no head, so no twin to correct it
-    projection_only = make(aux_weight=0.0)
+    assert old.D.classifier.out_channels == o.n_classes
+    tac = make(twin=True, loss="hinge", d_norm="spectral")  # measured, not chosen
+    assert tac.D.classifier.out_channels == 2 * tac.config.n_classes  # AC-GAN's head and its twin, side by side
+    assert hasattr(tac.D.head, "parametrizations")  # spectral norm on D's layers
+    assert make(aux_weight=0.0, twin=True).D.classifier is None  # projection only: no head, so no twin to correct
+    projection_only = make(aux_weight=0.0, twin=True, mode_seeking=0.0)
     assert "twin_d" not in projection_only.step(_batch()) and "cls_d" not in projection_only.step(_batch())
 
 
 def test_the_twin_classifier_learns_the_fakes_classes_and_g_is_pushed_away_from_it():
-    recipe = make()
+    recipe = make(twin=True, loss="hinge", d_norm="spectral", minibatch_std=False, mode_seeking=0.0)
     from gancourse.data import BatchStream
 
     stream = BatchStream(DATA, 32, seed=0)

@@ -1,17 +1,25 @@
 """The conditional DCGAN: G draws the class it is asked for, D judges image *and* label.
 
 G concatenates a learned label embedding to z (``models.Generator(n_classes=...)``); D adds a projection
-term ``<embed(y), features(x)>`` to its logit (Miyato & Koyama 2018, ``models.Discriminator``). The fakes of
-a step carry the labels of the real batch, so every class is trained as often as it appears in the data.
+term ``<embed(y), features(x)>`` to its logit (Miyato & Koyama 2018, ``models.Discriminator``) and has a
+class head (AC-GAN, Odena et al. 2017): D learns the classes of real images, G to have its fakes classified
+as the label it was asked for. The fakes of a step carry the labels of the real batch, so every class is
+trained as often as it appears in the data.
 
-Two recipes, measured against each other in ``benchmarks/cgan_accuracy.py``:
+Two recipes, measured against each other in ``benchmarks/cgan_accuracy.py`` (6 Quick Draw categories,
+3 seeds, 1k-10k steps; the figures are in the README):
 
-- ``cgan``: the projection discriminator as its authors use it (hinge loss, spectral norm in D), and TAC-GAN's
-  twin classifier (Gong et al. 2019) for the class term (``CGANConfig``).
-- ``acgan``: the course's earlier default, kept to show its failure: a class head on D (AC-GAN, Odena et al.
-  2017) with weight 1. It reaches the target accuracy fast, then trades variety for it: with training,
-  each class is drawn with fewer and fewer kinds of drawing (per-class collapse; Shu et al. 2017 explain why:
-  the class term rewards the most classifiable drawing of each class, and nothing in it rewards variety).
+- ``acgan``: the course's earlier default, kept to show its failure. It reaches the target accuracy fast,
+  then trades variety for it: with training, each class is drawn with fewer and fewer kinds of drawing
+  (per-class collapse; Shu et al. 2017: the class term rewards the most classifiable drawing of each class,
+  and nothing in it rewards variety). G ends up ignoring z.
+- ``cgan``: the same networks plus the **mode-seeking** term (MSGAN, Mao et al. 2019): half of the fakes
+  repeat the labels of the other half with other noise, and G pays ``mode_seeking / ratio``, where ratio is
+  the distance between the two drawings over that between their noise vectors. Ignoring z becomes costly.
+
+Also here, measured and not chosen: TAC-GAN's twin classifier (``twin=True``, Gong et al. 2019) and the
+projection discriminator as its authors use it (``loss="hinge", d_norm="spectral"``): with this small DCGAN
+they drew every class as one drawing within 1k-2k steps (spread ~0.1 of real).
 """
 
 from __future__ import annotations
@@ -34,13 +42,12 @@ class ACGANConfig(GANConfig):
     Measured on Quick Draw, 10 categories, seed 0, 300 samples per category scored (judge on real test
     drawings: 91.9%); "spread" is generated over real mean feature distance per class (1 = real variety):
     75% / FID 114 / spread 0.37 at 500 steps, 98.6% / 43 / 0.33 at 1000, 96.0% / 55 / 0.22 at 1500,
-    84.6% / 76 / 0.13 at 2000: accurate early, then per-class collapse. 6 categories over 10k steps, 3 seeds:
-    see ``benchmarks/cgan_accuracy.py`` and the README.
+    84.6% / 76 / 0.13 at 2000: accurate early, then per-class collapse.
     """
 
     aux_weight: float = 1.0
     minibatch_std: bool = True  # a batch of near-identical fakes is easy to spot: pushes back on the collapse
-    twin: bool = False  # TAC-GAN's twin classifier (see CGANConfig); it corrects the head, so aux_weight=0 drops both
+    twin: bool = False  # TAC-GAN's twin classifier (Gong et al. 2019); it corrects the head: aux_weight=0 drops both
     mode_seeking: float = 0.0  # > 0: MSGAN's term (Mao et al. 2019) with this weight: two z, same label, G must differ
 
     def __post_init__(self) -> None:
@@ -51,18 +58,15 @@ class ACGANConfig(GANConfig):
 
 @dataclass
 class CGANConfig(ACGANConfig):
-    """Projection D with hinge loss and spectral norm, plus TAC-GAN's twin classifier on the class head.
+    """AC-GAN's networks and class head, plus the mode-seeking term that keeps G from ignoring z.
 
-    TAC-GAN (Gong et al. 2019): AC-GAN's head learns the classes of real images; a *twin* head learns the
-    classes of G's fakes. G minimises the first cross-entropy and *maximises* the second, which cancels the
-    term that drives AC-GAN towards the most classifiable drawing of each class (the conditional entropy of
-    the fakes): G is pushed towards the real class-conditional distribution instead of its mode.
+    TAC-GAN's twin (``twin=True``): AC-GAN's head learns the classes of real images, a *twin* head those of
+    G's fakes; G minimises the first cross-entropy and maximises the second, which cancels the term that
+    drives AC-GAN to the most classifiable drawing. Measured with hinge + spectral norm, it still collapsed
+    here; mode seeking was what kept the variety (``benchmarks/cgan_accuracy.py``).
     """
 
-    d_norm: str = "spectral"
-    loss: str = "hinge"
-    minibatch_std: bool = False
-    twin: bool = True
+    mode_seeking: float = 1.0
 
 
 def class_index(class_names: list[str], label: str | int) -> int:
