@@ -38,6 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gancourse.class_grids import class_grid, labelled_grid  # noqa: E402
 from gancourse.data import ImageSet, load_dataset, to_unit_range  # noqa: E402
 from gancourse.data.quickdraw import parse_categories  # noqa: E402
 from gancourse.devices import seed_everything  # noqa: E402
@@ -131,6 +132,10 @@ def run_candidate(name: str, seed: int, lengths: list[int], data: ImageSet, eval
             sample_every=1000, log_every=50)
         row = {"candidate": name, "seed": seed, "steps": length, "recipe": recipe_name, "options": options,
                "train_s": round(time.perf_counter() - start, 1), **score(recipe, evaluator, second)}
+        # the per-category grid at this length (a collapsed category: the same drawing across its row)
+        grid = class_grid(recipe, evaluator.num_classes, per_class=10, seed=seed)
+        labelled_grid(grid, evaluator.class_names, 10, f"{name}, seed {seed}, {length} steps").save(
+            run_dir / f"class_grid_{length:06d}.png")
         with results.open("a") as f:
             f.write(json.dumps(row) + "\n")
         spreads = [v["spread"] for v in row["per_class"].values()]
