@@ -21,11 +21,20 @@ def default_run_dir(dataset: str, recipe: str, seed: int) -> Path:
 
 
 def make_evaluator(data: ImageSet, n: int = 2000, device: str = "cpu", progress: bool = True,
-                   test: ImageSet | None = None):
-    """The metric hook for ``data``, or None when no judge can be built for it (no labels, no extractor)."""
+                   test: ImageSet | None = None, conditional: bool = False):
+    """The metric hook for ``data``, or None when no judge can be built for it (no labels, no extractor).
+
+    ``conditional`` (a class-conditional recipe on labelled data with a test split): per-class metrics and
+    the diversity alarm (``metrics.conditional``), ``n`` samples spread over the classes.
+    """
     from .metrics import evaluator_for
 
     try:
+        if conditional and data.num_classes and test is not None and test.labels is not None:
+            from .metrics.conditional import ConditionalEvaluator
+
+            return ConditionalEvaluator(data, test, n_per_class=max(50, n // data.num_classes), device=device,
+                                        progress=progress)
         return evaluator_for(data, test=test, n=n, device=device, progress=progress)
     except (ValueError, NotImplementedError) as exc:
         print(f"[gancourse] no metrics for {data.name}: {exc}")
@@ -65,7 +74,7 @@ def train(dataset: str = "mnist", recipe: str = "dcgan", out: str | Path | None 
     config = cls.config_for(data, **recipe_options)
     if evaluate and evaluator is None:
         evaluator = make_evaluator(data, eval_samples, "cpu", progress,
-                                   test=matching_test_split(dataset, data, data_options))
+                                   test=matching_test_split(dataset, data, data_options), conditional=cls.conditional)
     elif not evaluate:
         evaluator = None
     seed_everything(seed)  # before building the networks: the seed fixes their initial weights too

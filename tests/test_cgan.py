@@ -316,6 +316,17 @@ def test_cli_trains_a_conditional_run_on_chosen_categories_and_samples_one_class
     assert "cat, star" in capsys.readouterr().err
 
 
+def test_cli_scores_a_conditional_run_per_class_with_the_diversity_alarm(quickdraw_root, tmp_path):
+    run = tmp_path / "run"
+    tiny = [a for a in TINY if a != "--no-eval"]
+    assert main(["train", "--recipe", "cgan", "--dataset", "quickdraw", "--categories", "cat,star",
+                 "--out", str(run), "--eval-samples", "40", *tiny]) == 0
+    import json
+
+    final = json.loads((run / "metrics.json").read_text())
+    assert {"cond_acc", "spread/cat", "collapsed", "collapsed/star"} <= set(final)
+
+
 @pytest.mark.parametrize("recipe", ["dcgan", "wgan", "wgan-gp"])
 def test_cli_trains_every_recipe_on_quickdraw_with_a_data_option(quickdraw_root, tmp_path, recipe):
     run = tmp_path / recipe
