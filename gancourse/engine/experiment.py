@@ -51,11 +51,20 @@ def _built(recipe: str, config: Any, device: torch.device):
 
 
 def make_evaluator(data: ImageSet, n: int = 2000, device: str = "cpu", progress: bool = True,
-                   test: ImageSet | None = None):
-    """The metric hook for ``data``, or None when no judge can be built for it (no labels, no extractor)."""
+                   test: ImageSet | None = None, conditional: bool = False):
+    """The metric hook for ``data``, or None when no judge can be built for it (no labels, no extractor).
+
+    ``conditional`` (a class-conditional recipe on labelled data with a test split): per-class metrics and
+    the diversity alarm (``metrics.conditional``), ``n`` samples spread over the classes.
+    """
     from ..metrics import evaluator_for
 
     try:
+        if conditional and data.num_classes and test is not None and test.labels is not None:
+            from ..metrics.conditional import ConditionalEvaluator
+
+            return ConditionalEvaluator(data, test, n_per_class=max(50, n // data.num_classes), device=device,
+                                        progress=progress)
         return evaluator_for(data, test=test, n=n, device=device, progress=progress)
     except (ValueError, NotImplementedError) as exc:
         print(f"[gancourse] no metrics for {data.name}: {exc}")
@@ -104,7 +113,8 @@ def train(spec: RunSpec, *, out: str | Path | None = None, hooks: Sequence[Hook]
     config = _recipe_config(spec.recipe, data, spec.recipe_options)
     if spec.evaluate and evaluator is None:
         evaluator = make_evaluator(data, spec.eval_samples, "cpu", progress,
-                                   test=matching_test_split(spec.dataset, data, spec.data_options))
+                                   test=matching_test_split(spec.dataset, data, spec.data_options),
+                                   conditional=recipe_class(spec.recipe).conditional)
     elif not spec.evaluate:
         evaluator = None
     seed_everything(spec.seed)  # before building the networks: the seed fixes their initial weights too

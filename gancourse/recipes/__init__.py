@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 
 from .base import Recipe
-from .cgan import CGAN
+from .cgan import ACGAN, CGAN
 from .cyclegan import CycleGAN, CycleGANConfig
 from .dcgan import DCGAN, GANConfig
 from .wgan import WGAN, WGANGP, WGANConfig, WGANGPConfig
 
 RECIPES: dict[str, type[Recipe]] = {"dcgan": DCGAN}
-RECIPES.update({"wgan": WGAN, "wgan-gp": WGANGP, "cgan": CGAN})
+RECIPES.update({"wgan": WGAN, "wgan-gp": WGANGP, "cgan": CGAN, "acgan": ACGAN})
 RECIPES["cyclegan"] = CycleGAN
 
 
@@ -25,5 +25,5 @@ def build_recipe(name: str, config, device: torch.device | str = "cpu") -> Recip
     return recipe_class(name)(config, device)
 
 
-__all__ = ["CGAN", "CycleGAN", "CycleGANConfig", "DCGAN", "GANConfig", "RECIPES", "Recipe", "WGAN", "WGANConfig",
-           "WGANGP", "WGANGPConfig", "build_recipe", "recipe_class"]
+__all__ = ["ACGAN", "CGAN", "CycleGAN", "CycleGANConfig", "DCGAN", "GANConfig", "RECIPES", "Recipe", "WGAN",
+           "WGANConfig", "WGANGP", "WGANGPConfig", "build_recipe", "recipe_class"]

@@ -64,3 +64,33 @@ def test_conditional_evaluator_tells_right_classes_from_wrong_ones():
     assert "overall" in right.table()
     with pytest.raises(ValueError, match="different classes"):
         ConditionalEvaluator(DATA, blob_images(n=60, size=16, classes=3), judge)
+
+
+class SmudgeSampler(RealSampler):
+    """The same grey image for every class: an untrained generator (not recognised, so not a collapse)."""
+
+    def sample(self, n, labels=None, generator=None):
+        return torch.zeros(len(labels), 1, 16, 16)
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    test = blob_images(n=200, size=16, seed=1)
+    return test, ConditionalEvaluator(DATA, test, train_judge(DATA, epochs=2, batch_size=32, progress=False),
+                                      n_per_class=30)
+
+
+def test_the_diversity_alarm_names_recognised_classes_without_variety(scorer):
+    test, evaluator = scorer
+    collapsed = evaluator.report(OneImageSampler(test))
+    assert collapsed.collapsed == DATA.class_names and "quadrant 2 (spread 0.00" in collapsed.alarm()
+    assert collapsed.table().count("<- collapsed") == 4
+    metrics = collapsed.as_metrics()
+    assert metrics["collapsed"] == 4 and metrics["collapsed/quadrant 0"] == 1.0
+    healthy = evaluator.report(RealSampler(test))
+    assert healthy.collapsed == [] and healthy.alarm() is None and healthy.as_metrics()["collapsed"] == 0
+    assert "collapsed" not in healthy.table()
+    smudge = evaluator.report(SmudgeSampler(test))  # one image for all, but drawn as no class in particular
+    assert smudge.accuracy < 0.5 and smudge.alarm() is None
+    with pytest.raises(ValueError, match="collapse_below"):
+        ConditionalEvaluator(DATA, test, evaluator.judge, collapse_below=1.5)
