@@ -44,12 +44,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gancourse.lessons.class_grids import class_grid, labelled_grid  # noqa: E402
-
 from gancourse.data import ImageSet, load_dataset, to_unit_range  # noqa: E402
 from gancourse.data.quickdraw import parse_categories  # noqa: E402
 from gancourse.devices import seed_everything  # noqa: E402
 from gancourse.engine.training import Loop, fit  # noqa: E402
+from gancourse.lessons.class_grids import class_grid, labelled_grid  # noqa: E402
 from gancourse.metrics.conditional import ConditionalEvaluator, conditional_accuracy  # noqa: E402
 from gancourse.recipes import build_recipe, recipe_class  # noqa: E402
 

@@ -13,6 +13,9 @@
   single-range ``Range`` requests (206 / 416), and switches to misbehave: drop a file's transfer after
   N bytes, stall before sending, or ignore ``Range``. It records every request it gets.
 - ``closed_port_url``: the URL of a local port nobody listens on (a connection there is refused at once).
+- on the toys of ``tests/helpers.py``: ``blob_scorer`` (a conditional evaluator for the blobs, per module),
+  ``wikiart_root`` (a toy wikiart folder); and, asked for by whole modules with ``usefixtures``,
+  ``one_torch_thread`` and ``fresh_network_memory``.
 """
 
 from __future__ import annotations
@@ -231,3 +234,54 @@ def offline_root(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
     return root
+
+
+# -- fixtures on the toys of tests/helpers.py ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def blob_scorer():
+    """Held-out blob images (seed 1) and a conditional evaluator for the blobs, with a judge trained on them."""
+    from gancourse.metrics.conditional import ConditionalEvaluator
+    from gancourse.metrics.judge import train_judge
+
+    from .helpers import BLOBS, blob_images
+
+    test = blob_images(n=200, size=16, seed=1)
+    return test, ConditionalEvaluator(BLOBS, test, train_judge(BLOBS, epochs=2, batch_size=32, progress=False),
+                                      n_per_class=30)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Toy networks gain nothing from a second thread, and on a busy CI machine oversubscribed threads make
+    these tests several times slower. A module asks for it with ``pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def fresh_network_memory() -> Iterator[None]:
+    """Hosts remembered as unreachable by an earlier test do not leak in (nor out)."""
+    from gancourse.data import download as dl
+
+    dl.forget_unreachable()
+    yield
+    dl.forget_unreachable()
+
+
+@pytest.fixture
+def wikiart_root(tmp_data_root: Path) -> Path:
+    """A data root holding a toy wikiart: Impressionism by ``WIKIART_ARTISTS``, an empty Baroque."""
+    from .helpers import WIKIART_ARTISTS, jpeg
+
+    folder = tmp_data_root / "wikiart" / "Impressionism"
+    folder.mkdir(parents=True)
+    for k, (artist, count) in enumerate(WIKIART_ARTISTS.items()):
+        for i in range(count):
+            jpeg(folder / f"{artist}_painting-{i}.jpg", 48 + 4 * i, 40, (40 * k + 20, 10 * i, 100))
+    (tmp_data_root / "wikiart" / "Baroque").mkdir()
+    return tmp_data_root

@@ -1,12 +1,17 @@
-"""A run directory written by hand (history, evaluations, sample grids), for tests of what reads runs."""
+"""Run directories for tests of what reads runs: one written by hand (history, evaluations, sample grids), one
+trained on the blobs whose generator was then spoiled with NaN."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from PIL import Image
 
+from gancourse.checkpoints import load_checkpoint
 from gancourse.runs import RunDir
+
+from .helpers import fit_blobs
 
 
 def fake_run(path: Path, steps: int = 10, every_eval: int = 2, samples: int = 3) -> RunDir:
@@ -19,4 +24,16 @@ def fake_run(path: Path, steps: int = 10, every_eval: int = 2, samples: int = 3)
             run.append_history({"step": step, "eval": {"fid": 100.0 - 8 * step, "fid_floor": 5.0, "modes": step}})
     for i in range(samples):
         Image.new("RGB", (8, 8), (40 * i, 0, 0)).save(run.samples_dir / f"step_{(i + 1) * 100:06d}.png")
+    return run
+
+
+def nan_run(tmp_path: Path) -> RunDir:
+    """A finished run whose exported generator holds NaN (as runs before this fix could end)."""
+    out = tmp_path / "nanrun"
+    fit_blobs(out, 2)
+    run = RunDir(out)
+    export = load_checkpoint(run.generator_path)
+    export["state_dict"] = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
+                            for k, v in export["state_dict"].items()}
+    torch.save(export, run.generator_path)
     return run

@@ -11,26 +11,11 @@ import torch
 
 from gancourse.checkpoints import load_checkpoint, load_generator, save_rotating
 from gancourse.cli import main
-from gancourse.devices import seed_everything
-from gancourse.engine.training import Loop, fit
 from gancourse.errors import CheckpointDamaged
-from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
 
 from .helpers import CLI_TINY as TINY
-from .helpers import blob_images, error_line
-
-DATA = blob_images()
-
-
-def make_recipe(**options):
-    seed_everything(0)
-    return DCGAN(DCGAN.config_for(DATA, nz=8, g_width=8, d_width=8, **options))
-
-
-def fit_blobs(out, steps, recipe=None, evaluator=None, hooks=(), **loop):
-    return fit(recipe or make_recipe(), DATA, out, Loop(steps=steps, batch_size=16, **loop), evaluator=evaluator,
-               hooks=hooks, progress=False)
+from .helpers import error_line, fit_blobs
 
 
 def damage(path: Path, how: str, run: RunDir) -> None:

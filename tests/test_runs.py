@@ -11,47 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from gancourse.cli import main
-from gancourse.devices import seed_everything
-from gancourse.engine.training import Loop, fit
 from gancourse.errors import TrainingDiverged
-from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
 
 from .helpers import CLI_TINY as TINY
-from .helpers import blob_images, error_line
-
-DATA = blob_images()
-
+from .helpers import error_line, fit_blobs, poison_at
+from .helpers import tiny_dcgan as make_recipe
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def make_recipe(**options):
-    seed_everything(0)
-    return DCGAN(DCGAN.config_for(DATA, nz=8, g_width=8, d_width=8, **options))
-
-
-def fit_blobs(out, steps, recipe=None, evaluator=None, hooks=(), **loop):
-    return fit(recipe or make_recipe(), DATA, out, Loop(steps=steps, batch_size=16, **loop), evaluator=evaluator,
-               hooks=hooks, progress=False)
-
-
-def poison_at(recipe, bad_step: int):
-    """Make the weights of G infinite during step ``bad_step`` (as an absurd learning rate does)."""
-    original, calls = recipe.step, {"n": 0}
-
-    def step(batch):
-        calls["n"] += 1
-        scalars = original(batch)
-        if calls["n"] == bad_step:
-            with torch.no_grad():
-                next(recipe.G.parameters()).fill_(float("inf"))
-        return scalars
-
-    recipe.step = step
 
 
 def wait_for(condition, what: str, patience: float = 300.0) -> None:

@@ -1,4 +1,3 @@
-import os
 import subprocess
 import sys
 
@@ -9,10 +8,7 @@ from gancourse.cli import main
 from gancourse.cli.options import parse_value
 from gancourse.errors import UserError
 
-from ..helpers import error_line
-
-HAS_MNIST = bool(os.environ.get("GANCOURSE_DATA")) and os.path.isdir(
-    os.path.join(os.environ.get("GANCOURSE_DATA", ""), "mnist"))
+from ..helpers import HAS_MNIST, error_line
 
 
 def test_parse_value_types():

@@ -14,7 +14,6 @@ from gancourse.cli import download as cli_download
 from gancourse.cli.options import parse_assignments
 from gancourse.course import doctor
 from gancourse.data import DATASETS, download_command
-from gancourse.data import download as dl
 from gancourse.metrics import inception
 
 from ..data.test_data import serve_dataset
@@ -22,11 +21,7 @@ from ..data.test_data import serve_dataset
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_network_memory():
-    dl.forget_unreachable()
-    yield
-    dl.forget_unreachable()
+pytestmark = pytest.mark.usefixtures("fresh_network_memory")
 
 
 def check_command(command: str) -> None:

@@ -4,38 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from gancourse.checkpoints import load_checkpoint
 from gancourse.cli import main
-from gancourse.devices import seed_everything
-from gancourse.engine.training import Loop, fit
-from gancourse.recipes import DCGAN
-from gancourse.runs import RunDir
 
-from ..helpers import blob_images
-
-DATA = blob_images()
-
-
-def make_recipe(**options):
-    seed_everything(0)
-    return DCGAN(DCGAN.config_for(DATA, nz=8, g_width=8, d_width=8, **options))
-
-
-def fit_blobs(out, steps, recipe=None, evaluator=None, hooks=(), **loop):
-    return fit(recipe or make_recipe(), DATA, out, Loop(steps=steps, batch_size=16, **loop), evaluator=evaluator,
-               hooks=hooks, progress=False)
-
-
-def nan_run(tmp_path) -> RunDir:
-    """A finished run whose exported generator holds NaN (as runs before this fix could end)."""
-    out = tmp_path / "nanrun"
-    fit_blobs(out, 2)
-    run = RunDir(out)
-    export = load_checkpoint(run.generator_path)
-    export["state_dict"] = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
-                            for k, v in export["state_dict"].items()}
-    torch.save(export, run.generator_path)
-    return run
+from ..helpers import fit_blobs
+from ..run_fixtures import nan_run
 
 
 def test_sample_refuses_a_generator_that_draws_nan(tmp_path, capsys):

@@ -27,6 +27,7 @@ from gancourse.data import download as dl
 from gancourse.data.idx import IdxFormatError, read_idx
 
 from ..conftest import require_dataset
+from ..helpers import all_files
 
 # ------------------------------------------------------------------------------------------ helpers
 
@@ -82,16 +83,7 @@ def serve_dataset(server, name: str, monkeypatch: pytest.MonkeyPatch, *, mirrors
     return files
 
 
-def all_files(folder: Path) -> list[str]:
-    """Every file and folder under ``folder`` (hidden ones too), relative, sorted."""
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
-
-
-@pytest.fixture(autouse=True)
-def _fresh_network_memory():
-    dl.forget_unreachable()  # hosts remembered as unreachable by an earlier test do not leak in
-    yield
-    dl.forget_unreachable()
+pytestmark = pytest.mark.usefixtures("fresh_network_memory")
 
 
 # ------------------------------------------------------------------------------------------ IDX files

@@ -8,33 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from gancourse.data import BatchStream
 from gancourse.data import folders as folders_module
 from gancourse.data.folders import EmptyImageFolder, SkippedFilesWarning, load_image_folder, prepare_image_folder
 
-
-def _jpeg(path: Path, width: int, height: int, colour: tuple[int, int, int]) -> Path:
-    Image.new("RGB", (width, height), colour).save(path, quality=95)
-    return path
-
-
-def _three_band(path: Path) -> Path:
-    """60 x 40: a red 10 px band, a green middle 40 px square, a blue 10 px band (the crop keeps the green)."""
-    image = np.zeros((40, 60, 3), np.uint8)
-    image[:, :10] = (255, 0, 0)
-    image[:, 10:50] = (0, 255, 0)
-    image[:, 50:] = (0, 0, 255)
-    Image.fromarray(image).save(path)
-    return path
+from ..helpers import jpeg, three_band
 
 
 def test_folder_images_are_centre_cropped_and_resized(tmp_data_root: Path) -> None:
     folder = tmp_data_root / "bands"
     folder.mkdir()
-    _three_band(folder / "a.png")
-    _jpeg(folder / "b.jpg", 30, 70, (10, 20, 200))
+    three_band(folder / "a.png")
+    jpeg(folder / "b.jpg", 30, 70, (10, 20, 200))
     data = load_image_folder(folder, 16, progress=False)
     assert tuple(data.images.shape) == (2, 3, 16, 16) and data.images.dtype == torch.uint8
     band = data.images[0].int()
@@ -48,7 +34,7 @@ def test_prepared_folder_is_cached_and_rebuilt_when_the_folder_changes(tmp_data_
     folder = tmp_data_root / "pics"
     folder.mkdir()
     for i in range(3):
-        _jpeg(folder / f"p{i}.jpg", 20, 20, (50 * i, 0, 0))
+        jpeg(folder / f"p{i}.jpg", 20, 20, (50 * i, 0, 0))
     first = prepare_image_folder(folder, 12, progress=False)
     assert first.array_path.is_file() and first.files == ["p0.jpg", "p1.jpg", "p2.jpg"]
 
@@ -60,7 +46,7 @@ def test_prepared_folder_is_cached_and_rebuilt_when_the_folder_changes(tmp_data_
     assert again.array_path == first.array_path
     monkeypatch.undo()
 
-    _jpeg(folder / "p3.jpg", 20, 20, (0, 0, 255))
+    jpeg(folder / "p3.jpg", 20, 20, (0, 0, 255))
     changed = prepare_image_folder(folder, 12, progress=False)
     assert changed.array_path != first.array_path and len(changed) == 4
     assert prepare_image_folder(folder, 24, progress=False).array_path != changed.array_path  # size is in the key
@@ -70,7 +56,7 @@ def test_unreadable_files_are_skipped_with_one_warning(tmp_data_root: Path) -> N
     folder = tmp_data_root / "mixed"
     folder.mkdir()
     for i in range(3):
-        _jpeg(folder / f"good{i}.jpg", 16, 16, (0, 80 * i, 0))
+        jpeg(folder / f"good{i}.jpg", 16, 16, (0, 80 * i, 0))
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     truncated = (folder / "good0.jpg").read_bytes()[:40]
     (folder / "truncated.jpg").write_bytes(truncated)
@@ -102,7 +88,7 @@ def test_large_prepared_arrays_are_memory_mapped(tmp_data_root: Path, monkeypatc
     folder = tmp_data_root / "big"
     folder.mkdir()
     for i in range(6):
-        _jpeg(folder / f"{i}.jpg", 20, 20, (40 * i, 0, 0))
+        jpeg(folder / f"{i}.jpg", 20, 20, (40 * i, 0, 0))
     monkeypatch.setattr(folders_module, "MMAP_BYTES", 0)
     data = load_image_folder(folder, 8, progress=False)
     assert isinstance(data.images, np.memmap)

@@ -2,44 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from gancourse.data import ImageSet, load_dataset
 from gancourse.data.unpaired import UnpairedSet, random_crop
 
-
-def toy_unpaired(n: int = 12, size: int = 36, crop: int = 32, seed: int = 0) -> UnpairedSet:
-    """Reddish noisy 'paintings' (A) and bluish 'photos' (B); preview images at the crop size."""
-    g = torch.Generator().manual_seed(seed)
-
-    def domain(name: str, channel: int, count: int, side: int) -> ImageSet:
-        images = torch.randint(0, 90, (count, 3, side, side), generator=g, dtype=torch.uint8)
-        images[:, channel] += 150
-        return ImageSet(name, images)
-
-    preview = UnpairedSet("toy", domain("a", 0, 4, crop), domain("b", 2, 5, crop), ("art", "photo"))
-    return UnpairedSet("toy", domain("a", 0, n, size), domain("b", 2, n + 3, size), ("art", "photo"),
-                       crop=crop, preview=preview)
-
-
-def _write_images(folder, names, colour):
-    folder.mkdir(parents=True)
-    for i, name in enumerate(names):
-        array = np.full((40, 48, 3), colour, np.uint8)
-        array[:, :, 1] = i * 10
-        Image.fromarray(array).save(folder / name)
-
-
-def _write_cyclegan_layout(root, monets=6, photos=7):
-    base = root / "monet2photo"
-    _write_images(base / "trainA", [f"m{i}.jpg" for i in range(monets)], (200, 0, 0))
-    _write_images(base / "trainB", [f"p{i}.jpg" for i in range(photos)], (0, 0, 200))
-    _write_images(base / "testA", ["m_test0.jpg", "m_test1.jpg"], (200, 0, 0))
-    _write_images(base / "testB", ["p_test0.jpg", "p_test1.jpg", "p_test2.jpg"], (0, 0, 200))
-    return base
+from ..helpers import toy_unpaired, write_images, write_monet2photo
 
 
 def test_random_crop_takes_windows_of_each_image_reproducibly():
@@ -71,7 +40,7 @@ def test_unpaired_stream_gives_both_domains_and_resumes_exactly():
 
 
 def test_monet2photo_reads_the_cyclegan_layout_with_a_crop_margin(tmp_data_root):
-    _write_cyclegan_layout(tmp_data_root)
+    write_monet2photo(tmp_data_root)
     train = load_dataset("monet2photo", size=32)
     assert isinstance(train, UnpairedSet) and train.domains == ("monet", "photo") and not train.is_stand_in
     assert (len(train.a), len(train.b)) == (6, 7) and (train.a.size, train.size) == (36, 32)
@@ -88,8 +57,8 @@ def test_monet2photo_reads_the_cyclegan_layout_with_a_crop_margin(tmp_data_root)
 
 def test_monet2photo_reads_the_kaggle_layout_with_a_deterministic_split(tmp_data_root):
     base = tmp_data_root / "gan-getting-started"
-    _write_images(base / "monet_jpg", [f"m{i:02d}.png" for i in range(20)], (200, 0, 0))
-    _write_images(base / "photo_jpg", [f"p{i:02d}.png" for i in range(10)], (0, 0, 200))
+    write_images(base / "monet_jpg", [f"m{i:02d}.png" for i in range(20)], (200, 0, 0))
+    write_images(base / "photo_jpg", [f"p{i:02d}.png" for i in range(10)], (0, 0, 200))
     train = load_dataset("monet2photo", size=32)
     assert isinstance(train, UnpairedSet) and (len(train.a), len(train.b)) == (18, 9)
     assert train.a.size == 36 and train.size == 32 and train.crop == 32  # stored larger for random crops

@@ -17,12 +17,10 @@ from gancourse.data import download_dataset, load_dataset
 from gancourse.data import monet_download as md
 from gancourse.data.download import DownloadError
 
+from ..helpers import all_files
+
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "monet2photo"
 ZIP_PATH = "cyclegan/datasets/monet2photo.zip"
-
-
-def all_files(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
 
 
 def jpeg(seed: int, size: int = 32) -> bytes:

@@ -7,25 +7,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from gancourse.data import ImageSet, load_dataset
+from gancourse.data import load_dataset
 from gancourse.data.stacked import CLASS_NAMES, channel_digits, stack_digits
 
-
-def _digits(per_class: int = 3) -> ImageSet:
-    """Grey 28 x 28 "digits" whose pixels all equal 20 * label: the label can be read back from the image."""
-    labels = torch.arange(10).repeat_interleave(per_class)
-    images = (labels * 20).to(torch.uint8)[:, None, None, None].expand(-1, 1, 28, 28).contiguous()
-    return ImageSet("digits", images, labels, [str(d) for d in range(10)], "real")
+from ..helpers import toy_digits
 
 
 def test_stacked_digits_carry_their_label_in_the_channels() -> None:
-    stacked = stack_digits(_digits(), n=500, seed=3)
+    stacked = stack_digits(toy_digits(), n=500, seed=3)
     assert tuple(stacked.images.shape) == (500, 3, 28, 28) and stacked.images.dtype == torch.uint8
     assert stacked.class_names == CLASS_NAMES and stacked.num_classes == 1000
     per_channel = stacked.images[:, :, 0, 0].long() // 20
     assert torch.equal(per_channel, channel_digits(stacked.labels))
-    assert torch.equal(stack_digits(_digits(), 500, 3).images, stacked.images)  # deterministic
-    assert not torch.equal(stack_digits(_digits(), 500, 4).labels, stacked.labels)
+    assert torch.equal(stack_digits(toy_digits(), 500, 3).images, stacked.images)  # deterministic
+    assert not torch.equal(stack_digits(toy_digits(), 500, 4).labels, stacked.labels)
     assert len(set(stacked.labels.tolist())) > 350  # 500 draws from 1000 modes cover ~390 of them
 
 

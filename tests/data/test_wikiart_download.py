@@ -21,6 +21,8 @@ from gancourse.data import download as dl
 from gancourse.data import wikiart_download as wd
 from gancourse.data.download import ChecksumError, DownloadError
 
+from ..helpers import all_files
+
 pa = pytest.importorskip("pyarrow")  # a declared dependency: missing means a broken install, not no network
 pq = pytest.importorskip("pyarrow.parquet")
 
@@ -28,10 +30,6 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "wikia
 IMPRESSIONISM, BAROQUE = wd.STYLES.index("Impressionism"), wd.STYLES.index("Baroque")
 PISSARRO, SISLEY, REMBRANDT = (wd.ARTISTS.index(a) for a in ("camille-pissarro", "alfred-sisley", "rembrandt"))
 N_SHARDS = 3
-
-
-def all_files(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
 
 
 def real_paintings(artist: str, n: int) -> list[bytes]:

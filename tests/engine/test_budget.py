@@ -2,9 +2,7 @@ import torch
 
 from gancourse.engine.budget import equal_time_steps, measure_step_rate
 
-from ..helpers import blob_images
-
-SMALL = dict(g_width=8, d_width=8, nz=8)
+from ..helpers import SMALL, blob_images
 
 
 def test_equal_time_steps_fills_the_same_seconds_with_each_recipes_rate():

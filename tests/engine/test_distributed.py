@@ -25,7 +25,7 @@ from gancourse.engine.training import Loop, ResumeMismatch, fit
 from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
 
-from ..helpers import blob_images
+from ..helpers import HAS_MNIST, blob_images
 
 WORLD = 2
 BATCH = 16  # the global batch: 8 images per rank
@@ -219,10 +219,6 @@ def test_init_outside_torchrun_says_how_to_launch(monkeypatch):
     monkeypatch.delenv("RANK", raising=False)
     with pytest.raises(RuntimeError, match="torchrun --nproc_per_node"):
         distributed.init("cpu")
-
-
-HAS_MNIST = bool(os.environ.get("GANCOURSE_DATA")) and os.path.isdir(
-    os.path.join(os.environ.get("GANCOURSE_DATA", ""), "mnist"))
 
 
 @pytest.mark.skipif(not HAS_MNIST, reason="needs real MNIST under $GANCOURSE_DATA")

@@ -8,52 +8,14 @@ import torch
 from gancourse.checkpoints import load_checkpoint, load_generator
 from gancourse.cli import main
 from gancourse.devices import seed_everything
-from gancourse.engine.training import Loop, fit
 from gancourse.errors import TrainingDiverged, UserError
-from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
 
+from ..helpers import BLOBS as DATA
 from ..helpers import CLI_TINY as TINY
-from ..helpers import blob_images, error_line
-
-DATA = blob_images()
-
-
-def make_recipe(**options):
-    seed_everything(0)
-    return DCGAN(DCGAN.config_for(DATA, nz=8, g_width=8, d_width=8, **options))
-
-
-def fit_blobs(out, steps, recipe=None, evaluator=None, hooks=(), **loop):
-    return fit(recipe or make_recipe(), DATA, out, Loop(steps=steps, batch_size=16, **loop), evaluator=evaluator,
-               hooks=hooks, progress=False)
-
-
-def poison_at(recipe, bad_step: int):
-    """Make the weights of G infinite during step ``bad_step`` (as an absurd learning rate does)."""
-    original, calls = recipe.step, {"n": 0}
-
-    def step(batch):
-        calls["n"] += 1
-        scalars = original(batch)
-        if calls["n"] == bad_step:
-            with torch.no_grad():
-                next(recipe.G.parameters()).fill_(float("inf"))
-        return scalars
-
-    recipe.step = step
-
-
-def nan_run(tmp_path) -> RunDir:
-    """A finished run whose exported generator holds NaN (as runs before this fix could end)."""
-    out = tmp_path / "nanrun"
-    fit_blobs(out, 2)
-    run = RunDir(out)
-    export = load_checkpoint(run.generator_path)
-    export["state_dict"] = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
-                            for k, v in export["state_dict"].items()}
-    torch.save(export, run.generator_path)
-    return run
+from ..helpers import error_line, fit_blobs, poison_at
+from ..helpers import tiny_dcgan as make_recipe
+from ..run_fixtures import nan_run
 
 
 def test_a_run_that_diverges_keeps_its_last_good_checkpoint_and_generator(tmp_path):

@@ -6,22 +6,15 @@ import pytest
 import torch
 
 from gancourse.cli import main
-from gancourse.devices import seed_everything
 from gancourse.engine import memory
 from gancourse.engine.experiment import train
 from gancourse.engine.spec import RunSpec
 from gancourse.errors import NotEnoughMemory
-from gancourse.recipes import DCGAN
 
+from ..helpers import BLOBS as DATA
 from ..helpers import CLI_TINY as TINY
-from ..helpers import blob_images, error_line
-
-DATA = blob_images()
-
-
-def make_recipe(**options):
-    seed_everything(0)
-    return DCGAN(DCGAN.config_for(DATA, nz=8, g_width=8, d_width=8, **options))
+from ..helpers import error_line
+from ..helpers import tiny_dcgan as make_recipe
 
 
 def tiny_spec(**changes) -> RunSpec:

@@ -8,17 +8,11 @@ from gancourse.checkpoints import load_checkpoint, load_generator, save_checkpoi
 from gancourse.devices import seed_everything
 from gancourse.engine.training import Loop, ResumeMismatch, fit
 from gancourse.errors import UserError
-from gancourse.recipes import DCGAN
 from gancourse.runs import RunDir
 
-from ..helpers import blob_images
-
-DATA = blob_images()
-
-
-def make_recipe(**options):
-    seed_everything(0)
-    return DCGAN(DCGAN.config_for(DATA, nz=8, g_width=8, d_width=8, **options))
+from ..helpers import BLOBS as DATA
+from ..helpers import fit_blobs
+from ..helpers import tiny_dcgan as make_recipe
 
 
 def run(tmp_path, name, steps, **options):
@@ -157,11 +151,6 @@ def test_evaluator_hook_records_metrics(tmp_path):
                  progress=False)
     assert [r["step"] for r in result.run.evaluations()] == [5, 10]
     assert RunDir(tmp_path / "e").read_metrics() == {"step": 10, "fid": 0.5}
-
-
-def fit_blobs(out, steps, recipe=None, evaluator=None, hooks=(), **loop):
-    return fit(recipe or make_recipe(), DATA, out, Loop(steps=steps, batch_size=16, **loop), evaluator=evaluator,
-               hooks=hooks, progress=False)
 
 
 def test_fit_refuses_negative_budgets_without_naming_itself(tmp_path):

@@ -3,22 +3,11 @@
 import pytest
 import torch
 
-from gancourse.devices import seed_everything
 from gancourse.engine.training import Loop, fit
 from gancourse.lessons.class_grids import ClassGridRecorder, class_grid, class_grid_gif
-from gancourse.recipes import CGAN
 
-from ..helpers import blob_images
-
-DATA = blob_images(n=256, size=16)
-
-
-SMALL = dict(nz=8, g_width=8, d_width=8)
-
-
-def make(**options) -> CGAN:
-    seed_everything(0)
-    return CGAN(CGAN.config_for(DATA, **SMALL, **options))
+from ..helpers import BLOBS as DATA
+from ..helpers import tiny_cgan as make
 
 
 def test_class_grid_recorder_and_gif(tmp_path):

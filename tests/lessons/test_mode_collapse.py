@@ -5,29 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
-from gancourse.data import ImageSet
 from gancourse.data.stacked import stack_digits
 
-
-def _digits(per_class: int = 3) -> ImageSet:
-    """Grey 28 x 28 "digits" whose pixels all equal 20 * label: the label can be read back from the image."""
-    labels = torch.arange(10).repeat_interleave(per_class)
-    images = (labels * 20).to(torch.uint8)[:, None, None, None].expand(-1, 1, 28, 28).contiguous()
-    return ImageSet("digits", images, labels, [str(d) for d in range(10)], "real")
-
-
-class BrightnessJudge(torch.nn.Module):
-    """A stand-in for the MNIST judge: reads the digit from the mean brightness of a grey image."""
-
-    config = {"channels": 1}
-    num_classes = 10
-
-    @torch.no_grad()
-    def embed(self, images: torch.Tensor, batch_size: int = 500):
-        level = (images.mean(dim=(1, 2, 3)) + 1) * 127.5 / 20
-        return torch.stack([level, level**2], dim=1), level.round().long().clamp(0, 9)
+from ..helpers import toy_digits
 
 
 @pytest.mark.parametrize("cure", [dict(pack=2), dict(minibatch_std=True), dict(d_norm="spectral", d_width=8)])
@@ -35,7 +16,7 @@ def test_a_short_run_of_each_cure(tmp_path: Path, cure: dict) -> None:
     from gancourse.engine.experiment import train
     from gancourse.engine.spec import RunSpec
 
-    data = stack_digits(_digits(), n=128, seed=0)
+    data = stack_digits(toy_digits(), n=128, seed=0)
     spec = RunSpec("stacked-mnist", "dcgan", recipe_options=dict(g_width=8, d_width=cure.pop("d_width", 4), **cure),
                    batch_size=16, steps=3, evaluate=False)
     result = train(spec, out=tmp_path / "run", data=data, progress=False)
@@ -47,7 +28,7 @@ def test_variants_share_one_evaluator_and_make_one_table(tmp_path: Path) -> None
     from gancourse.engine.comparisons import run_variants, variants_table
     from gancourse.engine.spec import RunSpec
 
-    data = stack_digits(_digits(), n=64, seed=0)
+    data = stack_digits(toy_digits(), n=64, seed=0)
     calls = []
 
     def evaluator(recipe) -> dict[str, float]:

@@ -3,37 +3,11 @@
 import pytest
 import torch
 
-from gancourse.data import ImageSet
 from gancourse.metrics.conditional import ConditionalEvaluator, conditional_accuracy
 from gancourse.metrics.judge import train_judge
 
-from ..helpers import blob_images
-
-DATA = blob_images(n=256, size=16)
-
-
-class RealSampler:
-    """Returns real test images of the requested classes (shifted by ``offset`` classes)."""
-
-    def __init__(self, data: ImageSet, offset: int = 0) -> None:
-        self.data, self.offset = data, offset
-
-    def sample(self, n, labels=None, generator=None):
-        picks = []
-        for label in labels.tolist():
-            where = torch.nonzero(self.data.labels == (label + self.offset) % self.data.num_classes).flatten()
-            picks.append(where[torch.randint(len(where), (1,), generator=generator)])
-        images, _ = self.data.rows(torch.cat(picks))
-        return images.float() / 127.5 - 1
-
-
-class OneImageSampler(RealSampler):
-    """The first real test image of the requested class, every time: right class, no variety."""
-
-    def sample(self, n, labels=None, generator=None):
-        first = {c: int(torch.nonzero(self.data.labels == c)[0]) for c in labels.unique().tolist()}
-        images, _ = self.data.rows(torch.tensor([first[c] for c in labels.tolist()]))
-        return images.float() / 127.5 - 1
+from ..helpers import BLOBS as DATA
+from ..helpers import OneImageSampler, RealSampler, blob_images
 
 
 def test_conditional_accuracy_per_class_and_confusion():
@@ -73,15 +47,8 @@ class SmudgeSampler(RealSampler):
         return torch.zeros(len(labels), 1, 16, 16)
 
 
-@pytest.fixture(scope="module")
-def scorer():
-    test = blob_images(n=200, size=16, seed=1)
-    return test, ConditionalEvaluator(DATA, test, train_judge(DATA, epochs=2, batch_size=32, progress=False),
-                                      n_per_class=30)
-
-
-def test_the_diversity_alarm_names_recognised_classes_without_variety(scorer):
-    test, evaluator = scorer
+def test_the_diversity_alarm_names_recognised_classes_without_variety(blob_scorer):
+    test, evaluator = blob_scorer
     collapsed = evaluator.report(OneImageSampler(test))
     assert collapsed.collapsed == DATA.class_names and "quadrant 2 (spread 0.00" in collapsed.alarm()
     assert collapsed.table().count("<- collapsed") == 4

@@ -4,30 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import torch
-from PIL import Image
 
 from gancourse.data import load_dataset
 from gancourse.data.folders import load_image_folder
 
-ARTISTS = {"alice-aa": 12, "bob-bb": 8, "carol-cc": 4}
-
-
-def _jpeg(path: Path, width: int, height: int, colour: tuple[int, int, int]) -> Path:
-    Image.new("RGB", (width, height), colour).save(path, quality=95)
-    return path
-
-
-@pytest.fixture
-def wikiart_root(tmp_data_root: Path) -> Path:
-    folder = tmp_data_root / "wikiart" / "Impressionism"
-    folder.mkdir(parents=True)
-    for k, (artist, count) in enumerate(ARTISTS.items()):
-        for i in range(count):
-            _jpeg(folder / f"{artist}_painting-{i}.jpg", 48 + 4 * i, 40, (40 * k + 20, 10 * i, 100))
-    (tmp_data_root / "wikiart" / "Baroque").mkdir()
-    return tmp_data_root
+from ..helpers import jpeg
 
 
 def test_feature_network_metrics_rank_real_above_noise(wikiart_root: Path, monkeypatch) -> None:
@@ -64,7 +46,7 @@ def test_unlabelled_images_get_a_feature_network_evaluator(tmp_data_root: Path, 
     folder = tmp_data_root / "plain"
     folder.mkdir()
     for i in range(44):
-        _jpeg(folder / f"{i:02d}.jpg", 16, 16, (5 * i, 255 - 5 * i, 0))
+        jpeg(folder / f"{i:02d}.jpg", 16, 16, (5 * i, 255 - 5 * i, 0))
     data = load_image_folder(folder, 16, progress=False)
     evaluator = evaluator_for(data, n=100, progress=False)
     assert evaluator.n == 11 and evaluator.num_classes == 0  # every fourth image held out as the reference

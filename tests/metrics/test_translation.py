@@ -5,33 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gancourse.data import ImageSet
-from gancourse.data.unpaired import UnpairedSet
 from gancourse.metrics.translation import TranslationEvaluator, memorization_distance, mifid
 
+from ..helpers import toy_unpaired
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Toy networks gain nothing from a second thread, and on a busy CI machine oversubscribed threads make
-    these tests several times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def toy_unpaired(n: int = 12, size: int = 36, crop: int = 32, seed: int = 0) -> UnpairedSet:
-    """Reddish noisy 'paintings' (A) and bluish 'photos' (B); preview images at the crop size."""
-    g = torch.Generator().manual_seed(seed)
-
-    def domain(name: str, channel: int, count: int, side: int) -> ImageSet:
-        images = torch.randint(0, 90, (count, 3, side, side), generator=g, dtype=torch.uint8)
-        images[:, channel] += 150
-        return ImageSet(name, images)
-
-    preview = UnpairedSet("toy", domain("a", 0, 4, crop), domain("b", 2, 5, crop), ("art", "photo"))
-    return UnpairedSet("toy", domain("a", 0, n, size), domain("b", 2, n + 3, size), ("art", "photo"),
-                       crop=crop, preview=preview)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_memorization_distance_and_mifid():

@@ -11,16 +11,9 @@ from gancourse.engine.training import Loop, fit
 from gancourse.recipes import ACGAN, CGAN, RECIPES
 from gancourse.recipes.cgan import class_index
 
-from ..helpers import blob_images
-from ..metrics.test_conditional import scorer  # noqa: F401 (a fixture)
-
-DATA = blob_images(n=256, size=16)
-SMALL = dict(nz=8, g_width=8, d_width=8)
-
-
-def make(**options) -> CGAN:
-    seed_everything(0)
-    return CGAN(CGAN.config_for(DATA, **SMALL, **options))
+from ..helpers import BLOBS as DATA
+from ..helpers import SMALL, OneImageSampler, RealSampler
+from ..helpers import tiny_cgan as make
 
 
 def test_config_for_makes_it_conditional_on_the_data_classes():
@@ -145,35 +138,11 @@ def test_class_index_accepts_names_and_indices_and_lists_the_classes():
         class_index(names, "dog")
 
 
-class RealSampler:
-    """Returns real test images of the requested classes (shifted by ``offset`` classes)."""
-
-    def __init__(self, data: ImageSet, offset: int = 0) -> None:
-        self.data, self.offset = data, offset
-
-    def sample(self, n, labels=None, generator=None):
-        picks = []
-        for label in labels.tolist():
-            where = torch.nonzero(self.data.labels == (label + self.offset) % self.data.num_classes).flatten()
-            picks.append(where[torch.randint(len(where), (1,), generator=generator)])
-        images, _ = self.data.rows(torch.cat(picks))
-        return images.float() / 127.5 - 1
-
-
-class OneImageSampler(RealSampler):
-    """The first real test image of the requested class, every time: right class, no variety."""
-
-    def sample(self, n, labels=None, generator=None):
-        first = {c: int(torch.nonzero(self.data.labels == c)[0]) for c in labels.unique().tolist()}
-        images, _ = self.data.rows(torch.tensor([first[c] for c in labels.tolist()]))
-        return images.float() / 127.5 - 1
-
-
 @pytest.mark.parametrize("sampler, fires", [(OneImageSampler, True), (RealSampler, False)])
-def test_the_alarm_warns_during_training_and_lands_in_the_history(scorer, tmp_path, capsys, sampler, fires):  # noqa: F811 (pytest fixture)
+def test_the_alarm_warns_during_training_and_lands_in_the_history(blob_scorer, tmp_path, capsys, sampler, fires):
     """A small fit whose G is replaced by a collapsed one (the first real drawing of each class, for every noise
     vector) or by a healthy one (real drawings): the evaluation hook warns above the progress bar, or stays quiet."""
-    test, evaluator = scorer
+    test, evaluator = blob_scorer
     recipe = make_acgan()
     recipe.sample = sampler(test).sample
     result = fit(recipe, DATA, tmp_path / "run", Loop(steps=4, batch_size=32, eval_every=2), evaluator=evaluator,

@@ -10,45 +10,15 @@ from PIL import Image
 
 from gancourse.checkpoints import load_translators
 from gancourse.cli import main
-from gancourse.data import ImageSet
-from gancourse.data.unpaired import UnpairedSet
-from gancourse.devices import seed_everything
 from gancourse.engine.training import Loop, fit
 from gancourse.models.cyclegan import PatchDiscriminator, ResnetGenerator, UnetGenerator
 from gancourse.recipes import RECIPES
 from gancourse.recipes.cyclegan import CycleGAN, CycleGANConfig, ImagePool, LinearDecayLR
 from gancourse.runs import RunDir
 
-TINY = {"ngf": 4, "n_blocks": 1, "ndf": 4}
+from ..helpers import toy_recipe, toy_unpaired, write_monet2photo
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Toy networks gain nothing from a second thread, and on a busy CI machine oversubscribed threads make
-    these tests several times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def toy_unpaired(n: int = 12, size: int = 36, crop: int = 32, seed: int = 0) -> UnpairedSet:
-    """Reddish noisy 'paintings' (A) and bluish 'photos' (B); preview images at the crop size."""
-    g = torch.Generator().manual_seed(seed)
-
-    def domain(name: str, channel: int, count: int, side: int) -> ImageSet:
-        images = torch.randint(0, 90, (count, 3, side, side), generator=g, dtype=torch.uint8)
-        images[:, channel] += 150
-        return ImageSet(name, images)
-
-    preview = UnpairedSet("toy", domain("a", 0, 4, crop), domain("b", 2, 5, crop), ("art", "photo"))
-    return UnpairedSet("toy", domain("a", 0, n, size), domain("b", 2, n + 3, size), ("art", "photo"),
-                       crop=crop, preview=preview)
-
-
-def toy_recipe(data: UnpairedSet, **options) -> CycleGAN:
-    seed_everything(0)
-    return CycleGAN(CycleGAN.config_for(data, **(TINY | options)))
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- image pool ---------------------------------------------------------------------------------------
@@ -241,23 +211,6 @@ def test_config_rejects_bad_choices_with_the_allowed_values():
 # -- unpaired data ------------------------------------------------------------------------------------
 
 
-def _write_images(folder, names, colour):
-    folder.mkdir(parents=True)
-    for i, name in enumerate(names):
-        array = np.full((40, 48, 3), colour, np.uint8)
-        array[:, :, 1] = i * 10
-        Image.fromarray(array).save(folder / name)
-
-
-def _write_cyclegan_layout(root, monets=6, photos=7):
-    base = root / "monet2photo"
-    _write_images(base / "trainA", [f"m{i}.jpg" for i in range(monets)], (200, 0, 0))
-    _write_images(base / "trainB", [f"p{i}.jpg" for i in range(photos)], (0, 0, 200))
-    _write_images(base / "testA", ["m_test0.jpg", "m_test1.jpg"], (200, 0, 0))
-    _write_images(base / "testB", ["p_test0.jpg", "p_test1.jpg", "p_test2.jpg"], (0, 0, 200))
-    return base
-
-
 # -- curation -----------------------------------------------------------------------------------------
 
 
@@ -335,7 +288,7 @@ def test_export_holds_both_directions_and_translate_writes_images(tmp_path, caps
 # -- command line: train, then translate --------------------------------------------------------------
 
 def test_cli_trains_on_monet2photo_and_translates_photos_to_monet(tmp_data_root, tmp_path, capsys):
-    base = _write_cyclegan_layout(tmp_data_root)
+    base = write_monet2photo(tmp_data_root)
     run_dir, out = tmp_path / "run", tmp_path / "monets"
     tiny = ["--set", "ngf=4", "--set", "n_blocks=1", "--set", "ndf=4"]
     assert main(["train", "--recipe", "cyclegan", "--dataset", "monet2photo", "--data-option", "size=32",

@@ -11,10 +11,9 @@ from gancourse.losses import gradient_penalty
 from gancourse.recipes import RECIPES, WGAN, WGANGP, WGANConfig, WGANGPConfig, recipe_class
 from gancourse.recipes.wgan import critic_gradient_norms
 
-from ..helpers import blob_images
+from ..helpers import SMALL, blob_images
 
 DATA = blob_images(n=128, size=16)
-SMALL = dict(nz=8, g_width=8, d_width=8)
 
 
 def batch(seed: int = 0, n: int = 16) -> Batch:

@@ -553,7 +553,7 @@ def test_cyclegan_optimizer_knob_builds_that_optimizer():
 
     import numpy as np
 
-    from tests.recipes.test_cyclegan import toy_recipe, toy_unpaired
+    from ..helpers import toy_recipe, toy_unpaired
 
     data = toy_unpaired()
     recipe = toy_recipe(data, optimizer="rmsprop", lr=1e-4)

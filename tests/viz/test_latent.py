@@ -5,18 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-
-def _tiny_generator():
-    from gancourse.models import Generator
-
-    torch.manual_seed(0)
-    return Generator(image_size=16, channels=3, nz=8, width=4).eval()
+from ..helpers import tiny_generator
 
 
 def test_interpolation_strip_runs_between_the_two_seeds() -> None:
     from gancourse.viz.latent import generate, interpolation_strip, latent_for_seed, slerp
 
-    g = _tiny_generator()
+    g = tiny_generator()
     strip = interpolation_strip(g, seed_a=3, seed_b=5, steps=6)
     assert strip.shape == (6, 3, 16, 16)
     ends = generate(g, torch.cat([latent_for_seed(8, 3), latent_for_seed(8, 5)]))
@@ -30,7 +25,7 @@ def test_latent_explorer_reacts_to_its_controls_and_falls_back_to_a_figure(monke
     from gancourse.viz.frontend import live_frontend
     from gancourse.viz.widgets import LatentExplorer
 
-    explorer = LatentExplorer(_tiny_generator(), n_directions=3, images_per_seed=2)
+    explorer = LatentExplorer(tiny_generator(), n_directions=3, images_per_seed=2)
     box = explorer.widget()
     controls = box.controls
     before = controls["image"].value

@@ -40,6 +40,22 @@ def _dead_parameters(module: nn.Module) -> list[str]:
     return [name for name, p in module.named_parameters() if p.grad is None or not bool(p.grad.abs().sum() > 0)]
 
 
+def _learning_hint(module: nn.Module, who: str, out: torch.Tensor, loss: torch.Tensor) -> str | None:
+    """Why ``module`` could not learn from ``loss`` (computed from its output ``out``): a parameter count out of
+    the band, an output cut from the graph, or parameters the gradient of ``loss`` does not reach."""
+    hint = _parameter_band(module, who)
+    if hint:
+        return hint
+    module.zero_grad()
+    if not out.requires_grad:
+        return f"{who}'s output carries no gradient: no .detach() or torch.no_grad() in forward()"
+    loss.backward()
+    dead = _dead_parameters(module)
+    if dead:
+        return f"{who}'s gradient does not reach {', '.join(dead[:3])}: is every layer used in forward()?"
+    return None
+
+
 def check_generator_module(factory: Callable[..., nn.Module], nz: int = 64) -> bool:
     """A generator for 28 px: ``factory(nz)`` builds it; ``G(z (B, nz)) -> (B, 1, 28, 28)`` in [-1, 1]."""
 
@@ -60,17 +76,7 @@ def check_generator_module(factory: Callable[..., nn.Module], nz: int = 64) -> b
             return "no output is negative: a sigmoid gives [0, 1], but the data is in [-1, 1]: end with nn.Tanh()"
         if close(out[0], out[1], tol=1e-5) and close(out[2], out[3], tol=1e-5):
             return "every z gives the same image: the output must depend on z"
-        hint = _parameter_band(G, "G")
-        if hint:
-            return hint
-        G.zero_grad()
-        if not out.requires_grad:
-            return "G's output carries no gradient: no .detach() or torch.no_grad() in forward()"
-        out.mean().backward()
-        dead = _dead_parameters(G)
-        if dead:
-            return f"no gradient reaches {', '.join(dead[:3])}: is every layer used in forward()?"
-        return None
+        return _learning_hint(G, "G", out, out.mean())
 
     return guarded("generator for 28 px", body)
 
@@ -96,16 +102,9 @@ def check_discriminator_module(factory: Callable[[], nn.Module]) -> bool:
         if bool((out > 0).all() and (out < 1).all() and (extreme >= 0).all() and (extreme <= 1).all()):
             return ("the outputs look like probabilities: return raw logits (no nn.Sigmoid at the end); the losses "
                     "apply the sigmoid in a numerically stable way")
-        hint = _parameter_band(D, "D")
+        hint = _learning_hint(D, "D", out, out.sum())
         if hint:
             return hint
-        D.zero_grad()
-        if not out.requires_grad:
-            return "D's output carries no gradient: no .detach() or torch.no_grad() in forward()"
-        out.sum().backward()
-        dead = _dead_parameters(D)
-        if dead:
-            return f"D's gradient does not reach {', '.join(dead[:3])}: is every layer used in forward()?"
         if x.grad is None or not bool(x.grad.abs().sum() > 0):
             return "no gradient reaches the input image, so G could not learn from D"
         return None
