@@ -19,11 +19,13 @@ install: $(STAMP)
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=600 -q -p no:cacheprovider
 
-# The same suite as a new user offline runs it: no data root given, no network (stand-ins, skips). Its
-# notebook runs go to runs/offline/, apart from the real-data runs of `make test` (a run refuses other data).
+# The suite as a new user offline runs it: no data root given, no network (stand-ins, skips). The notebooks
+# run here through the `slow` sweep test (every numbered notebook, two combinations, budgets below smoke), so
+# the offline pass also proves that every notebook can be swept; runs go to runs/offline/ (a run refuses
+# other data than it was trained on, so they stay apart from `make test`'s real-data runs).
 test-offline: $(STAMP)
 	env -u GANCOURSE_DATA GANCOURSE_OFFLINE=1 GANCOURSE_RUNS="$(CURDIR)/runs/offline" $(TEST_ENV) \
-		$(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=600 -q -p no:cacheprovider
+		$(BIN)/python -m pytest tests -m "slow or not slow" -q -p no:cacheprovider
 
 course: $(STAMP)
 	$(BIN)/gancourse course --profile quick --out runs/course

@@ -14,10 +14,10 @@ generator draws ``--per-class`` drawings of every category from fixed noise, and
 
 Target (issue 16): accuracy >= 90% and spread >= 0.5 at every length.
 
-    GANCOURSE_DATA=/work/shared/data python benchmarks/cgan_accuracy.py --out runs/cgan-bench \\
+    GANCOURSE_DATA=../shared/data python benchmarks/cgan_accuracy.py --out runs/cgan-bench \\
         --candidates acgan,cgan --seeds 0,1,2 --steps 1000,2000,5000,10000 --threads 1
     python benchmarks/cgan_accuracy.py --out runs/cgan-bench --report          # the table of what is done
-    GANCOURSE_DATA=/work/shared/data python benchmarks/cgan_accuracy.py --quick # a check that it works
+    GANCOURSE_DATA=../shared/data python benchmarks/cgan_accuracy.py --quick # a check that it works
 
 Results are appended to ``<out>/results.jsonl`` as each (candidate, seed, length) finishes, and finished
 ones are skipped, so an interrupted benchmark resumes and several invocations add to one table. Each run

@@ -5,8 +5,8 @@ then scored by the same judge (gancourse.metrics) on the same number of samples.
 samples are shrunk to 28 px by area averaging (antialiased) before scoring; the FID of real MNIST sent
 through the same 28 -> 64 -> 28 round trip is printed as that pipeline's own floor.
 
-    GANCOURSE_DATA=/work/shared/data python benchmarks/dcgan_vs_tutorial.py              # 2 x 300 s
-    GANCOURSE_DATA=/work/shared/data python benchmarks/dcgan_vs_tutorial.py --seconds 20  # quick check
+    GANCOURSE_DATA=../shared/data python benchmarks/dcgan_vs_tutorial.py              # 2 x 300 s
+    GANCOURSE_DATA=../shared/data python benchmarks/dcgan_vs_tutorial.py --seconds 20  # quick check
 
 (a) "tutorial" reproduces the official DCGAN tutorial (pytorch.org/tutorials/beginner/dcgan_faces_tutorial)
     and pytorch/examples dcgan/main.py with ``--dataset mnist``: torchvision ``datasets.MNIST`` with per-sample
@@ -100,7 +100,7 @@ def torchvision_mnist_root(tmp: Path) -> Path:
             source = find_file(data_root(), "mnist", stem)
             if source is None:
                 raise SystemExit(f"MNIST file {stem}(.gz) not found under {data_root()}: set GANCOURSE_DATA "
-                                 "to a folder holding mnist/ (e.g. /work/shared/data)")
+                                 "to a folder holding mnist/ (e.g. ../shared/data)")
             if source.suffix == ".gz":
                 with gzip.open(source, "rb") as f_in, open(raw / stem, "wb") as f_out:
                     shutil.copyfileobj(f_in, f_out)

@@ -23,8 +23,8 @@ all 400 real paintings against 400 generated ones). D's accuracy on training vs 
 the end of each run is reported too (103 random training paintings against the 103 held-out ones, from the
 run's last checkpoint): their gap is D memorising the training set.
 
-    GANCOURSE_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py              # 6 x 3 x 300 steps
-    GANCOURSE_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py --quick      # a 2-minute check
+    GANCOURSE_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py              # 6 x 3 x 300 steps
+    GANCOURSE_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py --quick      # a 2-minute check
 
 Results are appended to ``--results`` (JSON lines) as each run finishes; a rerun skips the runs already
 there, so the benchmark can be stopped and continued, and ``--report`` prints the table from that file alone.

@@ -8,8 +8,8 @@ channel by channel on ``--mode-samples`` samples (modes covered: at least one sa
 histogram from uniform), FID/precision/recall on ``--feature-samples``. The real data's own count with the
 same number of samples is printed as the floor. Notebook 03 runs the same variants.
 
-    GANCOURSE_DATA=/work/shared/data python benchmarks/stacked_mnist.py           # 9 variants x 1200 steps: ~25 min
-    GANCOURSE_DATA=/work/shared/data python benchmarks/stacked_mnist.py --quick   # under a minute: checks it runs
+    GANCOURSE_DATA=../shared/data python benchmarks/stacked_mnist.py           # 9 variants x 1200 steps: ~25 min
+    GANCOURSE_DATA=../shared/data python benchmarks/stacked_mnist.py --quick   # under a minute: checks it runs
 
 Runs go to a temporary folder (``--out`` keeps them; an existing run there is resumed, not retrained).
 """

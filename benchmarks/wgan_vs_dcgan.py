@@ -10,8 +10,8 @@ evaluator (notebook 01's judge, the same samples) several times during training.
   its Pearson and Spearman correlation with FID across the evaluations of its run
   (``gancourse.metrics.tracking``): positive means the loss falls when FID falls.
 
-    GANCOURSE_DATA=/work/shared/data python benchmarks/wgan_vs_dcgan.py           # 3 x 300 s, ~20 min of one core
-    GANCOURSE_DATA=/work/shared/data python benchmarks/wgan_vs_dcgan.py --quick   # 3 x 8 s, ~1 min
+    GANCOURSE_DATA=../shared/data python benchmarks/wgan_vs_dcgan.py           # 3 x 300 s, ~20 min of one core
+    GANCOURSE_DATA=../shared/data python benchmarks/wgan_vs_dcgan.py --quick   # 3 x 8 s, ~1 min
 
 What the figures can say: which recipe is ahead at *this* budget on *this* machine (a GPU, or a longer
 budget, can change the order), and whether a loss moved with FID within one run. With few evaluations a
