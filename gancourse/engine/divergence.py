@@ -24,10 +24,14 @@ def non_finite_losses(scalars: dict[str, float]) -> list[str]:
     return [k for k, v in scalars.items() if not math.isfinite(v)]
 
 
+def non_finite_parameters(module: torch.nn.Module) -> list[str]:
+    """Names (``main.0.weight``) of ``module``'s parameters holding a NaN or an infinity."""
+    return [name for name, p in module.named_parameters() if not torch.isfinite(p).all()]
+
+
 def non_finite_weights(recipe: Recipe) -> list[str]:
-    """Names (``G.main.0.weight``) of the parameters holding a NaN or an infinity."""
-    return [f"{name}.{p_name}" for name, module in recipe.modules.items()
-            for p_name, p in module.named_parameters() if not torch.isfinite(p).all()]
+    """Names (``G.main.0.weight``) of the recipe's parameters holding a NaN or an infinity."""
+    return [f"{name}.{p_name}" for name, module in recipe.modules.items() for p_name in non_finite_parameters(module)]
 
 
 def advice(recipe: Recipe) -> str:

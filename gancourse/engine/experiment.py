@@ -153,6 +153,7 @@ def load_run_data(run_dir: str | Path) -> ImageSet:
 def evaluate_run(run_dir: str | Path, n: int = 2000, progress: bool = True) -> dict[str, float]:
     """Score a run's exported generator and store the metrics in its ``metrics.json``."""
     from ..checkpoints import load_generator
+    from .divergence import non_finite_parameters
     from .sampling import GeneratorSampler
 
     run = RunDir(run_dir)
@@ -163,7 +164,7 @@ def evaluate_run(run_dir: str | Path, n: int = 2000, progress: bool = True) -> d
         raise UserError(f"{run.path} has no exported generator yet ({run.generator_path}); "
                         "finish training first (run the same train command again to resume)")
     generator = load_generator(run.generator_path)
-    if not all(torch.isfinite(p).all() for p in generator.parameters()):
+    if non_finite_parameters(generator):
         raise UserError(f"{run.generator_path} holds NaN or infinite weights (a run that diverged); "
                         "train again with a lower learning rate")
     data = load_run_data(run.path)
