@@ -11,14 +11,19 @@ import torch.nn.functional as F
 
 
 class GANLoss:
-    """Base class: ``discriminator(real_logits, fake_logits)`` and ``generator(fake_logits)``."""
+    """Base class: ``discriminator(real_logits, fake_logits)`` and ``generator(fake_logits)``.
+
+    A *relativistic* loss scores fakes against reals in G's update too: its ``generator`` needs the real
+    logits as well (``relativistic = True`` tells a recipe to pass them).
+    """
 
     name = "gan"
+    relativistic = False
 
     def discriminator(self, real: torch.Tensor, fake: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
         raise NotImplementedError
 
-    def generator(self, fake: torch.Tensor) -> torch.Tensor:
+    def generator(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
 
 
@@ -37,7 +42,7 @@ class MinimaxLoss(GANLoss):
     def discriminator(self, real, fake, smoothing=0.0):
         return _bce_discriminator(real, fake, smoothing)
 
-    def generator(self, fake):
+    def generator(self, fake, real=None):
         return -F.softplus(fake).mean()
 
 
@@ -49,7 +54,7 @@ class NonSaturatingLoss(GANLoss):
     def discriminator(self, real, fake, smoothing=0.0):
         return _bce_discriminator(real, fake, smoothing)
 
-    def generator(self, fake):
+    def generator(self, fake, real=None):
         return F.softplus(-fake).mean()
 
 
@@ -61,7 +66,7 @@ class LeastSquaresLoss(GANLoss):
     def discriminator(self, real, fake, smoothing=0.0):
         return 0.5 * ((real - (1.0 - smoothing)) ** 2).mean() + 0.5 * (fake**2).mean()
 
-    def generator(self, fake):
+    def generator(self, fake, real=None):
         return 0.5 * ((fake - 1.0) ** 2).mean()
 
 
@@ -73,7 +78,7 @@ class HingeLoss(GANLoss):
     def discriminator(self, real, fake, smoothing=0.0):
         return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
 
-    def generator(self, fake):
+    def generator(self, fake, real=None):
         return -fake.mean()
 
 
@@ -85,12 +90,32 @@ class WassersteinLoss(GANLoss):
     def discriminator(self, real, fake, smoothing=0.0):
         return fake.mean() - real.mean()
 
-    def generator(self, fake):
+    def generator(self, fake, real=None):
         return -fake.mean()
 
 
-LOSSES: dict[str, GANLoss] = {cls.name: cls() for cls in
-                              (MinimaxLoss, NonSaturatingLoss, LeastSquaresLoss, HingeLoss, WassersteinLoss)}
+class RelativisticLoss(GANLoss):
+    """RpGAN (Jolicoeur-Martineau 2019), R3GAN's loss with R1 + R2 (Huang et al. 2024): each real is scored
+    against a fake, ``softplus(D(fake) - D(real))`` for D and the reverse for G. D can no longer push every
+    real logit up on its own, only the gap to the fakes; R3GAN proves it converges locally with both penalties.
+    """
+
+    name = "relativistic"
+    relativistic = True
+
+    def discriminator(self, real, fake, smoothing=0.0):
+        if smoothing:
+            raise ValueError("label smoothing has no target to smooth in the relativistic loss: leave it at 0")
+        return F.softplus(fake - real).mean()
+
+    def generator(self, fake, real=None):
+        if real is None:
+            raise ValueError("the relativistic loss scores G's fakes against D's logits of a real batch: pass real")
+        return F.softplus(real - fake).mean()
+
+
+LOSSES: dict[str, GANLoss] = {cls.name: cls() for cls in (MinimaxLoss, NonSaturatingLoss, LeastSquaresLoss,
+                                                          HingeLoss, WassersteinLoss, RelativisticLoss)}
 
 
 def get_loss(name: str) -> GANLoss:
@@ -115,7 +140,7 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels: tor
 
 
 def zero_centred_penalty(scores: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-    """E[||grad_x D(x)||^2]: R1 when ``inputs`` are real images (Mescheder et al. 2018), R2 on fakes.
+    """E[||grad_x D(x)||^2]: R1 when ``inputs`` are real images (Mescheder et al. 2018), R2 on fakes (R3GAN).
 
     ``scores`` must come from ``inputs`` (with ``requires_grad``) in a graph this call can differentiate
     again, so the penalty reuses D's forward on the real batch. The squared norm is per sample, over all

@@ -96,6 +96,29 @@ def test_dcgan_augments_real_and_fake_in_both_updates():
     assert torch.equal(spy.seen[1], spy.seen[2]) and not torch.equal(spy.seen[1], real)
 
 
+def test_cgan_augments_real_and_fake_in_both_updates():
+    from gancourse.recipes import CGAN
+    from gancourse.recipes.cgan import CGANConfig
+
+    torch.manual_seed(0)
+    recipe = CGAN(CGANConfig(image_size=16, channels=3, nz=8, g_width=8, d_width=8, n_classes=3, diffaugment=ALL))
+    spy = recipe.augment = Spy(recipe.augment)
+    real = images(b=8)
+    recipe.step(Batch(real, torch.arange(8) % 3))
+    assert len(spy.seen) == 3 and torch.equal(spy.seen[0], real)  # real and fake in D's update, fake in G's
+    assert torch.equal(spy.seen[1], spy.seen[2])
+
+
+def test_relativistic_g_update_augments_the_real_batch_too():
+    torch.manual_seed(0)
+    recipe = DCGAN(GANConfig(image_size=16, channels=3, nz=8, g_width=8, d_width=8, diffaugment=ALL,
+                             loss="relativistic"))
+    spy = recipe.augment = Spy(recipe.augment)
+    real = images(b=8)
+    recipe.step(Batch(real, None))
+    assert len(spy.seen) == 4 and torch.equal(spy.seen[3], real)  # G's fakes are scored against T(real)
+
+
 def test_g_learns_through_the_augmentation():
     # An augmentation that erases everything leaves D's verdict on fakes independent of G: G gets no gradient.
     torch.manual_seed(0)

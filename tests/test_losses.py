@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from gancourse.losses import LOSSES, get_loss, gradient_penalty
 
@@ -86,11 +87,92 @@ def test_dcgan_r1_adds_half_gamma_times_the_penalty_to_d():
     from gancourse.recipes import DCGAN, GANConfig, WGANConfig
 
     torch.manual_seed(0)
-    recipe = DCGAN(GANConfig(image_size=16, channels=3, nz=8, g_width=8, d_width=8, r1=10.0))
+    small = dict(image_size=16, channels=3, nz=8, g_width=8, d_width=8, d_norm="none")
+    recipe = DCGAN(GANConfig(**small, r1=10.0))
     logs = recipe.step(Batch(torch.rand(8, 3, 16, 16) * 2 - 1, None))
-    assert logs["r1"] > 0 and "r1" not in DCGAN(GANConfig(image_size=16, channels=3, nz=8, g_width=8,
-                                                           d_width=8)).step(Batch(torch.zeros(8, 3, 16, 16), None))
+    assert logs["r1"] > 0 and "r2" not in logs
+    assert not {"r1", "r2"} & set(DCGAN(GANConfig(**small)).step(Batch(torch.zeros(8, 3, 16, 16), None)))
     with pytest.raises(ValueError, match="r1"):
         WGANConfig(r1=1.0)
+    with pytest.raises(ValueError, match="r2"):
+        WGANConfig(r2=1.0)
     with pytest.raises(ValueError, match="r1"):
         GANConfig(r1=-1.0)
+
+
+def test_dcgan_adds_exactly_half_gamma_times_each_penalty_to_ds_gradient():
+    # Two copies from the same state take one D update on the same batch; the one with r1 = r2 = gamma must
+    # end where plain SGD on loss_D + gamma/2 (R1 + R2) takes it: the penalties are added once, with gamma / 2.
+    from gancourse.data import Batch
+    from gancourse.losses import get_loss
+    from gancourse.recipes import DCGAN, GANConfig
+
+    small = dict(image_size=16, channels=3, nz=8, g_width=8, d_width=8, d_norm="none", lr_d=0.1, beta1=0.0)
+    real = torch.rand(8, 3, 16, 16) * 2 - 1
+    torch.manual_seed(0)
+    recipe = DCGAN(GANConfig(**small, r1=4.0, r2=2.0, loss="relativistic"))
+    recipe.optimizers["D"] = torch.optim.SGD(recipe.D.parameters(), lr=0.1)
+    d_before = {k: v.clone() for k, v in recipe.D.state_dict().items()}
+    torch.manual_seed(1)
+    fake = recipe.G(recipe.noise(8)).detach()
+    torch.manual_seed(1)
+    logs = recipe.step(Batch(real, None))
+
+    expected = DCGAN(GANConfig(**small))
+    expected.D.load_state_dict(d_before)
+    x, f = real.clone().requires_grad_(True), fake.clone().requires_grad_(True)
+    d_real, d_fake = expected.D(x), expected.D(f)
+    loss = get_loss("relativistic").discriminator(d_real, d_fake)
+    grads_r1 = torch.autograd.grad(d_real.sum(), x, create_graph=True)[0].flatten(1).pow(2).sum(1).mean()
+    grads_r2 = torch.autograd.grad(d_fake.sum(), f, create_graph=True)[0].flatten(1).pow(2).sum(1).mean()
+    assert logs["r1"] == pytest.approx(grads_r1.item(), rel=1e-4)
+    assert logs["r2"] == pytest.approx(grads_r2.item(), rel=1e-4)
+    (loss + 4.0 / 2 * grads_r1 + 2.0 / 2 * grads_r2).backward()
+    for name, p in expected.D.named_parameters():
+        assert torch.allclose(recipe.D.state_dict()[name], p.detach() - 0.1 * p.grad, atol=1e-6), name
+
+
+def test_gradient_penalties_refuse_what_mixes_images_in_d():
+    from gancourse.recipes import GANConfig
+    from gancourse.recipes.cgan import CGANConfig
+
+    for mixing in (dict(d_norm="batch"), dict(d_norm="none", minibatch_std=True), dict(d_norm="none", pack=2)):
+        with pytest.raises(ValueError, match="r1 and r2"):
+            GANConfig(r1=1.0, **mixing)
+        with pytest.raises(ValueError, match="r1 and r2"):
+            GANConfig(r2=1.0, **mixing)
+    for ok in ("none", "spectral", "layer"):
+        GANConfig(r1=1.0, r2=1.0, d_norm=ok)
+    with pytest.raises(ValueError, match="relativistic"):
+        CGANConfig(loss="relativistic", minibatch_std=False)
+    with pytest.raises(ValueError, match="label smoothing"):
+        GANConfig(loss="relativistic", label_smoothing=0.1)
+
+
+def test_relativistic_loss_scores_each_real_against_a_fake():
+    from gancourse.losses import get_loss
+
+    loss = get_loss("relativistic")
+    real, fake = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([0.0, 1.0, 0.5])
+    assert loss.relativistic and not get_loss("non-saturating").relativistic
+    assert loss.discriminator(real, fake).item() == pytest.approx(F.softplus(fake - real).mean().item())
+    assert loss.generator(fake, real).item() == pytest.approx(F.softplus(real - fake).mean().item())
+    # shifting every logit by the same amount changes nothing: only the gap between real and fake counts,
+    # unlike the non-saturating loss whose D loss falls when every real logit rises
+    assert loss.discriminator(real + 3, fake + 3).item() == pytest.approx(loss.discriminator(real, fake).item())
+    ns = get_loss("non-saturating")
+    assert ns.discriminator(real + 3, fake + 3).item() != pytest.approx(ns.discriminator(real, fake).item())
+    with pytest.raises(ValueError, match="pass real"):
+        loss.generator(fake)
+
+
+def test_relativistic_dcgan_step_trains_g_against_the_real_batch():
+    from gancourse.data import Batch
+    from gancourse.recipes import DCGAN, GANConfig
+
+    torch.manual_seed(0)
+    recipe = DCGAN(GANConfig(image_size=16, channels=3, nz=8, g_width=8, d_width=8, loss="relativistic"))
+    before = [p.clone() for p in recipe.G.parameters()]
+    logs = recipe.step(Batch(torch.rand(8, 3, 16, 16) * 2 - 1, None))
+    assert logs["loss_g"] > 0 and logs["loss_d"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, recipe.G.parameters(), strict=True))

@@ -120,7 +120,8 @@ class ToyConfig:
 
     def __post_init__(self) -> None:
         mixture(self.mixture)
-        get_loss(self.loss)
+        if get_loss(self.loss).relativistic:
+            raise ValueError("the toy GAN's step scores fakes alone; the relativistic loss is the dcgan recipe's")
         if self.pack < 1 or self.batch_size % self.pack:
             raise ValueError(f"pack must be >= 1 and divide batch_size {self.batch_size}; got {self.pack}")
 

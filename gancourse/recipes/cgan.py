@@ -55,6 +55,9 @@ class ACGANConfig(GANConfig):
         super().__post_init__()
         if self.mode_seeking < 0:
             raise ValueError(f"mode_seeking must be >= 0, got {self.mode_seeking}")
+        if self.r1 or self.r2 or self.loss == "relativistic":
+            raise ValueError("the cgan recipe's step has no r1, r2 or relativistic loss (its D has class heads): "
+                             "train them with the dcgan recipe (conditional with n_classes), or leave them off")
 
 
 @dataclass
@@ -141,8 +144,8 @@ class CGAN(DCGAN):
 
         train_d = self.d_should_train()
         with autocast(self.device, c.amp):
-            d_real, heads_real = self._judge(real, labels)
-            d_fake, heads_fake = self._judge(fake.detach(), fake_labels)
+            d_real, heads_real = self._judge(self.seen_by_d(real), labels)
+            d_fake, heads_fake = self._judge(self.seen_by_d(fake.detach()), fake_labels)
             loss_d = self.loss.discriminator(d_real.float(), d_fake.float(), c.label_smoothing)
             total_d = loss_d
             if heads:
@@ -160,7 +163,7 @@ class CGAN(DCGAN):
 
         logs: dict[str, float] = {}
         with autocast(self.device, c.amp):
-            d_gen, heads_gen = self._judge(fake, fake_labels)
+            d_gen, heads_gen = self._judge(self.seen_by_d(fake), fake_labels)
             loss_g = self.loss.generator(d_gen.float())
             total_g = loss_g
             if heads:

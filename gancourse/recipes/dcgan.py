@@ -44,6 +44,7 @@ class GANConfig:
     diffaugment: str = ""  # DiffAugment policy for every image D sees, e.g. "color,translation,cutout"
     ema: float = 0.0  # EMA of G, sampled and exported: a decay per step in (0, 1), or a half-life in images
     r1: float = 0.0  # gamma of the R1 penalty: gamma / 2 * E||grad D(real)||^2 added to D's loss
+    r2: float = 0.0  # gamma of R2, the same penalty on the fakes (R3GAN: loss="relativistic", r1 = r2)
     upsample: str = "transposed"  # how G doubles its maps: transposed | nearest | bilinear (resize + 3x3 conv)
     amp: bool = True  # bfloat16 autocast, CUDA only
 
@@ -57,8 +58,17 @@ class GANConfig:
             raise ValueError(f"aux_weight must be >= 0, got {self.aux_weight}")
         self.diffaugment = normalise_policy(self.diffaugment)  # fails early on an unknown transform
         check_ema(self.ema)
-        if self.r1 < 0:
-            raise ValueError(f"r1 must be >= 0, got {self.r1}")
+        for name in ("r1", "r2"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if (self.r1 or self.r2) and self.d_norm == "batch":
+            raise ValueError("r1 and r2 penalise the gradient of each image's score, and batch norm in D makes that "
+                             "score depend on the whole batch: use d_norm='none', 'spectral' or 'layer' with them")
+        if (self.r1 or self.r2) and (self.minibatch_std or self.pack > 1):
+            raise ValueError("minibatch_std and pack > 1 mix images inside D, which breaks the per-image gradient "
+                             "penalties r1 and r2; turn them off (minibatch_std=False, pack=1)")
+        if self.loss == "relativistic" and self.label_smoothing:
+            raise ValueError("label smoothing has no target to smooth in the relativistic loss: leave it at 0")
         if self.upsample not in UPSAMPLES:
             raise ValueError(f"upsample must be one of {', '.join(UPSAMPLES)}, got {self.upsample!r}")
 
@@ -145,26 +155,34 @@ class DCGAN(Recipe):
             fake = self.G(self.noise(b), fake_labels)
 
         train_d = self.d_should_train()
-        r1 = c.r1 and train_d
-        if r1:  # R1 differentiates D's output with respect to the real images (before augmentation)
-            real = real.detach().requires_grad_(True)
+        r1, r2 = c.r1 and train_d, c.r2 and train_d
+        # R1 and R2 differentiate D's output with respect to its input images (before augmentation)
+        real = real.detach().requires_grad_(True) if r1 else real
+        fake_in = fake.detach().requires_grad_(True) if r2 else fake.detach()
         with autocast(self.device, c.amp):
             d_real, classes_real = self._judge(self.seen_by_d(real), labels)
-            d_fake = self.D(self.seen_by_d(fake.detach()), fake_labels)
+            d_fake = self.D(self.seen_by_d(fake_in), fake_labels)
             loss_d = self.loss.discriminator(d_real.float(), d_fake.float(), c.label_smoothing)
             cls_d = None if classes_real is None else F.cross_entropy(classes_real.float(), labels)
-        penalty = zero_centred_penalty(d_real, real) if r1 else None
+        penalties = {name: zero_centred_penalty(scores, images) for name, scores, images, on in
+                     (("r1", d_real, real, r1), ("r2", d_fake, fake_in, r2)) if on}
         if train_d:
             self.optimizers["D"].zero_grad(set_to_none=True)
             total_d = loss_d if cls_d is None else loss_d + c.aux_weight * cls_d
-            (total_d if penalty is None else total_d + c.r1 / 2 * penalty).backward()
+            for name, penalty in penalties.items():
+                total_d = total_d + getattr(c, name) / 2 * penalty
+            total_d.backward()
             self.optimizers["D"].step()
         else:
             self.extra_state["d_skipped"] += 1
 
         with autocast(self.device, c.amp):
             d_gen, classes_fake = self._judge(self.seen_by_d(fake), fake_labels)
-            loss_g = self.loss.generator(d_gen.float())
+            d_real_now = None
+            if self.loss.relativistic:  # G's fakes are scored against the updated D's view of the real batch
+                with torch.no_grad():
+                    d_real_now = self.D(self.seen_by_d(real.detach()), labels).float()
+            loss_g = self.loss.generator(d_gen.float(), d_real_now)
             cls_g = None if classes_fake is None else F.cross_entropy(classes_fake.float(), fake_labels)
         self.optimizers["G"].zero_grad(set_to_none=True)
         (loss_g if cls_g is None else loss_g + c.aux_weight * cls_g).backward()
@@ -174,8 +192,7 @@ class DCGAN(Recipe):
         self.extra_state["last_loss_d"] = float(loss_d.detach())
         self.extra_state["last_loss_g"] = float(loss_g.detach())
         logs = {"loss_d": self.extra_state["last_loss_d"], "loss_g": self.extra_state["last_loss_g"]}
-        if penalty is not None:
-            logs["r1"] = float(penalty.detach())
+        logs |= {name: float(penalty.detach()) for name, penalty in penalties.items()}
         if cls_d is not None:
             logs |= {"cls_d": float(cls_d.detach()), "cls_g": float(cls_g.detach()),
                      "d_class_acc_real": float((classes_real.detach().argmax(1) == labels).float().mean()),

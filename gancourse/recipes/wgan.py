@@ -55,9 +55,9 @@ class WGANConfig(GANConfig):
             raise ValueError(f"n_critic must be >= 1, got {self.n_critic}")
         if self.clip < 0 or self.gp_weight < 0:
             raise ValueError(f"clip and gp_weight must be >= 0, got clip={self.clip}, gp_weight={self.gp_weight}")
-        if self.r1:
-            raise ValueError("r1 is a penalty for a discriminator's loss; a WGAN critic is kept Lipschitz by "
-                             "clip or gp_weight instead: leave r1 at 0")
+        if self.r1 or self.r2:
+            raise ValueError("r1 and r2 are penalties for a discriminator's loss; a WGAN critic is kept Lipschitz by "
+                             "clip or gp_weight instead: leave r1 and r2 at 0")
         if self.label_smoothing or self.d_gate:
             raise ValueError("label_smoothing and d_gate belong to the DCGAN discriminator; a critic has no "
                              "labels to smooth and is meant to be trained to optimality: leave them at 0")
