@@ -61,7 +61,9 @@ POLICY = "color,translation,cutout"
 def variants(ema: float, r1: float) -> dict[str, dict]:
     return {"baseline": {}, "+DiffAugment": {"diffaugment": POLICY}, "+EMA": {"ema": ema},
             "both": {"diffaugment": POLICY, "ema": ema}, "+R1": {"r1": r1}, "resize-conv": {"upsample": "nearest"},
-            "+DiffAugment resize-conv": {"diffaugment": POLICY, "upsample": "nearest"}}
+            "+DiffAugment resize-conv": {"diffaugment": POLICY, "upsample": "nearest"},
+            "resize-conv +EMA": {"upsample": "nearest", "ema": ema},
+            "+DiffAugment resize-conv +EMA": {"diffaugment": POLICY, "upsample": "nearest", "ema": ema}}
 
 
 def step_rates(data, options: dict[str, dict], batch_size: int, rounds: int, steps: int) -> dict[str, float]:
@@ -87,7 +89,8 @@ def step_rates(data, options: dict[str, dict], batch_size: int, rounds: int, ste
             for name in times}
 
 
-TRAINING_OF = {"baseline": "baseline", "+EMA": "baseline", "+DiffAugment": "+DiffAugment", "both": "+DiffAugment"}
+TRAINING_OF = {"baseline": "baseline", "+EMA": "baseline", "+DiffAugment": "+DiffAugment", "both": "+DiffAugment",
+               "resize-conv +EMA": "resize-conv", "+DiffAugment resize-conv +EMA": "+DiffAugment resize-conv"}
 
 
 def final_d_accuracy(out: Path, label: str, paintings, held_out) -> dict[tuple[str, int], dict[str, float]]:
@@ -180,6 +183,8 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("runs/benchmarks/small_data"))
     p.add_argument("--results", type=Path, default=None, help="JSON lines file (default <out>/results.jsonl)")
     p.add_argument("--quick", action="store_true", help="8 s per run, one seed: checks that everything runs")
+    p.add_argument("--rates-only", action="store_true", help="measure the variants' costs per step, write the "
+                   "step counts to <out> and stop (then run the variants in parallel with --only)")
     p.add_argument("--report", action="store_true", help="print the table from --results (and the finished runs' "
                    "checkpoints in --out) and stop")
     args = p.parse_args()
@@ -222,15 +227,19 @@ def main() -> None:
         steps_file.write_text(json.dumps({"rates": rates, "steps": steps}))
     label = budget_label(args)
     print("steps per second:", {k: round(v, 3) for k, v in rates.items()}, "-> steps:", steps, flush=True)
+    if args.rates_only:
+        return
 
     # EMA changes nothing in training (no randomness, no effect on G or D), so one run with it on gives two
     # results at the same steps: its raw G (the variant without EMA) and its EMA G (the variant with it).
     trainings = {"baseline": ({"ema": args.ema}, {"raw": "baseline", "ema": "+EMA"}),
                  "+DiffAugment": ({"diffaugment": POLICY, "ema": args.ema}, {"raw": "+DiffAugment", "ema": "both"}),
-                 "resize-conv": (chosen.get("resize-conv", {}), {"raw": "resize-conv"}),
+                 "resize-conv": ({"upsample": "nearest", "ema": args.ema},
+                                 {"raw": "resize-conv", "ema": "resize-conv +EMA"}),
                  "+R1": (chosen.get("+R1", {}), {"raw": "+R1"}),
-                 "+DiffAugment resize-conv": (chosen.get("+DiffAugment resize-conv", {}),
-                                              {"raw": "+DiffAugment resize-conv"})}
+                 "+DiffAugment resize-conv": ({"diffaugment": POLICY, "upsample": "nearest", "ema": args.ema},
+                                              {"raw": "+DiffAugment resize-conv",
+                                               "ema": "+DiffAugment resize-conv +EMA"})}
     trainings = {k: v for k, v in trainings.items() if any(n in chosen for n in v[1].values())}
     done = {(r["variant"], r["seed"], r["budget"]) for r in load_results(results_path)}
     results_path.parent.mkdir(parents=True, exist_ok=True)
