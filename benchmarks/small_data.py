@@ -7,7 +7,9 @@ thing, or two for "both":
 - +DiffAugment: "color,translation,cutout" on every image D sees, real and fake, in D's and G's updates;
 - +EMA: the generator sampled, scored and exported is the EMA of G (half-life ``--ema`` images);
 - both: DiffAugment and EMA;
-- +R1: gamma ``--r1`` zero-centred gradient penalty on the real images;
+- +R1: gamma ``--r1`` zero-centred gradient penalty on the real images (D without batch norm: a per-image
+  gradient penalty needs per-image scores; "D no norm" is the same G and D without the penalty);
+- R3GAN loss: the relativistic loss with R1 and R2 (gamma ``--r1`` each), D without batch norm, resize-conv G;
 - resize-conv: G doubles its maps by nearest-neighbour resizing and a 3x3 convolution;
 - +DiffAugment resize-conv: both of those.
 
@@ -60,7 +62,13 @@ POLICY = "color,translation,cutout"
 
 def variants(ema: float, r1: float) -> dict[str, dict]:
     return {"baseline": {}, "+DiffAugment": {"diffaugment": POLICY}, "+EMA": {"ema": ema},
-            "both": {"diffaugment": POLICY, "ema": ema}, "+R1": {"r1": r1}, "resize-conv": {"upsample": "nearest"},
+            "both": {"diffaugment": POLICY, "ema": ema}, "+R1": {"r1": r1, "d_norm": "none"},
+            "resize-conv": {"upsample": "nearest"},
+            "lr 5e-4": {"lr_g": 5e-4, "lr_d": 5e-4}, "lr_d 4e-4": {"lr_d": 4e-4},
+            "resize-conv D no norm": {"upsample": "nearest", "d_norm": "none"},
+            "resize-conv +R1": {"upsample": "nearest", "d_norm": "none", "r1": r1},
+            "R3GAN loss resize-conv": {"upsample": "nearest", "d_norm": "none", "loss": "relativistic", "r1": r1,
+                                       "r2": r1},
             "+DiffAugment resize-conv": {"diffaugment": POLICY, "upsample": "nearest"},
             "resize-conv +EMA": {"upsample": "nearest", "ema": ema},
             "+DiffAugment resize-conv +EMA": {"diffaugment": POLICY, "upsample": "nearest", "ema": ema}}
@@ -88,6 +96,8 @@ def step_rates(data, options: dict[str, dict], batch_size: int, rounds: int, ste
     return {name: base_rate / statistics.median(t / b for t, b in zip(times[name], times[base], strict=True))
             for name in times}
 
+
+REAL_GRID: dict[int, float] = {}  # the held-out paintings' checkerboard energy by period, for the report
 
 TRAINING_OF = {"baseline": "baseline", "+EMA": "baseline", "+DiffAugment": "+DiffAugment", "both": "+DiffAugment",
                "resize-conv +EMA": "resize-conv", "+DiffAugment resize-conv +EMA": "+DiffAugment resize-conv"}
@@ -117,6 +127,7 @@ def final_d_accuracy(out: Path, label: str, paintings, held_out) -> dict[tuple[s
                 if g is not None:  # the share of the samples' detail in a period-2 grid (metrics.artifacts)
                     fake = sample_generator(g, 256, seed=1000 + int(seed))
                     found[(name, int(seed))][f"checkerboard_{kind}"] = checkerboard_energy(fake)
+                    found[(name, int(seed))][f"tiles_{kind}"] = checkerboard_energy(fake, period=8)
     return found
 
 
@@ -136,12 +147,13 @@ def report(results: list[dict], budget: str, d_final: dict | None = None) -> str
         rows = [{**r, **d_final.get((TRAINING_OF.get(r["variant"], r["variant"]), r["seed"]), {})} for r in rows]
         for r in rows:
             r["checkerboard"] = r.get(f"checkerboard_{r.get('generator', 'raw')}", float("nan"))
+            r["tiles"] = r.get(f"tiles_{r.get('generator', 'raw')}", float("nan"))
     names = list(dict.fromkeys(r["variant"] for r in rows))
     lines = [f"WikiArt Impressionism 64 px DCGAN, equal CPU budget per run: the time of {budget} (each variant's "
              "steps by its cost per step measured side by side); mean ± std over seeds",
              "| variant | seeds | steps | FID | KID | C2ST acc (0.5 best) | D acc train | D acc held-out "
-             "| checkerboard |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| checkerboard (period 2) | tiles (period 8) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     base_kid = None
     for name in names:
         rs = [r for r in rows if r["variant"] == name]
@@ -156,7 +168,8 @@ def report(results: list[dict], budget: str, d_final: dict | None = None) -> str
         lines.append(f"| {name} | {len(rs)} ({', '.join(str(r['seed']) for r in rs)}) | {rs[0]['steps']} | "
                      f"{ms('fid', '.3f')} | {ms('kid', '.4f')} | {ms('c2st_acc', '.3f')} | "
                      f"{ms('d_acc_train', '.2f')} | {ms('d_acc_held_out', '.2f')} | "
-                     f"{ms('checkerboard', '.4f') if all('checkerboard' in r for r in rs) else '-'} |")
+                     f"{ms('checkerboard', '.4f') if all('checkerboard' in r for r in rs) else '-'} | "
+                     f"{ms('tiles', '.4f') if all('tiles' in r for r in rs) else '-'} |")
     lines.append("")  # ends the markdown table
     if base_kid:
         lines.append("KID relative to baseline: " + ", ".join(
@@ -164,7 +177,7 @@ def report(results: list[dict], budget: str, d_final: dict | None = None) -> str
     floor = rows[0].get("kid_floor") if rows else None
     if floor is not None:
         lines.append(f"real-vs-real floor: FID {rows[0]['fid_floor']:.3f}, KID {floor:.4f} (103 vs 103 paintings); "
-                     "checkerboard energy of the held-out paintings 0.0002")
+                     f"the held-out paintings' energy at period 2: {REAL_GRID[2]:.4f}, at period 8: {REAL_GRID[8]:.4f}")
     return "\n".join(lines)
 
 
@@ -178,7 +191,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--only", nargs="+", default=None, help="variant names to run (default all)")
     p.add_argument("--ema", type=float, default=1000.0, help="EMA half-life in images (default 1000)")
-    p.add_argument("--r1", type=float, default=0.1, help="R1 gamma (default 0.1)")
+    p.add_argument("--r1", type=float, default=0.0256, help="gamma of R1 (and R2): default StyleGAN2-ADA's "
+                   "heuristic 0.0002 * resolution^2 / batch = 0.0256 at 64 px, batch 32")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--out", type=Path, default=Path("runs/benchmarks/small_data"))
     p.add_argument("--results", type=Path, default=None, help="JSON lines file (default <out>/results.jsonl)")
@@ -201,6 +215,7 @@ def main() -> None:
     if paintings.is_stand_in:
         sys.exit("this benchmark needs the real WikiArt paintings: set GANCOURSE_DATA (see data/README.md)")
     print(paintings.describe(), "|", held_out.describe(), flush=True)
+    REAL_GRID.update({q: checkerboard_energy(torch.as_tensor(held_out.images), period=q) for q in (2, 8)})
     if args.report:
         label = budget_label(args)
         print(report(load_results(results_path), label, final_d_accuracy(args.out, label, paintings, held_out)))
@@ -214,9 +229,17 @@ def main() -> None:
     if steps_file.is_file():  # a continued benchmark keeps the step counts it started with
         saved = json.loads(steps_file.read_text())
         rates, steps = saved["rates"], saved["steps"]
-        if any(name not in steps for name in chosen):
-            sys.exit(f"{steps_file} has no step count for {', '.join(n for n in chosen if n not in steps)}: "
-                     "measure again into a new --out, or add it there")
+        missing = [n for n in chosen if n not in steps]
+        if missing and not args.rates_only:
+            sys.exit(f"{steps_file} has no step count for {', '.join(missing)}: add them with --rates-only "
+                     "(their costs are measured against the baseline's again)")
+        if missing:  # new variants join at the same budget: their cost relative to a baseline measured now
+            options = {"baseline": variants(args.ema, args.r1)["baseline"]} | {n: chosen[n] for n in missing}
+            added = step_rates(paintings, options, args.batch_size, rounds=6, steps=4)
+            for name in missing:
+                steps[name] = max(1, round(steps["baseline"] * added[name] / added["baseline"]))
+                rates[name] = rates["baseline"] * added[name] / added["baseline"]
+            steps_file.write_text(json.dumps({"rates": rates, "steps": steps}))
     else:
         rates = step_rates(paintings, chosen, args.batch_size, rounds=2 if args.quick else 6,
                            steps=2 if args.quick else 4)
@@ -237,6 +260,10 @@ def main() -> None:
                  "resize-conv": ({"upsample": "nearest", "ema": args.ema},
                                  {"raw": "resize-conv", "ema": "resize-conv +EMA"}),
                  "+R1": (chosen.get("+R1", {}), {"raw": "+R1"}),
+                 **{name: (chosen[name], {"raw": name})
+                    for name in ("resize-conv D no norm", "resize-conv +R1", "R3GAN loss resize-conv", "lr 5e-4",
+                                 "lr_d 4e-4")
+                    if name in chosen},
                  "+DiffAugment resize-conv": ({"diffaugment": POLICY, "upsample": "nearest", "ema": args.ema},
                                               {"raw": "+DiffAugment resize-conv",
                                                "ema": "+DiffAugment resize-conv +EMA"})}
