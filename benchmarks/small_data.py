@@ -10,8 +10,13 @@ thing, or two for "both":
 - +R1: gamma ``--r1`` zero-centred gradient penalty on the real images (D without batch norm: a per-image
   gradient penalty needs per-image scores; "D no norm" is the same G and D without the penalty);
 - R3GAN loss: the relativistic loss with R1 and R2 (gamma ``--r1`` each), D without batch norm, resize-conv G;
-- resize-conv: G doubles its maps by nearest-neighbour resizing and a 3x3 convolution;
-- +DiffAugment resize-conv: both of those.
+- resize-conv: G doubles its maps by nearest-neighbour resizing and a 3x3 convolution (and "+EMA",
+  "+DiffAugment" on top of it);
+- lr 5e-4, lr_d 4e-4: learning rates (both, or D's alone) instead of 2e-4.
+
+Besides FID, KID and the two-sample test, the samples' energy in patterns repeating every 2 pixels
+(checkerboards) and every 8 pixels (tiles) is reported (``metrics.artifacts``), next to the real paintings':
+the course's painting features barely see such tiles, so a low KID alone can hide them.
 
 Equal budget: each variant's cost per step relative to the baseline is measured here first, in interleaved
 rounds so that every variant sees the same load (median ratio over rounds), and each run gets the steps that
@@ -25,8 +30,11 @@ all 400 real paintings against 400 generated ones). D's accuracy on training vs 
 the end of each run is reported too (103 random training paintings against the 103 held-out ones, from the
 run's last checkpoint): their gap is D memorising the training set.
 
-    GANCOURSE_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py              # 6 x 3 x 300 steps
+    GANCOURSE_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py              # 300-step budget
     GANCOURSE_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/small_data.py --quick      # a 2-minute check
+    # the quick profile's budget, in two processes at once: measure the step counts, then split the variants
+    python benchmarks/small_data.py --base-steps 800 --out runs/benchmarks/small_data_800 --rates-only
+    python benchmarks/small_data.py --base-steps 800 --out runs/benchmarks/small_data_800 --only baseline +EMA ... &
 
 Results are appended to ``--results`` (JSON lines) as each run finishes; a rerun skips the runs already
 there, so the benchmark can be stopped and continued, and ``--report`` prints the table from that file alone.
@@ -61,17 +69,16 @@ POLICY = "color,translation,cutout"
 
 
 def variants(ema: float, r1: float) -> dict[str, dict]:
-    return {"baseline": {}, "+DiffAugment": {"diffaugment": POLICY}, "+EMA": {"ema": ema},
-            "both": {"diffaugment": POLICY, "ema": ema}, "+R1": {"r1": r1, "d_norm": "none"},
-            "resize-conv": {"upsample": "nearest"},
-            "lr 5e-4": {"lr_g": 5e-4, "lr_d": 5e-4}, "lr_d 4e-4": {"lr_d": 4e-4},
+    return {"baseline": {}, "+EMA": {"ema": ema}, "+DiffAugment": {"diffaugment": POLICY},
+            "both": {"diffaugment": POLICY, "ema": ema}, "lr 5e-4": {"lr_g": 5e-4, "lr_d": 5e-4},
+            "lr_d 4e-4": {"lr_d": 4e-4}, "+R1": {"r1": r1, "d_norm": "none"},
+            "resize-conv": {"upsample": "nearest"}, "resize-conv +EMA": {"upsample": "nearest", "ema": ema},
+            "+DiffAugment resize-conv": {"diffaugment": POLICY, "upsample": "nearest"},
+            "+DiffAugment resize-conv +EMA": {"diffaugment": POLICY, "upsample": "nearest", "ema": ema},
             "resize-conv D no norm": {"upsample": "nearest", "d_norm": "none"},
             "resize-conv +R1": {"upsample": "nearest", "d_norm": "none", "r1": r1},
             "R3GAN loss resize-conv": {"upsample": "nearest", "d_norm": "none", "loss": "relativistic", "r1": r1,
-                                       "r2": r1},
-            "+DiffAugment resize-conv": {"diffaugment": POLICY, "upsample": "nearest"},
-            "resize-conv +EMA": {"upsample": "nearest", "ema": ema},
-            "+DiffAugment resize-conv +EMA": {"diffaugment": POLICY, "upsample": "nearest", "ema": ema}}
+                                       "r2": r1}}
 
 
 def step_rates(data, options: dict[str, dict], batch_size: int, rounds: int, steps: int) -> dict[str, float]:
@@ -148,7 +155,9 @@ def report(results: list[dict], budget: str, d_final: dict | None = None) -> str
         for r in rows:
             r["checkerboard"] = r.get(f"checkerboard_{r.get('generator', 'raw')}", float("nan"))
             r["tiles"] = r.get(f"tiles_{r.get('generator', 'raw')}", float("nan"))
-    names = list(dict.fromkeys(r["variant"] for r in rows))
+    canonical = list(variants(0.0, 0.0))  # the table keeps the order variants() lists them in
+    names = sorted(dict.fromkeys(r["variant"] for r in rows),
+                   key=lambda n: canonical.index(n) if n in canonical else len(canonical))
     lines = [f"WikiArt Impressionism 64 px DCGAN, equal CPU budget per run: the time of {budget} (each variant's "
              "steps by its cost per step measured side by side); mean ± std over seeds",
              "| variant | seeds | steps | FID | KID | C2ST acc (0.5 best) | D acc train | D acc held-out "
