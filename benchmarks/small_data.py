@@ -77,6 +77,7 @@ def variants(ema: float, r1: float) -> dict[str, dict]:
             "+DiffAugment resize-conv +EMA": {"diffaugment": POLICY, "upsample": "nearest", "ema": ema},
             "resize-conv D no norm": {"upsample": "nearest", "d_norm": "none"},
             "resize-conv +R1": {"upsample": "nearest", "d_norm": "none", "r1": r1},
+            "+DiffAugment resize-conv +R1": {"diffaugment": POLICY, "upsample": "nearest", "d_norm": "none", "r1": r1},
             "R3GAN loss resize-conv": {"upsample": "nearest", "d_norm": "none", "loss": "relativistic", "r1": r1,
                                        "r2": r1}}
 
@@ -272,8 +273,8 @@ def main() -> None:
                                  {"raw": "resize-conv", "ema": "resize-conv +EMA"}),
                  "+R1": (chosen.get("+R1", {}), {"raw": "+R1"}),
                  **{name: (chosen[name], {"raw": name})
-                    for name in ("resize-conv D no norm", "resize-conv +R1", "R3GAN loss resize-conv", "lr 5e-4",
-                                 "lr_d 4e-4")
+                    for name in ("resize-conv D no norm", "resize-conv +R1", "+DiffAugment resize-conv +R1",
+                                 "R3GAN loss resize-conv", "lr 5e-4", "lr_d 4e-4")
                     if name in chosen},
                  "+DiffAugment resize-conv": ({"diffaugment": POLICY, "upsample": "nearest", "ema": args.ema},
                                               {"raw": "+DiffAugment resize-conv",
