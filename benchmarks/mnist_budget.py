@@ -5,9 +5,10 @@ lr_d=5e-4, beta1=0.5)``, batch 64) takes in 300 s of CPU time on ONE core of thi
 is measured here, one thread, as process CPU time (so the budget does not depend on what else the machine
 runs), median over interleaved rounds. Every other training gets the steps that cost the same CPU time by its
 cost ratio to the default measured side by side in the same rounds (small_data.py's ``step_rates``, on CPU
-time). Notebook 01 itself runs on both cores of a 2-core machine, so in 300 s of wall-clock it does somewhat
-more than this budget. The step counts are written to ``<out>/steps-<budget>.json`` so a continued or extended
-benchmark keeps them.
+time). The step counts are written to ``<out>/steps-<budget>.json`` so a continued or extended benchmark keeps
+them. Notebook 01 itself runs with both cores of a 2-core machine; its quick profile trains 3,000 steps, and
+its 4-5 minutes also hold the judge's training, six evaluations and its EMA section, so 300 CPU-s of training
+alone is about 3.5 times its training (``--base-steps 3000`` runs its step count instead).
 
 Trainings (``--only``; names combine with ``+``, e.g. ``nearest+b128``):
 
@@ -251,6 +252,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--budget", type=float, default=300.0, help="CPU seconds of today's training per run (default "
                    "300); each training gets the steps that cost as much")
+    p.add_argument("--base-steps", type=int, default=0, help="instead of --budget: this many steps of today's "
+                   "training (e.g. 3000, notebook 01's quick profile), the others by their cost ratios")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--only", nargs="+", default=["today", "nearest"], help=f"trainings to run ({', '.join(PARTS)}, "
                    "combined with +; default: today nearest)")
@@ -265,7 +268,8 @@ def main() -> None:
     if args.quick:
         args.budget, args.seeds, args.out = 3.0, [0], args.out.with_name(args.out.name + "_quick")
     results_path = args.results or args.out / "results.jsonl"
-    label = f"{args.budget:g} CPU-s of today's step"
+    label = f"{args.base_steps} steps of today" if args.base_steps else f"{args.budget:g} CPU-s of today's step"
+    tag = f"{args.base_steps}steps" if args.base_steps else f"{args.budget:g}cpu-s"
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, torch {torch.__version__}, "
@@ -277,14 +281,14 @@ def main() -> None:
         print(report(load_results(results_path), label))
         return
 
-    steps_file = args.out / f"steps-{args.budget:g}cpu-s.json"
+    steps_file = args.out / f"steps-{tag}.json"
     saved = json.loads(steps_file.read_text()) if steps_file.is_file() else {}
     missing = [n for n in args.only if n not in saved.get("steps", {})]
     if missing:  # a continued benchmark keeps the step counts it started with; new trainings are added
         base_cost, ratios = step_costs(train, missing, rounds=2 if args.quick else 5, steps=2 if args.quick else 6)
         if not saved:
-            saved = {"today_cpu_s_per_step": base_cost, "today_steps": max(1, round(args.budget / base_cost)),
-                     "ratios": {}, "steps": {}}
+            today_steps = args.base_steps or max(1, round(args.budget / base_cost))
+            saved = {"today_cpu_s_per_step": base_cost, "today_steps": today_steps, "ratios": {}, "steps": {}}
         for name in missing:  # today's steps stay those measured first; a new training's ratio is measured now
             saved["ratios"][name] = ratios[name]
             saved["steps"][name] = max(1, round(saved["today_steps"] / ratios[name]))
@@ -308,7 +312,7 @@ def main() -> None:
             if not todo:
                 continue
             options, batch = training_options(name)
-            run_dir = args.out / f"{name}-{args.budget:g}cpu-s-seed{seed}"
+            run_dir = args.out / f"{name}-{tag}-seed{seed}"
             seed_everything(seed)
             recipe = TrackedDCGAN(DCGAN.config_for(train, **options), args.ema)
             start, cpu = time.perf_counter(), time.process_time()
