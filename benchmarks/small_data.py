@@ -139,6 +139,42 @@ def final_d_accuracy(out: Path, label: str, paintings, held_out) -> dict[tuple[s
     return found
 
 
+def sample_grid(out: Path, label: str, names: list[str], path: Path, seed: int = 0, per_row: int = 8) -> None:
+    """One row of samples per variant (its run with ``seed``; the EMA of G for an "+EMA" variant), the same
+    latent vectors in every row, real paintings on top, saved as a PNG: the pictures behind the table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from torchvision.utils import make_grid
+
+    from gancourse.checkpoints import load_checkpoint
+    from gancourse.data import to_unit_range
+    from gancourse.runs import RunDir
+
+    real = load_dataset("wikiart", "test", style="Impressionism", size=64).images[:per_row]
+    rows = [("held-out paintings", to_unit_range(torch.as_tensor(real)))]
+    for name in names:
+        training = TRAINING_OF.get(name, name)
+        run = RunDir(out / f"{training}-{label.replace(' ', '_')}-seed{seed}")
+        if not run.generator_path.is_file():
+            continue
+        with torch.random.fork_rng(devices=[]):
+            recipe = DCGAN(DCGAN.Config(**run.read_config()["recipe_config"]))
+            recipe.load_state_dict(load_checkpoint(run.last_checkpoint)["recipe"])
+        g = recipe.G_ema.model if name.endswith("+EMA") or name == "both" else recipe.G
+        rows.append((name, sample_generator(g, per_row, seed=1000 + seed)))
+    fig, axes = plt.subplots(len(rows), 1, figsize=(per_row * 1.1, len(rows) * 1.25))
+    for ax, (name, images) in zip(axes, rows, strict=True):
+        ax.imshow(make_grid(images.clamp(-1, 1) * 0.5 + 0.5, nrow=per_row, padding=2).permute(1, 2, 0).numpy())
+        ax.set_title(name, fontsize=9, loc="left")
+        ax.axis("off")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80, **({"pil_kwargs": {"quality": 85}} if path.suffix in (".jpg", ".jpeg") else {}))
+    print(f"samples of seed {seed}: {path}")
+
+
 def load_results(path: Path) -> list[dict]:
     if not path.is_file():
         return []
@@ -211,6 +247,10 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="8 s per run, one seed: checks that everything runs")
     p.add_argument("--rates-only", action="store_true", help="measure the variants' costs per step, write the "
                    "step counts to <out> and stop (then run the variants in parallel with --only)")
+    p.add_argument("--grid", type=Path, default=None, help="with --report: also save a PNG of seed 0's samples, "
+                   "one row per variant in --grid-variants")
+    p.add_argument("--grid-variants", nargs="+", default=["baseline", "+DiffAugment", "resize-conv",
+                                                          "resize-conv +R1"])
     p.add_argument("--report", action="store_true", help="print the table from --results (and the finished runs' "
                    "checkpoints in --out) and stop")
     args = p.parse_args()
@@ -231,6 +271,8 @@ def main() -> None:
     if args.report:
         label = budget_label(args)
         print(report(load_results(results_path), label, final_d_accuracy(args.out, label, paintings, held_out)))
+        if args.grid:
+            sample_grid(args.out, label, args.grid_variants, args.grid)
         return
     evaluator = feature_evaluator(paintings, test=held_out, n=2000, progress=False)
     train_images, held_out_images = torch.as_tensor(paintings.images), torch.as_tensor(held_out.images)
