@@ -63,7 +63,8 @@ class GANConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if (self.r1 or self.r2) and self.d_norm == "batch":
             raise ValueError("r1 and r2 penalise the gradient of each image's score, and batch norm in D makes that "
-                             "score depend on the whole batch: use d_norm='none', 'spectral' or 'layer' with them")
+                             "score depend on the whole batch: use d_norm='none', 'spectral' or 'layer' with them, "
+                             "or set r1 and r2 to 0")
         if (self.r1 or self.r2) and (self.minibatch_std or self.pack > 1):
             raise ValueError("minibatch_std and pack > 1 mix images inside D, which breaks the per-image gradient "
                              "penalties r1 and r2; turn them off (minibatch_std=False, pack=1)")
