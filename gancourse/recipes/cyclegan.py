@@ -33,6 +33,7 @@ from ..data import to_unit_range
 from ..devices import autocast
 from ..losses import get_loss
 from ..models.cyclegan import CYCLEGAN_NORMS, GENERATORS, PatchDiscriminator, ResnetGenerator, UnetGenerator
+from ..models.dcgan import UPSAMPLES
 from .base import Recipe
 
 GENERATOR_CLASSES.update({"ResnetGenerator": ResnetGenerator, "UnetGenerator": UnetGenerator})
@@ -133,6 +134,7 @@ class CycleGANConfig:
     d_layers: int = 3  # PatchGAN depth: 3 -> 70x70 patches
     norm: str = "instance"  # instance | batch | none
     use_dropout: bool = False
+    upsample: str = "transposed"  # resnet decoder: transposed (the reference) | nearest | bilinear (resize + conv)
     loss: str = "least-squares"  # the adversarial loss (gancourse.losses)
     lambda_gan: float = 2.0  # LeastSquaresLoss.generator is LSGAN's ½(D-1)²; 2 gives the reference's MSE weight
     lambda_cycle: float = 10.0
@@ -152,6 +154,10 @@ class CycleGANConfig:
         self.diffaugment = normalise_policy(self.diffaugment)  # fails early on an unknown transform
         if self.generator not in GENERATORS:
             raise ValueError(f"generator must be one of {', '.join(GENERATORS)}, got {self.generator!r}")
+        if self.upsample not in UPSAMPLES:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLES)}, got {self.upsample!r}")
+        if self.upsample != "transposed" and self.generator != "resnet":
+            raise ValueError(f"upsample={self.upsample!r} is an option of the resnet generator only")
         if self.norm not in CYCLEGAN_NORMS:
             raise ValueError(f"norm must be one of {', '.join(CYCLEGAN_NORMS)}, got {self.norm!r}")
         for name in ("lambda_gan", "lambda_cycle", "lambda_identity"):
@@ -171,7 +177,8 @@ class CycleGANConfig:
         if self.generator == "unet":
             return UnetGenerator(self.channels, self.ngf, norm=self.norm, use_dropout=self.use_dropout,
                                  image_size=self.image_size)
-        return ResnetGenerator(self.channels, self.ngf, self.n_blocks, self.norm, self.use_dropout)
+        return ResnetGenerator(self.channels, self.ngf, self.n_blocks, self.norm, self.use_dropout,
+                               upsample=self.upsample)
 
     def build_discriminator(self) -> nn.Module:
         return PatchDiscriminator(self.channels, self.ndf, self.d_layers, self.norm)
