@@ -134,7 +134,9 @@ class CycleGANConfig:
     d_layers: int = 3  # PatchGAN depth: 3 -> 70x70 patches
     norm: str = "instance"  # instance | batch | none
     use_dropout: bool = False
-    upsample: str = "transposed"  # resnet decoder: transposed (the reference) | nearest | bilinear (resize + conv)
+    # how the resnet decoder doubles its maps: transposed (the reference) | nearest | bilinear (resize + 3x3 conv);
+    # the unet keeps its transposed convolutions, so a preset's choice carries over to generator="unet" harmlessly
+    upsample: str = "transposed"
     loss: str = "least-squares"  # the adversarial loss (gancourse.losses)
     lambda_gan: float = 2.0  # LeastSquaresLoss.generator is LSGAN's ½(D-1)²; 2 gives the reference's MSE weight
     lambda_cycle: float = 10.0
@@ -156,8 +158,6 @@ class CycleGANConfig:
             raise ValueError(f"generator must be one of {', '.join(GENERATORS)}, got {self.generator!r}")
         if self.upsample not in UPSAMPLES:
             raise ValueError(f"upsample must be one of {', '.join(UPSAMPLES)}, got {self.upsample!r}")
-        if self.upsample != "transposed" and self.generator != "resnet":
-            raise ValueError(f"upsample={self.upsample!r} is an option of the resnet generator only")
         if self.norm not in CYCLEGAN_NORMS:
             raise ValueError(f"norm must be one of {', '.join(CYCLEGAN_NORMS)}, got {self.norm!r}")
         for name in ("lambda_gan", "lambda_cycle", "lambda_identity"):
