@@ -78,9 +78,12 @@ def trainings(part: str, policy: str, ema: float) -> dict[str, tuple[dict, dict[
 
 def build(part: str, data, options: dict, steps: int):
     if part == "cyclegan":
-        recipe = dict(preset("quick")["recipe"], constant_steps=steps // 2, decay_steps=steps - steps // 2)
+        # the quick profile's networks with the reference's upsampling and no DiffAugment, whatever the preset
+        # adopted since: the baseline stays the baseline
+        recipe = {**preset("quick")["recipe"], "upsample": "transposed", "diffaugment": "",
+                  "constant_steps": steps // 2, "decay_steps": steps - steps // 2, **options}
         return CycleGAN(CycleGAN.config_for(data, generator="resnet", lambda_cycle=10.0, lambda_identity=0.5,
-                                            **recipe, **options))
+                                            **recipe))
     return DCGAN(DCGAN.config_for(data, **DCGAN_BASE, **options))
 
 
@@ -118,9 +121,15 @@ def centre(images, size: int) -> torch.Tensor:
 
 
 def load_results(path: Path) -> list[dict]:
+    """The rows of ``path``, the first one per (variant, seed): two processes sharing an --out may both score a run."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows: dict[tuple[str, int], dict] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            rows.setdefault((row["variant"], row["seed"]), row)
+    return list(rows.values())
 
 
 def report(results: list[dict], part: str) -> str:
@@ -141,7 +150,7 @@ def report(results: list[dict], part: str) -> str:
                  "| checkerboard |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         photos = [r for r in results if r["variant"] == "photos as they are"]
         for name in names:
-            rs = [r for r in rows if r["variant"] == name]
+            rs = sorted((r for r in rows if r["variant"] == name), key=lambda r: r["seed"])
             lines.append(f"| {name} | {len(rs)} ({', '.join(str(r['seed']) for r in rs)}) | {rs[0]['steps']} | "
                          f"{ms(rs, 'fid', '.3f')} | {ms(rs, 'kid', '.4f')} | {ms(rs, 'c2st_acc', '.3f')} | "
                          f"{ms(rs, 'c2st_photos_acc', '.3f')} | {ms(rs, 'checkerboard', '.4f')} |")
@@ -152,7 +161,7 @@ def report(results: list[dict], part: str) -> str:
         if rows and "kid_floor" in rows[0]:
             lines.append(f"real-vs-real floor: FID {rows[0]['fid_floor']:.3f}, KID {rows[0]['kid_floor']:.4f}")
         for name in names:  # the target, seed by seed: translated closer to Monet than the photos, by both
-            rs = [r for r in rows if r["variant"] == name]
+            rs = sorted((r for r in rows if r["variant"] == name), key=lambda r: r["seed"])
             wins = sum(r["kid"] < r["kid_photos"] and r["c2st_acc"] < r["c2st_photos_acc"] for r in rs)
             lines.append(f"{name}: translations closer to Monet than the photos by both KID and C2ST in "
                          f"{wins} of {len(rs)} seeds")
@@ -163,7 +172,7 @@ def report(results: list[dict], part: str) -> str:
              "| --- | --- | --- | --- | --- | --- | --- |"]
     base_kid = None
     for name in names:
-        rs = [r for r in rows if r["variant"] == name]
+        rs = sorted((r for r in rows if r["variant"] == name), key=lambda r: r["seed"])
         base_kid = statistics.mean(r["kid"] for r in rs) if name == "baseline" else base_kid
         lines.append(f"| {name} | {len(rs)} ({', '.join(str(r['seed']) for r in rs)}) | {rs[0]['steps']} | "
                      f"{ms(rs, 'fid', '.3f')} | {ms(rs, 'kid', '.4f')} | {ms(rs, 'c2st_acc', '.3f')} | "

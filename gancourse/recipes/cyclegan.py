@@ -394,10 +394,14 @@ class CycleGAN(Recipe):
 # ``evaluations`` the metric evaluations during training, ``feature_steps`` the metric network's training.
 PRESETS: dict[str, dict[str, Any]] = {
     # CI: a minute on a CPU, 64 px, a toy generator; shows that everything runs, not what it learns.
-    "smoke": {"size": 64, "steps": 30, "batch_size": 1, "recipe": {"ngf": 8, "n_blocks": 2, "ndf": 16},
+    "smoke": {"size": 64, "steps": 30, "batch_size": 1,
+              "recipe": {"ngf": 8, "n_blocks": 2, "ndf": 16, "upsample": "nearest"},
               "evaluations": 1, "feature_steps": 20},
-    # A student's CPU: 128 px, a small ResNet generator, about 15 minutes on 2 idle cores.
-    "quick": {"size": 128, "steps": 800, "batch_size": 1, "recipe": {"ngf": 16, "n_blocks": 6, "ndf": 32},
+    # A student's CPU: 128 px, a small ResNet generator, about 15 minutes on 2 idle cores. Its decoder resizes
+    # then convolves: the transposed convolutions' checkerboard is gone at no loss of KID or two-sample accuracy
+    # (benchmarks/monet_small_data.py; DiffAugment in the discriminators did not help at this budget).
+    "quick": {"size": 128, "steps": 800, "batch_size": 1,
+              "recipe": {"ngf": 16, "n_blocks": 6, "ndf": 32, "upsample": "nearest"},
               "evaluations": 8, "feature_steps": 300},
     # A GPU: the reference networks at 256 px (9 blocks), ~37 passes over the 270 photos.
     "full": {"size": 256, "steps": 10000, "batch_size": 1, "recipe": {"ngf": 64, "n_blocks": 9, "ndf": 64},
