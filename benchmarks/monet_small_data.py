@@ -192,7 +192,8 @@ def main() -> None:
     p.add_argument("--base-steps", type=int, default=0, help="the baseline's steps (default: notebook 06's quick "
                    "profile, 800 for the CycleGAN, 1500 for the DCGAN)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--only", nargs="+", default=None, help="trainings to run (default all)")
+    p.add_argument("--only", nargs="+", default=None, help="trainings to run (default all; the baseline's cost "
+                   "per step is measured in any case)")
     p.add_argument("--policy", default="color,translation,cutout", help="the DiffAugment policy")
     p.add_argument("--ema", type=float, default=1000.0, help="EMA half-life in images (dcgan; default 1000)")
     p.add_argument("--out", type=Path, default=None, help="default runs/benchmarks/monet_<part>")
@@ -231,13 +232,14 @@ def main() -> None:
         sys.exit("this benchmark needs the real monet2photo images: set GANCOURSE_DATA (see data/README.md)")
     print(data.describe(), flush=True)
 
-    chosen = {k: v for k, v in trainings(args.part, args.policy, args.ema).items()
-              if not args.only or k in args.only or k == "baseline"}
+    chosen = trainings(args.part, args.policy, args.ema)  # every cost is measured; --only picks what is trained
     steps_file = args.out / "steps.json"
     if steps_file.is_file():  # a continued benchmark keeps the step counts it started with
         saved = json.loads(steps_file.read_text())
         if any(name not in saved["steps"] for name in chosen):
             sys.exit(f"{steps_file} has no step count for some of {', '.join(chosen)}: use a new --out")
+    if args.only and not set(args.only) <= set(chosen):
+        sys.exit(f"--only: choose among {', '.join(chosen)}")
     else:
         seconds, ratios = step_costs(args.part, data, {k: v[0] for k, v in chosen.items()}, batch_size,
                                      rounds=2 if args.quick else 5, steps=2 if args.quick else 4)
@@ -271,6 +273,8 @@ def main() -> None:
 
     for seed in args.seeds:  # every variant with seed 0 first, then seed 1, ...
         for name, (options, outputs) in chosen.items():
+            if args.only and name not in args.only:
+                continue  # the baseline is measured for the step counts, and trained only when named
             todo = {kind: v for kind, v in outputs.items() if (v, seed) not in done}
             if not todo:
                 continue
