@@ -233,13 +233,13 @@ def main() -> None:
     print(data.describe(), flush=True)
 
     chosen = trainings(args.part, args.policy, args.ema)  # every cost is measured; --only picks what is trained
+    if args.only and not set(args.only) <= set(chosen):
+        sys.exit(f"--only: choose among {', '.join(chosen)}")
     steps_file = args.out / "steps.json"
     if steps_file.is_file():  # a continued benchmark keeps the step counts it started with
         saved = json.loads(steps_file.read_text())
         if any(name not in saved["steps"] for name in chosen):
             sys.exit(f"{steps_file} has no step count for some of {', '.join(chosen)}: use a new --out")
-    if args.only and not set(args.only) <= set(chosen):
-        sys.exit(f"--only: choose among {', '.join(chosen)}")
     else:
         seconds, ratios = step_costs(args.part, data, {k: v[0] for k, v in chosen.items()}, batch_size,
                                      rounds=2 if args.quick else 5, steps=2 if args.quick else 4)
