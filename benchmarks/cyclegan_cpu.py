@@ -83,7 +83,8 @@ def trained_run(profile: str, time_budget: float, allow_stand_in: bool, seed: in
     recipe = CycleGAN(config, "cpu")
     evaluator = translation_evaluator(data, feature_steps=plan["feature_steps"])
     steps = plan["steps"]
-    run_dir = runs_root() / NOTEBOOK / run_name("resnet", plan["size"], steps, 10.0, 0.5, 0, seed)
+    run_dir = runs_root() / NOTEBOOK / run_name("resnet", plan["size"], steps, 10.0, 0.5, 0, seed,
+                                                upsample=config.upsample, diffaugment=config.diffaugment)
     print(f"training (or resuming) {run_dir}")
     loop = Loop(steps=steps, time_budget=time_budget, batch_size=plan["batch_size"], seed=seed, flip=True,
                 eval_every=max(1, steps // plan["evaluations"]), sample_every=max(1, steps // 10))

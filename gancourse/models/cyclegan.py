@@ -21,7 +21,7 @@ from collections.abc import Callable
 import torch
 import torch.nn as nn
 
-from .dcgan import init_weights
+from .dcgan import UPSAMPLES, init_weights
 
 CYCLEGAN_NORMS = ("instance", "batch", "none")
 
@@ -69,16 +69,22 @@ class ResnetGenerator(nn.Module):
     """image (B, C, H, W) in [-1, 1] -> image (B, C, H, W) in [-1, 1]; H and W multiples of 4.
 
     The reference uses 9 blocks at 256 px and 6 at 128 px with ``ngf=64``; the course's CPU profile
-    uses a narrower, shallower one.
+    uses a narrower, shallower one. ``upsample``: how the decoder doubles its maps: ``transposed`` (the
+    reference's stride-2 3x3 transposed convolution, whose uneven overlap draws checkerboards) or
+    ``nearest``/``bilinear`` resizing followed by a reflection-padded 3x3 convolution (Odena et al. 2016).
     """
 
     def __init__(self, channels: int = 3, ngf: int = 64, n_blocks: int = 9, norm: str = "instance",
-                 use_dropout: bool = False, n_downsampling: int = 2) -> None:
+                 use_dropout: bool = False, n_downsampling: int = 2, upsample: str = "transposed") -> None:
         super().__init__()
         if n_blocks < 0:
             raise ValueError(f"n_blocks must be >= 0, got {n_blocks}")
+        if upsample not in UPSAMPLES:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLES)}, got {upsample!r}")
         self.config = dict(channels=channels, ngf=ngf, n_blocks=n_blocks, norm=norm, use_dropout=use_dropout,
                            n_downsampling=n_downsampling)
+        if upsample != "transposed":  # only when used, so exports made before the option existed still match
+            self.config["upsample"] = upsample
         self.multiple = 2**n_downsampling
         make_norm, bias = norm_layer(norm), _conv_bias(norm)
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(channels, ngf, 7, bias=bias), make_norm(ngf),
@@ -90,8 +96,13 @@ class ResnetGenerator(nn.Module):
             width *= 2
         layers += [ResnetBlock(width, norm, use_dropout) for _ in range(n_blocks)]
         for _ in range(n_downsampling):
-            layers += [nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
-                       make_norm(width // 2), nn.ReLU(True)]
+            if upsample == "transposed":
+                doubling: list[nn.Module] = [nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1,
+                                                                output_padding=1, bias=bias)]
+            else:  # every output pixel gets the same taps: no checkerboard by construction
+                doubling = [nn.Upsample(scale_factor=2, mode=upsample), nn.ReflectionPad2d(1),
+                            nn.Conv2d(width, width // 2, 3, bias=bias)]
+            layers += [*doubling, make_norm(width // 2), nn.ReLU(True)]
             width //= 2
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(width, channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)

@@ -33,6 +33,7 @@ from ..data import to_unit_range
 from ..devices import autocast
 from ..losses import get_loss
 from ..models.cyclegan import CYCLEGAN_NORMS, GENERATORS, PatchDiscriminator, ResnetGenerator, UnetGenerator
+from ..models.dcgan import UPSAMPLES
 from .base import Recipe
 
 GENERATOR_CLASSES.update({"ResnetGenerator": ResnetGenerator, "UnetGenerator": UnetGenerator})
@@ -133,6 +134,9 @@ class CycleGANConfig:
     d_layers: int = 3  # PatchGAN depth: 3 -> 70x70 patches
     norm: str = "instance"  # instance | batch | none
     use_dropout: bool = False
+    # how the resnet decoder doubles its maps: transposed (the reference) | nearest | bilinear (resize + 3x3 conv);
+    # the unet keeps its transposed convolutions, so a preset's choice carries over to generator="unet" harmlessly
+    upsample: str = "transposed"
     loss: str = "least-squares"  # the adversarial loss (gancourse.losses)
     lambda_gan: float = 2.0  # LeastSquaresLoss.generator is LSGAN's ½(D-1)²; 2 gives the reference's MSE weight
     lambda_cycle: float = 10.0
@@ -152,6 +156,8 @@ class CycleGANConfig:
         self.diffaugment = normalise_policy(self.diffaugment)  # fails early on an unknown transform
         if self.generator not in GENERATORS:
             raise ValueError(f"generator must be one of {', '.join(GENERATORS)}, got {self.generator!r}")
+        if self.upsample not in UPSAMPLES:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLES)}, got {self.upsample!r}")
         if self.norm not in CYCLEGAN_NORMS:
             raise ValueError(f"norm must be one of {', '.join(CYCLEGAN_NORMS)}, got {self.norm!r}")
         for name in ("lambda_gan", "lambda_cycle", "lambda_identity"):
@@ -171,7 +177,8 @@ class CycleGANConfig:
         if self.generator == "unet":
             return UnetGenerator(self.channels, self.ngf, norm=self.norm, use_dropout=self.use_dropout,
                                  image_size=self.image_size)
-        return ResnetGenerator(self.channels, self.ngf, self.n_blocks, self.norm, self.use_dropout)
+        return ResnetGenerator(self.channels, self.ngf, self.n_blocks, self.norm, self.use_dropout,
+                               upsample=self.upsample)
 
     def build_discriminator(self) -> nn.Module:
         return PatchDiscriminator(self.channels, self.ndf, self.d_layers, self.norm)
@@ -387,10 +394,14 @@ class CycleGAN(Recipe):
 # ``evaluations`` the metric evaluations during training, ``feature_steps`` the metric network's training.
 PRESETS: dict[str, dict[str, Any]] = {
     # CI: a minute on a CPU, 64 px, a toy generator; shows that everything runs, not what it learns.
-    "smoke": {"size": 64, "steps": 30, "batch_size": 1, "recipe": {"ngf": 8, "n_blocks": 2, "ndf": 16},
+    "smoke": {"size": 64, "steps": 30, "batch_size": 1,
+              "recipe": {"ngf": 8, "n_blocks": 2, "ndf": 16, "upsample": "nearest"},
               "evaluations": 1, "feature_steps": 20},
-    # A student's CPU: 128 px, a small ResNet generator, about 15 minutes on 2 idle cores.
-    "quick": {"size": 128, "steps": 800, "batch_size": 1, "recipe": {"ngf": 16, "n_blocks": 6, "ndf": 32},
+    # A student's CPU: 128 px, a small ResNet generator, about 15 minutes on 2 idle cores. Its decoder resizes
+    # then convolves: the transposed convolutions' checkerboard is gone at no loss of KID or two-sample accuracy
+    # (benchmarks/monet_small_data.py; DiffAugment in the discriminators did not help at this budget).
+    "quick": {"size": 128, "steps": 800, "batch_size": 1,
+              "recipe": {"ngf": 16, "n_blocks": 6, "ndf": 32, "upsample": "nearest"},
               "evaluations": 8, "feature_steps": 300},
     # A GPU: the reference networks at 256 px (9 blocks), ~37 passes over the 270 photos.
     "full": {"size": 256, "steps": 10000, "batch_size": 1, "recipe": {"ngf": 64, "n_blocks": 9, "ndf": 64},

@@ -197,6 +197,47 @@ def test_networks_keep_the_image_shape_and_patchgan_gives_30x30_at_256_px():
         ResnetGenerator(norm="layer")
 
 
+def _doublings(g: ResnetGenerator) -> list[nn.Module]:
+    """The decoder's map-doubling layers of ``g``: each transposed convolution, or each resize + pad + conv."""
+    layers = list(g.model)
+    return ([m for m in layers if isinstance(m, nn.ConvTranspose2d)]
+            + [nn.Sequential(*layers[i:i + 3]) for i, m in enumerate(layers) if isinstance(m, nn.Upsample)])
+
+
+@pytest.mark.parametrize("upsample", ["nearest", "bilinear"])
+def test_resize_convolution_resnet_generator_has_no_checkerboard_by_construction(upsample):
+    g = ResnetGenerator(ngf=4, n_blocks=1, upsample=upsample)
+    assert g(torch.randn(2, 3, 32, 48)).shape == (2, 3, 32, 48)
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in g.modules())
+    assert g.config["upsample"] == upsample and ResnetGenerator(**g.config).config == g.config
+    # a constant map stays constant through resize + reflection pad + conv: every output pixel gets the same taps
+    doublings = _doublings(g)
+    assert len(doublings) == 2
+    for layer in doublings:
+        width = layer[2].in_channels
+        y = layer(torch.ones(1, width, 6, 6))
+        assert y.shape == (1, width // 2, 12, 12)
+        assert torch.allclose(y, y[..., :1, :1].expand_as(y), atol=1e-6)
+
+
+def test_transposed_resnet_decoder_is_the_unchanged_default_and_draws_a_checkerboard():
+    g = ResnetGenerator(ngf=4, n_blocks=1)
+    assert "upsample" not in g.config  # exports made before the option existed load the same
+    transposed = _doublings(g)[0]
+    y = transposed(torch.ones(1, transposed.in_channels, 6, 6))[..., 2:-2, 2:-2]  # away from the border
+    assert not torch.allclose(y[..., 0::2, 0::2], y[..., 1::2, 1::2])  # uneven overlap: a period-2 pattern
+    with pytest.raises(ValueError, match="upsample"):
+        ResnetGenerator(upsample="pixelshuffle")
+    data = toy_unpaired()
+    assert CycleGAN.config_for(data).upsample == "transposed"
+    recipe = CycleGAN(CycleGAN.config_for(data, ngf=4, n_blocks=1, upsample="nearest"))
+    assert not any(isinstance(m, nn.ConvTranspose2d) for g in (recipe.G_AB, recipe.G_BA) for m in g.modules())
+    unet = CycleGAN(CycleGAN.config_for(data, generator="unet", ngf=4, upsample="nearest"))  # a resnet option
+    assert any(isinstance(m, nn.ConvTranspose2d) for m in unet.G_BA.modules())
+    with pytest.raises(ValueError, match="transposed, nearest, bilinear"):
+        CycleGAN.config_for(data, upsample="cubic")
+
+
 def test_config_rejects_bad_choices_with_the_allowed_values():
     data = toy_unpaired()
     with pytest.raises(ValueError, match="resnet, unet"):
