@@ -59,6 +59,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from step_costs import cost_ratios  # noqa: E402  (benchmarks/, the script's own folder)
+
 from gancourse.data import BatchStream, ImageSet, load_dataset, to_unit_range  # noqa: E402
 from gancourse.devices import seed_everything  # noqa: E402
 from gancourse.ema import EMA  # noqa: E402
@@ -113,22 +115,12 @@ def step_costs(data: ImageSet, names: list[str], rounds: int, steps: int) -> tup
     within a round, all measured in interleaved rounds in this process (one thread)."""
     names = ["today"] + [n for n in names if n != "today"]
     with torch.random.fork_rng(devices=[]):
-        models, streams = {}, {}
+        steppers = {}
         for name in names:
             options, batch = training_options(name)
-            models[name] = DCGAN(DCGAN.config_for(data, **options))
-            streams[name] = BatchStream(data, batch, "cpu", seed=0)
-            models[name].step(streams[name].next())  # warm-up
-        times: dict[str, list[float]] = {name: [] for name in names}
-        for _ in range(rounds):
-            for name in names:
-                start = time.process_time()
-                for _ in range(steps):
-                    models[name].step(streams[name].next())
-                times[name].append((time.process_time() - start) / steps)
-    base = statistics.median(times["today"])
-    return base, {name: statistics.median(t / b for t, b in zip(times[name], times["today"], strict=True))
-                  for name in names}
+            model, stream = DCGAN(DCGAN.config_for(data, **options)), BatchStream(data, batch, "cpu", seed=0)
+            steppers[name] = lambda m=model, s=stream: m.step(s.next())
+        return cost_ratios(steppers, rounds, steps, clock=time.process_time)
 
 
 class PixelMLP(nn.Module):

@@ -45,6 +45,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from step_costs import cost_ratios  # noqa: E402  (benchmarks/, the script's own folder)
+
 from gancourse.data import BatchStream, load_dataset, to_unit_range  # noqa: E402
 from gancourse.devices import seed_everything  # noqa: E402
 from gancourse.engine.sampling import sample_generator  # noqa: E402
@@ -73,7 +75,9 @@ def trainings(part: str, policy: str, ema: float) -> dict[str, tuple[dict, dict[
             "+DiffAugment": ({"diffaugment": policy, "ema": ema}, {"raw": "+DiffAugment", "ema": "both"}),
             "resize-conv": ({"upsample": "nearest"}, {"raw": "resize-conv"}),
             "+DiffAugment resize-conv": ({"diffaugment": policy, "upsample": "nearest"},
-                                         {"raw": "+DiffAugment resize-conv"})}
+                                         {"raw": "+DiffAugment resize-conv"}),
+            # notebook 02's main run: R1 (gamma by StyleGAN2-ADA's rule at 64 px, batch 32) needs D without batch norm
+            "resize-conv +R1": ({"upsample": "nearest", "d_norm": "none", "r1": 0.0256}, {"raw": "resize-conv +R1"})}
 
 
 def build(part: str, data, options: dict, steps: int):
@@ -94,18 +98,7 @@ def step_costs(part: str, data, options: dict[str, dict], batch_size: int, round
         models = {name: build(part, data, o, 1000) for name, o in options.items()}
         stream = (data.stream(batch_size, "cpu", flip=True, seed=0) if part == "cyclegan"
                   else BatchStream(data, batch_size, "cpu", flip=True, seed=0))
-        for m in models.values():
-            m.step(stream.next())  # warm-up
-        times: dict[str, list[float]] = {name: [] for name in models}
-        for _ in range(rounds):
-            for name, m in models.items():
-                start = time.perf_counter()
-                for _ in range(steps):
-                    m.step(stream.next())
-                times[name].append((time.perf_counter() - start) / steps)
-    base = times["baseline"]
-    return statistics.median(base), {name: statistics.median(t / b for t, b in zip(ts, base, strict=True))
-                                     for name, ts in times.items()}
+        return cost_ratios({name: lambda m=m: m.step(stream.next()) for name, m in models.items()}, rounds, steps)
 
 
 def resized(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -238,8 +231,14 @@ def main() -> None:
     steps_file = args.out / "steps.json"
     if steps_file.is_file():  # a continued benchmark keeps the step counts it started with
         saved = json.loads(steps_file.read_text())
-        if any(name not in saved["steps"] for name in chosen):
-            sys.exit(f"{steps_file} has no step count for some of {', '.join(chosen)}: use a new --out")
+        missing = {name: v[0] for name, v in chosen.items() if name not in saved["steps"]}
+        if missing:  # a training added later: its cost against the baseline's, measured now side by side
+            _, ratios = step_costs(args.part, data, {"baseline": chosen["baseline"][0], **missing}, batch_size,
+                                   rounds=5, steps=4)
+            for name in missing:
+                saved["cost_ratio"][name] = ratios[name]
+                saved["steps"][name] = max(1, round(saved["base_steps"] / ratios[name]))
+            steps_file.write_text(json.dumps(saved))
     else:
         seconds, ratios = step_costs(args.part, data, {k: v[0] for k, v in chosen.items()}, batch_size,
                                      rounds=2 if args.quick else 5, steps=2 if args.quick else 4)

@@ -54,6 +54,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from step_costs import cost_ratios  # noqa: E402  (benchmarks/, the script's own folder)
+
 from gancourse.data import load_dataset  # noqa: E402
 from gancourse.devices import seed_everything  # noqa: E402
 from gancourse.engine.sampling import sample_generator  # noqa: E402
@@ -83,26 +85,16 @@ def variants(ema: float, r1: float) -> dict[str, dict]:
 
 
 def step_rates(data, options: dict[str, dict], batch_size: int, rounds: int, steps: int) -> dict[str, float]:
-    """Steps per second of each variant: the baseline's median rate over interleaved rounds, times each
-    variant's median cost ratio to the baseline within a round (robust to the load changing between rounds)."""
+    """Steps per second of each variant (the first one is the baseline): the baseline's median rate, divided by
+    each variant's median cost ratio to it, measured side by side (``step_costs.cost_ratios``)."""
     from gancourse.data import BatchStream
 
     with torch.random.fork_rng(devices=[]):
         models = {name: DCGAN(DCGAN.config_for(data, **BASE, **o)) for name, o in options.items()}
         stream = BatchStream(data, batch_size, "cpu", seed=0)
-        for m in models.values():
-            m.step(stream.next())  # warm-up
-        times: dict[str, list[float]] = {name: [] for name in models}
-        for _ in range(rounds):
-            for name, m in models.items():
-                start = time.perf_counter()
-                for _ in range(steps):
-                    m.step(stream.next())
-                times[name].append((time.perf_counter() - start) / steps)
-    base = next(iter(times))
-    base_rate = 1.0 / statistics.median(times[base])
-    return {name: base_rate / statistics.median(t / b for t, b in zip(times[name], times[base], strict=True))
-            for name in times}
+        seconds, ratios = cost_ratios({name: lambda m=m: m.step(stream.next()) for name, m in models.items()},
+                                      rounds, steps)
+    return {name: 1.0 / (seconds * ratio) for name, ratio in ratios.items()}
 
 
 REAL_GRID: dict[int, float] = {}  # the held-out paintings' checkerboard energy by period, for the report
