@@ -97,10 +97,18 @@ def step_rates(data, options: dict[str, dict], batch_size: int, rounds: int, ste
     return {name: 1.0 / (seconds * ratio) for name, ratio in ratios.items()}
 
 
-REAL_GRID: dict[int, float] = {}  # the held-out paintings' checkerboard energy by period, for the report
-
 TRAINING_OF = {"baseline": "baseline", "+EMA": "baseline", "+DiffAugment": "+DiffAugment", "both": "+DiffAugment",
                "resize-conv +EMA": "resize-conv", "+DiffAugment resize-conv +EMA": "+DiffAugment resize-conv"}
+
+
+def trainings_of(all_variants: dict[str, dict], ema: float) -> dict[str, tuple[dict, dict[str, str]]]:
+    """{training: (recipe options, {generator kind: variant})}. EMA changes nothing in training (no randomness, no
+    effect on G or D), so a variant and its EMA twin (``TRAINING_OF``) are one run with EMA on: its raw G gives
+    the variant, its EMA G the twin, at the same steps."""
+    twins = {training: name for name, training in TRAINING_OF.items() if name != training}
+    return {name: ({**options, "ema": ema} if name in twins else options,
+                   {"raw": name, **({"ema": twins[name]} if name in twins else {})})
+            for name, options in all_variants.items() if TRAINING_OF.get(name, name) == name}
 
 
 def final_d_accuracy(out: Path, label: str, paintings, held_out) -> dict[tuple[str, int], dict[str, float]]:
@@ -131,7 +139,8 @@ def final_d_accuracy(out: Path, label: str, paintings, held_out) -> dict[tuple[s
     return found
 
 
-def sample_grid(out: Path, label: str, names: list[str], path: Path, seed: int = 0, per_row: int = 8) -> None:
+def sample_grid(out: Path, label: str, names: list[str], path: Path, real: torch.Tensor, seed: int = 0,
+                per_row: int = 8) -> None:
     """One row of samples per variant (its run with ``seed``; the EMA of G for an "+EMA" variant), the same
     latent vectors in every row, real paintings on top, saved as a PNG: the pictures behind the table."""
     import matplotlib
@@ -144,8 +153,7 @@ def sample_grid(out: Path, label: str, names: list[str], path: Path, seed: int =
     from gancourse.data import to_unit_range
     from gancourse.runs import RunDir
 
-    real = load_dataset("wikiart", "test", style="Impressionism", size=64).images[:per_row]
-    rows = [("held-out paintings", to_unit_range(torch.as_tensor(real)))]
+    rows = [("held-out paintings", to_unit_range(torch.as_tensor(real[:per_row])))]
     for name in names:
         training = TRAINING_OF.get(name, name)
         run = RunDir(out / f"{training}-{label.replace(' ', '_')}-seed{seed}")
@@ -177,7 +185,8 @@ def budget_label(args: argparse.Namespace) -> str:
     return f"{args.budget:g} s" if args.budget else f"{args.base_steps} baseline steps"
 
 
-def report(results: list[dict], budget: str, d_final: dict | None = None) -> str:
+def report(results: list[dict], budget: str, real_grid: dict[int, float], d_final: dict | None = None) -> str:
+    """The markdown table; ``real_grid``: the held-out paintings' checkerboard energy by period (2 and 8)."""
     rows = [r for r in results if r["budget"] == budget]
     if d_final:  # D's final accuracies on random subsets (see final_d_accuracy) replace those logged during runs
         rows = [{**r, **d_final.get((TRAINING_OF.get(r["variant"], r["variant"]), r["seed"]), {})} for r in rows]
@@ -217,7 +226,7 @@ def report(results: list[dict], budget: str, d_final: dict | None = None) -> str
     floor = rows[0].get("kid_floor") if rows else None
     if floor is not None:
         lines.append(f"real-vs-real floor: FID {rows[0]['fid_floor']:.3f}, KID {floor:.4f} (103 vs 103 paintings); "
-                     f"the held-out paintings' energy at period 2: {REAL_GRID[2]:.4f}, at period 8: {REAL_GRID[8]:.4f}")
+                     f"the held-out paintings' energy at period 2: {real_grid[2]:.4f}, at period 8: {real_grid[8]:.4f}")
     return "\n".join(lines)
 
 
@@ -259,12 +268,13 @@ def main() -> None:
     if paintings.is_stand_in:
         sys.exit("this benchmark needs the real WikiArt paintings: set GANCOURSE_DATA (see data/README.md)")
     print(paintings.describe(), "|", held_out.describe(), flush=True)
-    REAL_GRID.update({q: checkerboard_energy(torch.as_tensor(held_out.images), period=q) for q in (2, 8)})
+    real_grid = {q: checkerboard_energy(torch.as_tensor(held_out.images), period=q) for q in (2, 8)}
     if args.report:
         label = budget_label(args)
-        print(report(load_results(results_path), label, final_d_accuracy(args.out, label, paintings, held_out)))
+        print(report(load_results(results_path), label, real_grid,
+                     final_d_accuracy(args.out, label, paintings, held_out)))
         if args.grid:
-            sample_grid(args.out, label, args.grid_variants, args.grid)
+            sample_grid(args.out, label, args.grid_variants, args.grid, held_out.images)
         return
     evaluator = feature_evaluator(paintings, test=held_out, n=2000, progress=False)
     train_images, held_out_images = torch.as_tensor(paintings.images), torch.as_tensor(held_out.images)
@@ -299,20 +309,7 @@ def main() -> None:
     if args.rates_only:
         return
 
-    # EMA changes nothing in training (no randomness, no effect on G or D), so one run with it on gives two
-    # results at the same steps: its raw G (the variant without EMA) and its EMA G (the variant with it).
-    trainings = {"baseline": ({"ema": args.ema}, {"raw": "baseline", "ema": "+EMA"}),
-                 "+DiffAugment": ({"diffaugment": POLICY, "ema": args.ema}, {"raw": "+DiffAugment", "ema": "both"}),
-                 "resize-conv": ({"upsample": "nearest", "ema": args.ema},
-                                 {"raw": "resize-conv", "ema": "resize-conv +EMA"}),
-                 "+R1": (chosen.get("+R1", {}), {"raw": "+R1"}),
-                 **{name: (chosen[name], {"raw": name})
-                    for name in ("resize-conv D no norm", "resize-conv +R1", "+DiffAugment resize-conv +R1",
-                                 "R3GAN loss resize-conv", "lr 5e-4", "lr_d 4e-4")
-                    if name in chosen},
-                 "+DiffAugment resize-conv": ({"diffaugment": POLICY, "upsample": "nearest", "ema": args.ema},
-                                              {"raw": "+DiffAugment resize-conv",
-                                               "ema": "+DiffAugment resize-conv +EMA"})}
+    trainings = trainings_of(variants(args.ema, args.r1), args.ema)
     trainings = {k: v for k, v in trainings.items() if any(n in chosen for n in v[1].values())}
     done = {(r["variant"], r["seed"], r["budget"]) for r in load_results(results_path)}
     results_path.parent.mkdir(parents=True, exist_ok=True)
@@ -347,7 +344,7 @@ def main() -> None:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
     print(f"load average at end {os.getloadavg()}")
-    print(report(load_results(results_path), label, final_d_accuracy(args.out, label, paintings, held_out)))
+    print(report(load_results(results_path), label, real_grid, final_d_accuracy(args.out, label, paintings, held_out)))
 
 
 if __name__ == "__main__":
