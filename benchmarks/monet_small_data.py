@@ -13,8 +13,8 @@ Two parts (``--part``):
   they are. The target: translations closer to Monet than the photos they came from, by both measures.
 - ``dcgan``: notebook 06's "simple GAN" (section 7: 64 px DCGAN on the paintings, nz 64, width 32, label
   smoothing 0.1, batch 32, flips, the quick profile's 1500 steps). Variants: baseline, +EMA, +DiffAugment,
-  both (DiffAugment and EMA), resize-conv, +DiffAugment resize-conv, resize-conv +R1 (notebook 02's main run:
-  R1 with a D without batch norm). A training added to a continued benchmark has its cost measured against the
+  both (DiffAugment and EMA), resize-conv (and its EMA), +DiffAugment resize-conv, resize-conv +R1 (R1 with a D
+  without batch norm). A training added to a continued benchmark has its cost measured against the
   baseline's when it first runs. Scored by the painting feature network
   trained on the Monets (FID, KID against the 25 held-out paintings) and by the two-sample test (all 250
   paintings against 250 samples).
@@ -75,7 +75,7 @@ def trainings(part: str, policy: str, ema: float) -> dict[str, tuple[dict, dict[
                 "both": ({"diffaugment": policy, "upsample": "nearest"}, {"raw": "both"})}
     return {"baseline": ({"ema": ema}, {"raw": "baseline", "ema": "+EMA"}),
             "+DiffAugment": ({"diffaugment": policy, "ema": ema}, {"raw": "+DiffAugment", "ema": "both"}),
-            "resize-conv": ({"upsample": "nearest"}, {"raw": "resize-conv"}),
+            "resize-conv": ({"upsample": "nearest", "ema": ema}, {"raw": "resize-conv", "ema": "resize-conv +EMA"}),
             "+DiffAugment resize-conv": ({"diffaugment": policy, "upsample": "nearest"},
                                          {"raw": "+DiffAugment resize-conv"}),
             # notebook 02's main run: R1 (gamma by StyleGAN2-ADA's rule at 64 px, batch 32) needs D without batch norm

@@ -8,7 +8,8 @@ thing, or two for "both":
 - +EMA: the generator sampled, scored and exported is the EMA of G (half-life ``--ema`` images);
 - both: DiffAugment and EMA;
 - +R1: gamma ``--r1`` zero-centred gradient penalty on the real images (D without batch norm: a per-image
-  gradient penalty needs per-image scores; "D no norm" is the same G and D without the penalty);
+  gradient penalty needs per-image scores; "D no norm" is the same G and D without the penalty); "lazy R1":
+  StyleGAN2's lazy regularisation, R1 on every 16th D update with 16 x gamma;
 - R3GAN loss: the relativistic loss with R1 and R2 (gamma ``--r1`` each), D without batch norm, resize-conv G;
 - resize-conv: G doubles its maps by nearest-neighbour resizing and a 3x3 convolution (and "+EMA",
   "+DiffAugment" on top of it);
@@ -80,6 +81,9 @@ def variants(ema: float, r1: float) -> dict[str, dict]:
             "resize-conv D no norm": {"upsample": "nearest", "d_norm": "none"},
             "resize-conv +R1": {"upsample": "nearest", "d_norm": "none", "r1": r1},
             "+DiffAugment resize-conv +R1": {"diffaugment": POLICY, "upsample": "nearest", "d_norm": "none", "r1": r1},
+            "resize-conv +lazy R1": {"upsample": "nearest", "d_norm": "none", "r1": r1, "penalty_every": 16},
+            "+DiffAugment resize-conv +lazy R1": {"diffaugment": POLICY, "upsample": "nearest", "d_norm": "none",
+                                                  "r1": r1, "penalty_every": 16},
             "R3GAN loss resize-conv": {"upsample": "nearest", "d_norm": "none", "loss": "relativistic", "r1": r1,
                                        "r2": r1}}
 
@@ -185,6 +189,24 @@ def budget_label(args: argparse.Namespace) -> str:
     return f"{args.budget:g} s" if args.budget else f"{args.base_steps} baseline steps"
 
 
+def relative_kid(rows: list[dict], name: str) -> float:
+    """``name``'s mean KID over its seeds, relative to the baseline's mean over those seeds."""
+    base = {r["seed"]: r["kid"] for r in rows if r["variant"] == "baseline"}
+    kids = {r["seed"]: r["kid"] for r in rows if r["variant"] == name and r["seed"] in base}
+    return statistics.mean(kids.values()) / statistics.mean(base[s] for s in kids) - 1 if kids else float("nan")
+
+
+def paired_kid(rows: list[dict], name: str) -> str:
+    """``name``'s KID against the baseline's on each seed both have: seeds share the data order and draw the
+    same hard or easy start, so the per-seed ratio sees through the spread between seeds."""
+    base = {r["seed"]: r["kid"] for r in rows if r["variant"] == "baseline"}
+    pairs = [(r["seed"], r["kid"] / base[r["seed"]] - 1) for r in rows if r["variant"] == name and r["seed"] in base]
+    if not pairs:
+        return f"{name} (no common seed)"
+    lower = sum(change < 0 for _, change in pairs)
+    return f"{name} {' / '.join(f'{change:+.0%}' for _, change in pairs)} ({lower} of {len(pairs)})"
+
+
 def report(results: list[dict], budget: str, real_grid: dict[int, float], d_final: dict | None = None) -> str:
     """The markdown table; ``real_grid``: the held-out paintings' checkerboard energy by period (2 and 8)."""
     rows = [r for r in results if r["budget"] == budget]
@@ -221,8 +243,10 @@ def report(results: list[dict], budget: str, real_grid: dict[int, float], d_fina
                      f"{ms('tiles', '.4f') if all('tiles' in r for r in rs) else '-'} |")
     lines.append("")  # ends the markdown table
     if base_kid:
-        lines.append("KID relative to baseline: " + ", ".join(
-            f"{n} {statistics.mean(r['kid'] for r in rows if r['variant'] == n) / base_kid - 1:+.0%}" for n in names))
+        lines.append("mean KID relative to the baseline's mean on the same seeds: " + ", ".join(
+            f"{n} {relative_kid(rows, n):+.0%}" for n in names))
+        lines.append("KID relative to the baseline of the same seed (same data order), and on how many seeds it is "
+                     "lower: " + ", ".join(paired_kid(rows, n) for n in names if n != "baseline"))
     floor = rows[0].get("kid_floor") if rows else None
     if floor is not None:
         lines.append(f"real-vs-real floor: FID {rows[0]['fid_floor']:.3f}, KID {floor:.4f} (103 vs 103 paintings); "

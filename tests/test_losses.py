@@ -176,3 +176,36 @@ def test_relativistic_dcgan_step_trains_g_against_the_real_batch():
     logs = recipe.step(Batch(torch.rand(8, 3, 16, 16) * 2 - 1, None))
     assert logs["loss_g"] > 0 and logs["loss_d"] > 0
     assert any(not torch.equal(a, b) for a, b in zip(before, recipe.G.parameters(), strict=True))
+
+
+def test_lazy_penalties_apply_on_every_kth_d_update_weighted_k_times():
+    # StyleGAN2's lazy regularisation: with penalty_every = 3, D's updates 0, 3, 6, ... carry 3 x gamma / 2 x R1
+    # and the others none; each must equal the update of an eager twin from the same state.
+    import copy
+    import dataclasses
+
+    from gancourse.data import Batch
+    from gancourse.recipes import DCGAN, GANConfig
+
+    def twin(recipe: DCGAN, **changes) -> DCGAN:
+        other = copy.deepcopy(recipe)
+        other.config = dataclasses.replace(recipe.config, **changes)
+        return other
+
+    small = dict(image_size=16, channels=3, nz=8, g_width=8, d_width=8, d_norm="none")
+    batch = Batch(torch.rand(8, 3, 16, 16) * 2 - 1, None)
+    torch.manual_seed(0)
+    lazy = DCGAN(GANConfig(**small, r1=4.0, penalty_every=3))
+    for step in range(5):
+        penalised = step % 3 == 0
+        eager = twin(lazy, r1=12.0 if penalised else 0.0, penalty_every=1)
+        torch.manual_seed(step)
+        logs = lazy.step(batch)
+        torch.manual_seed(step)
+        eager.step(batch)
+        for (name, p), q in zip(lazy.D.named_parameters(), eager.D.parameters(), strict=True):
+            assert torch.allclose(p, q, atol=1e-6), (step, name)
+        assert logs["r1"] > 0  # the last value measured, on the lazy steps too
+    assert lazy.extra_state["d_updates"] == 5
+    with pytest.raises(ValueError, match="penalty_every"):
+        GANConfig(penalty_every=0)

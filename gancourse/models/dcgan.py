@@ -11,6 +11,7 @@ import math
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
 NORMS = ("batch", "none", "spectral", "layer")
@@ -53,6 +54,27 @@ def _norm(kind: str, channels: int) -> nn.Module:
     return nn.Identity()
 
 
+class NearestResizeConv(nn.Sequential):
+    """Nearest-neighbour x2 resize, then a zero-padded 3x3 convolution: computed in one stride-2 step.
+
+    Resizing copies each input pixel into a 2x2 block, so each output pixel's nine taps fall on only four
+    input pixels. The layer is therefore a stride-2 transposed convolution whose 4x4 kernel is the 3x3
+    kernel summed over 2x2 windows: the same function (equal up to float rounding), at 4 instead of 9
+    multiply-adds per output pixel, the cost of DCGAN's own transposed convolution. Its children stay
+    ``Upsample`` and ``Conv2d``, so checkpoints of the two-step form load unchanged (and spectral norm
+    wraps the convolution as before).
+    """
+
+    def __init__(self, c_in: int, c_out: int, bias: bool) -> None:
+        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv = self[1]
+        k = F.pad(conv.weight.flip(-1, -2), (1, 1, 1, 1))  # a transposed convolution applies its kernel flipped
+        kernel = k[..., :-1, :-1] + k[..., 1:, :-1] + k[..., :-1, 1:] + k[..., 1:, 1:]
+        return F.conv_transpose2d(x, kernel.transpose(0, 1), conv.bias, stride=2, padding=1)
+
+
 def _doubling(c_in: int, c_out: int, upsample: str, bias: bool) -> nn.Module:
     """One layer that doubles the map: a stride-2 transposed convolution, or resize then a 3x3 convolution.
 
@@ -62,6 +84,8 @@ def _doubling(c_in: int, c_out: int, upsample: str, bias: bool) -> nn.Module:
     """
     if upsample == "transposed":
         return nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias)
+    if upsample == "nearest":
+        return NearestResizeConv(c_in, c_out, bias)
     return nn.Sequential(nn.Upsample(scale_factor=2, mode=upsample),
                          nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias))
 

@@ -45,6 +45,9 @@ class GANConfig:
     ema: float = 0.0  # EMA of G, sampled and exported: a decay per step in (0, 1), or a half-life in images
     r1: float = 0.0  # gamma of the R1 penalty: gamma / 2 * E||grad D(real)||^2 added to D's loss
     r2: float = 0.0  # gamma of R2, the same penalty on the fakes (R3GAN: loss="relativistic", r1 = r2)
+    # lazy regularisation (StyleGAN2: 16): r1 and r2 on every k-th D update only, weighted k times, so their double
+    # backward costs 1/k as much
+    penalty_every: int = 1
     upsample: str = "transposed"  # how G doubles its maps: transposed | nearest | bilinear (resize + 3x3 conv)
     amp: bool = True  # bfloat16 autocast, CUDA only
 
@@ -61,6 +64,8 @@ class GANConfig:
         for name in ("r1", "r2"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.penalty_every < 1:
+            raise ValueError(f"penalty_every must be >= 1 (1 = every D update), got {self.penalty_every}")
         if (self.r1 or self.r2) and self.d_norm == "batch":
             raise ValueError("r1 and r2 penalise the gradient of each image's score, and batch norm in D makes that "
                              "score depend on the whole batch: use d_norm='none', 'spectral' or 'layer' with them, "
@@ -92,7 +97,7 @@ class DCGAN(Recipe):
         self.modules = {"G": self.G, "D": self.D}
         self.optimizers = self.build_optimizers()
         self.loss = get_loss(c.loss)
-        self.extra_state = {"last_loss_d": 0.0, "last_loss_g": 0.0, "d_skipped": 0}
+        self.extra_state = {"last_loss_d": 0.0, "last_loss_g": 0.0, "d_skipped": 0, "d_updates": 0}
         self.augment = DiffAugment(c.diffaugment)
         self.G_ema = EMA(self.G, c.ema) if c.ema else None
 
@@ -156,7 +161,8 @@ class DCGAN(Recipe):
             fake = self.G(self.noise(b), fake_labels)
 
         train_d = self.d_should_train()
-        r1, r2 = c.r1 and train_d, c.r2 and train_d
+        penalise = train_d and self.extra_state.get("d_updates", 0) % c.penalty_every == 0
+        r1, r2 = c.r1 and penalise, c.r2 and penalise
         # R1 and R2 differentiate D's output with respect to its input images (before augmentation)
         real = real.detach().requires_grad_(True) if r1 else real
         fake_in = fake.detach().requires_grad_(True) if r2 else fake.detach()
@@ -171,9 +177,10 @@ class DCGAN(Recipe):
             self.optimizers["D"].zero_grad(set_to_none=True)
             total_d = loss_d if cls_d is None else loss_d + c.aux_weight * cls_d
             for name, penalty in penalties.items():
-                total_d = total_d + getattr(c, name) / 2 * penalty
+                total_d = total_d + getattr(c, name) * c.penalty_every / 2 * penalty
             total_d.backward()
             self.optimizers["D"].step()
+            self.extra_state["d_updates"] = self.extra_state.get("d_updates", 0) + 1
         else:
             self.extra_state["d_skipped"] += 1
 
@@ -193,7 +200,9 @@ class DCGAN(Recipe):
         self.extra_state["last_loss_d"] = float(loss_d.detach())
         self.extra_state["last_loss_g"] = float(loss_g.detach())
         logs = {"loss_d": self.extra_state["last_loss_d"], "loss_g": self.extra_state["last_loss_g"]}
-        logs |= {name: float(penalty.detach()) for name, penalty in penalties.items()}
+        for name, penalty in penalties.items():  # kept, so that lazy steps log the last value measured
+            self.extra_state[f"last_{name}"] = float(penalty.detach())
+        logs |= {name: self.extra_state[f"last_{name}"] for name in ("r1", "r2") if f"last_{name}" in self.extra_state}
         if cls_d is not None:
             logs |= {"cls_d": float(cls_d.detach()), "cls_g": float(cls_g.detach()),
                      "d_class_acc_real": float((classes_real.detach().argmax(1) == labels).float().mean()),

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from gancourse.models import Discriminator, Generator, MinibatchStdDev
+from gancourse.models.dcgan import NearestResizeConv
 
 
 @pytest.mark.parametrize("size", [28, 32, 64, 128, 256])
@@ -96,3 +97,41 @@ def test_spectral_norm_wraps_the_resize_convolution():
     g = Generator(32, 3, nz=8, width=8, norm="spectral", upsample="nearest")
     convs = [m for m in g.modules() if isinstance(m, torch.nn.Conv2d)]
     assert sum(hasattr(m, "parametrizations") for m in convs) == len(convs) - 1  # all but the image layer
+
+
+def _two_step(layer: torch.nn.Module) -> torch.nn.Module:
+    """The textbook form of a resize-convolution, sharing the layer's own convolution."""
+    return torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="nearest"), layer[1])
+
+
+@pytest.mark.parametrize("norm", ["batch", "spectral"])
+def test_nearest_resize_convolution_is_the_two_step_function_and_gradient(norm):
+    torch.manual_seed(0)
+    g = Generator(32, 3, nz=8, width=8, norm=norm, upsample="nearest").double().eval()
+    layers = [m for m in g.modules() if isinstance(m, NearestResizeConv)]
+    assert len(layers) == 3
+    for layer in layers:
+        x = torch.randn(2, layer[1].in_channels, 5, 7, dtype=torch.float64, requires_grad=True)
+        fused, textbook = layer(x), _two_step(layer)(x)
+        assert fused.shape == textbook.shape == (2, layer[1].out_channels, 10, 14)
+        torch.testing.assert_close(fused, textbook, rtol=1e-9, atol=1e-9)
+        conv = layer[1]
+        weight = conv.parametrizations.weight.original if hasattr(conv, "parametrizations") else conv.weight
+        upstream = torch.randn_like(fused)
+        fused_grads = torch.autograd.grad(fused, (x, weight), upstream)
+        textbook_grads = torch.autograd.grad(textbook, (x, weight), upstream)
+        for a, b in zip(fused_grads, textbook_grads, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_nearest_resize_convolution_checkpoints_of_the_two_step_form_load():
+    torch.manual_seed(0)
+    two_step = Generator(32, 3, nz=8, width=8, upsample="bilinear")  # same parameter names as the two-step nearest
+    g = Generator(32, 3, nz=8, width=8, upsample="nearest")
+    assert set(g.state_dict()) == set(two_step.state_dict())
+    g.load_state_dict(two_step.state_dict())
+    z = torch.randn(4, 8)
+    g.eval()
+    expected = torch.nn.Sequential(*[_two_step(m) if isinstance(m, NearestResizeConv) else m for m in g.net])(
+        z[:, :, None, None])
+    torch.testing.assert_close(g(z), expected, rtol=1e-5, atol=1e-6)
