@@ -47,7 +47,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from step_costs import cost_ratios  # noqa: E402  (benchmarks/, the script's own folder)
+from same_seeds import paired_kid, relative_kid  # noqa: E402  (benchmarks/, the script's own folder)
+from step_costs import cost_ratios  # noqa: E402
 
 from gancourse.data import BatchStream, load_dataset, to_unit_range  # noqa: E402
 from gancourse.devices import seed_everything  # noqa: E402
@@ -174,8 +175,10 @@ def report(results: list[dict], part: str) -> str:
                      f"{ms(rs, 'checkerboard', '.4f')} |")
     lines.append("")
     if base_kid:
-        lines.append("KID relative to baseline: " + ", ".join(
-            f"{n} {statistics.mean(r['kid'] for r in rows if r['variant'] == n) / base_kid - 1:+.0%}" for n in names))
+        lines.append("mean KID relative to the baseline's mean on the same seeds: " + ", ".join(
+            f"{n} {relative_kid(rows, n):+.0%}" for n in names))
+        lines.append("KID relative to the baseline of the same seed, and on how many seeds it is lower: " + ", ".join(
+            paired_kid(rows, n) for n in names if n != "baseline"))
     if rows and "kid_floor" in rows[0]:
         lines.append(f"real-vs-real floor: FID {rows[0]['fid_floor']:.3f}, KID {rows[0]['kid_floor']:.4f}")
     return "\n".join(lines)

@@ -55,7 +55,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from step_costs import cost_ratios  # noqa: E402  (benchmarks/, the script's own folder)
+from same_seeds import paired_kid, relative_kid  # noqa: E402  (benchmarks/, the script's own folder)
+from step_costs import cost_ratios  # noqa: E402
 
 from gancourse.data import load_dataset  # noqa: E402
 from gancourse.devices import seed_everything  # noqa: E402
@@ -187,24 +188,6 @@ def load_results(path: Path) -> list[dict]:
 
 def budget_label(args: argparse.Namespace) -> str:
     return f"{args.budget:g} s" if args.budget else f"{args.base_steps} baseline steps"
-
-
-def relative_kid(rows: list[dict], name: str) -> float:
-    """``name``'s mean KID over its seeds, relative to the baseline's mean over those seeds."""
-    base = {r["seed"]: r["kid"] for r in rows if r["variant"] == "baseline"}
-    kids = {r["seed"]: r["kid"] for r in rows if r["variant"] == name and r["seed"] in base}
-    return statistics.mean(kids.values()) / statistics.mean(base[s] for s in kids) - 1 if kids else float("nan")
-
-
-def paired_kid(rows: list[dict], name: str) -> str:
-    """``name``'s KID against the baseline's on each seed both have: seeds share the data order and draw the
-    same hard or easy start, so the per-seed ratio sees through the spread between seeds."""
-    base = {r["seed"]: r["kid"] for r in rows if r["variant"] == "baseline"}
-    pairs = [(r["seed"], r["kid"] / base[r["seed"]] - 1) for r in rows if r["variant"] == name and r["seed"] in base]
-    if not pairs:
-        return f"{name} (no common seed)"
-    lower = sum(change < 0 for _, change in pairs)
-    return f"{name} {' / '.join(f'{change:+.0%}' for _, change in pairs)} ({lower} of {len(pairs)})"
 
 
 def report(results: list[dict], budget: str, real_grid: dict[int, float], d_final: dict | None = None) -> str:
