@@ -115,6 +115,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, Range | Choice]] = {
         "compare": FLAG, "compare_size": Choice((32, 64)), "steps": STEPS, "batch_size": Range(8, 256),
         "width": Range(0, 128), "lr_g": LEARNING_RATE, "lr_d": LEARNING_RATE, "dropout": Range(0.0, 0.7),
         "label_smoothing": Range(0.0, 0.3), "d_gate": Range(1.0, 5.0, default=0), "r1": Range(0.0, 100.0),
+        "ema": Range(0.0, 10_000_000.0),
     },
     "03_mode_collapse": {
         "seed": SEED, "steps": STEPS, "mnist_steps": STEPS, "toy_steps": STEPS,
