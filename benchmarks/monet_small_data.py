@@ -79,7 +79,7 @@ def trainings(part: str, policy: str, ema: float) -> dict[str, tuple[dict, dict[
             "resize-conv": ({"upsample": "nearest", "ema": ema}, {"raw": "resize-conv", "ema": "resize-conv +EMA"}),
             "+DiffAugment resize-conv": ({"diffaugment": policy, "upsample": "nearest"},
                                          {"raw": "+DiffAugment resize-conv"}),
-            # notebook 02's main run: R1 (gamma by StyleGAN2-ADA's rule at 64 px, batch 32) needs D without batch norm
+            # R1 (gamma by StyleGAN2-ADA's rule at 64 px, batch 32) needs D without batch norm
             "resize-conv +R1": ({"upsample": "nearest", "d_norm": "none", "r1": 0.0256}, {"raw": "resize-conv +R1"})}
 
 
