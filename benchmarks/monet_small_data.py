@@ -40,7 +40,6 @@ import os
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -285,10 +284,9 @@ def main() -> None:
             run_dir = args.out / f"{name.replace(' ', '_')}-seed{seed}"
             seed_everything(seed)
             recipe = build(args.part, data, options, steps[name])
-            start = time.perf_counter()
-            fit(recipe, data, run_dir, Loop(steps=steps[name], batch_size=batch_size, seed=seed, flip=True),
-                progress=False)
-            train_s = time.perf_counter() - start
+            # the run's own wall time, summed over its resumes: a run that is only scored again keeps it
+            train_s = fit(recipe, data, run_dir, Loop(steps=steps[name], batch_size=batch_size, seed=seed, flip=True),
+                          progress=False).wall_time
             for kind, variant in todo.items():
                 row = {"variant": variant, "seed": seed, "steps": steps[name], "train_s": round(train_s, 1),
                        "options": options, "generator": kind}

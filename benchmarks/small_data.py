@@ -49,7 +49,6 @@ import os
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -331,10 +330,9 @@ def main() -> None:
         seed_everything(seed)
         recipe = DCGAN(DCGAN.config_for(paintings, **BASE, **variant))
         monitor = DAccuracyMonitor(train_images, held_out_images, every=50)
-        start = time.perf_counter()
-        fit(recipe, paintings, run_dir, Loop(steps=steps[name], batch_size=args.batch_size, seed=seed, flip=True),
-            hooks=[monitor], progress=False)
-        train_s = time.perf_counter() - start
+        # the run's own wall time, summed over its resumes: a finished run that is only scored again keeps it
+        train_s = fit(recipe, paintings, run_dir, Loop(steps=steps[name], batch_size=args.batch_size, seed=seed,
+                                                       flip=True), hooks=[monitor], progress=False).wall_time
         last = read_d_accuracy(run_dir)[-1]
         generators = {"raw": recipe.G, "ema": recipe.G_ema.model if recipe.G_ema is not None else None}
         for kind, variant_name in todo.items():
