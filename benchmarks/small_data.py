@@ -115,31 +115,43 @@ def trainings_of(all_variants: dict[str, dict], ema: float) -> dict[str, tuple[d
             for name, options in all_variants.items() if TRAINING_OF.get(name, name) == name}
 
 
+def run_dir_of(out: Path, training: str, label: str, seed: int | str) -> Path:
+    """Where a training's run with ``seed`` at budget ``label`` lives in ``out``."""
+    return out / f"{training}-{label.replace(' ', '_')}-seed{seed}"
+
+
+def finished_recipe(run) -> DCGAN:
+    """The recipe of a finished run, from its last checkpoint; building it leaves the global RNG as it was."""
+    from gancourse.checkpoints import load_checkpoint
+
+    with torch.random.fork_rng(devices=[]):
+        recipe = DCGAN(DCGAN.Config(**run.read_config()["recipe_config"]))
+    recipe.load_state_dict(load_checkpoint(run.last_checkpoint)["recipe"])
+    return recipe
+
+
 def final_d_accuracy(out: Path, label: str, paintings, held_out) -> dict[tuple[str, int], dict[str, float]]:
     """D's accuracy at the end of every finished run in ``out``: 103 random training paintings against the 103
     held-out ones (``overfitting.same_size_subsets``), from each run's last checkpoint. Keyed by (training, seed)."""
-    from gancourse.checkpoints import load_checkpoint
     from gancourse.lessons.overfitting import d_real_accuracy, same_size_subsets
     from gancourse.runs import RunDir
 
     train_images, held_images = same_size_subsets(paintings.images, held_out.images, n=len(held_out))
     found = {}
-    for run_dir in sorted(out.glob(f"*-{label.replace(' ', '_')}-seed*")):
+    suffix = run_dir_of(out, "", label, "").name  # between a run's training and its seed
+    for run_dir in sorted(out.glob(f"*{suffix}*")):
         run = RunDir(run_dir)
         if not run.generator_path.is_file():
             continue  # unfinished
-        name, seed = run_dir.name.rsplit(f"-{label.replace(' ', '_')}-seed", 1)
-        config = run.read_config()["recipe_config"]
-        with torch.random.fork_rng(devices=[]):
-            recipe = DCGAN(DCGAN.Config(**config))
-            recipe.load_state_dict(load_checkpoint(run.last_checkpoint)["recipe"])
-            found[(name, int(seed))] = {"d_acc_train": d_real_accuracy(recipe, train_images),
-                                        "d_acc_held_out": d_real_accuracy(recipe, held_images)}
-            for kind, g in (("raw", recipe.G), ("ema", recipe.G_ema.model if recipe.G_ema is not None else None)):
-                if g is not None:  # the share of the samples' detail in a period-2 grid (metrics.artifacts)
-                    fake = sample_generator(g, 256, seed=1000 + int(seed))
-                    found[(name, int(seed))][f"checkerboard_{kind}"] = checkerboard_energy(fake)
-                    found[(name, int(seed))][f"tiles_{kind}"] = checkerboard_energy(fake, period=8)
+        name, seed = run_dir.name.rsplit(suffix, 1)
+        recipe = finished_recipe(run)
+        scores = found[(name, int(seed))] = {"d_acc_train": d_real_accuracy(recipe, train_images),
+                                             "d_acc_held_out": d_real_accuracy(recipe, held_images)}
+        for kind, g in (("raw", recipe.G), ("ema", recipe.G_ema.model if recipe.G_ema is not None else None)):
+            if g is not None:  # the share of the samples' detail in period-2 grids and period-8 tiles
+                fake = sample_generator(g, 256, seed=1000 + int(seed))
+                scores[f"checkerboard_{kind}"] = checkerboard_energy(fake)
+                scores[f"tiles_{kind}"] = checkerboard_energy(fake, period=8)
     return found
 
 
@@ -153,20 +165,17 @@ def sample_grid(out: Path, label: str, names: list[str], path: Path, real: torch
     import matplotlib.pyplot as plt
     from torchvision.utils import make_grid
 
-    from gancourse.checkpoints import load_checkpoint
     from gancourse.data import to_unit_range
     from gancourse.runs import RunDir
 
     rows = [("held-out paintings", to_unit_range(torch.as_tensor(real[:per_row])))]
     for name in names:
         training = TRAINING_OF.get(name, name)
-        run = RunDir(out / f"{training}-{label.replace(' ', '_')}-seed{seed}")
+        run = RunDir(run_dir_of(out, training, label, seed))
         if not run.generator_path.is_file():
             continue
-        with torch.random.fork_rng(devices=[]):
-            recipe = DCGAN(DCGAN.Config(**run.read_config()["recipe_config"]))
-            recipe.load_state_dict(load_checkpoint(run.last_checkpoint)["recipe"])
-        g = recipe.G_ema.model if name.endswith("+EMA") or name == "both" else recipe.G
+        recipe = finished_recipe(run)
+        g = recipe.G_ema.model if training != name else recipe.G  # an EMA twin samples its run's EMA of G
         rows.append((name, sample_generator(g, per_row, seed=1000 + seed)))
     fig, axes = plt.subplots(len(rows), 1, figsize=(per_row * 1.1, len(rows) * 1.25))
     for ax, (name, images) in zip(axes, rows, strict=True):
@@ -326,7 +335,7 @@ def main() -> None:
         todo = {kind: v for kind, v in outputs.items() if (v, seed, label) not in done and v in chosen}
         if not todo:
             continue
-        run_dir = args.out / f"{name}-{label.replace(' ', '_')}-seed{seed}"
+        run_dir = run_dir_of(args.out, name, label, seed)
         seed_everything(seed)
         recipe = DCGAN(DCGAN.config_for(paintings, **BASE, **variant))
         monitor = DAccuracyMonitor(train_images, held_out_images, every=50)
