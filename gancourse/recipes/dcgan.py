@@ -161,7 +161,7 @@ class DCGAN(Recipe):
             fake = self.G(self.noise(b), fake_labels)
 
         train_d = self.d_should_train()
-        penalise = train_d and self.extra_state.get("d_updates", 0) % c.penalty_every == 0
+        penalise = train_d and self.extra_state["d_updates"] % c.penalty_every == 0
         r1, r2 = c.r1 and penalise, c.r2 and penalise
         # R1 and R2 differentiate D's output with respect to its input images (before augmentation)
         real = real.detach().requires_grad_(True) if r1 else real
@@ -180,7 +180,7 @@ class DCGAN(Recipe):
                 total_d = total_d + getattr(c, name) * c.penalty_every / 2 * penalty
             total_d.backward()
             self.optimizers["D"].step()
-            self.extra_state["d_updates"] = self.extra_state.get("d_updates", 0) + 1
+            self.extra_state["d_updates"] += 1
         else:
             self.extra_state["d_skipped"] += 1
 
