@@ -126,8 +126,10 @@ def export_generator(export: dict[str, Any], path: str | os.PathLike) -> Path:
 def _build_generator(entry: dict[str, Any], path: str | os.PathLike, device: str | torch.device) -> nn.Module:
     """The generator an export entry (``class``, ``config``, ``state_dict``) describes, in eval mode."""
     from . import models
+    from .models import cyclegan  # not re-exported by models, and a fresh process may not have imported it
 
-    cls = GENERATOR_CLASSES.get(entry["class"]) or getattr(models, entry["class"], None)
+    name = entry["class"]
+    cls = GENERATOR_CLASSES.get(name) or getattr(models, name, None) or cyclegan.GENERATORS_BY_CLASS.get(name)
     if cls is None:
         raise UserError(f"{path}: unknown generator class {entry['class']!r}")
     generator = cls(**entry["config"])
@@ -151,5 +153,5 @@ def load_translators(path: str | os.PathLike, device: str | torch.device = "cpu"
     return {entry["direction"]: _build_generator(entry, path, device) for entry in (export, export["reverse"])}
 
 
-# Generator classes outside ``gancourse.models`` register here (e.g. the CycleGAN generators).
+# Generator classes outside ``gancourse.models`` register here (e.g. the exercises' generators).
 GENERATOR_CLASSES: dict[str, type[nn.Module]] = {}

@@ -137,7 +137,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, Range | Choice]] = {
     "06_monet_cyclegan": {
         "generator": Choice(("resnet", "unet")), "steps": STEPS, "lambda_cycle": Range(0, 100),
         "lambda_identity": Range(0, 1), "curate_every": Choice((0, *range(2, 11))), "baseline": FLAG,
-        "optimizer": Choice(("adam", "rmsprop")), "lr": LEARNING_RATE,
+        "optimizer": Choice(("adam", "rmsprop")), "lr": LEARNING_RATE, "residual": FLAG,
     },
     "07_hyperparameter_sweeps": {"jobs": Range(0, 64), "replicates": Range(2, 10)},
     "fashion_dcgan": {

@@ -16,16 +16,19 @@ NOTEBOOK = "06_monet_cyclegan"  # notebook 06's runs live in runs/<NOTEBOOK>/; t
 
 
 def run_name(generator: str, size: int, steps: int, lambda_cycle: float = 10.0, lambda_identity: float = 0.5,
-             curate_every: int = 0, seed: int = 0, *, upsample: str = "transposed", diffaugment: str = "") -> str:
+             curate_every: int = 0, seed: int = 0, *, upsample: str = "transposed", diffaugment: str = "",
+             residual: bool = False) -> str:
     """The run directory name notebook 06 gives a setting, so that a rerun, another setting's comparison and
     ``benchmarks/cyclegan_cpu.py`` find (and resume or reuse) the same run.
 
-    ``upsample`` and ``diffaugment`` (the recipe's) are named only when they differ from the reference, so a
-    run made before a preset adopted them is never resumed with networks it was not trained with."""
+    ``upsample``, ``diffaugment`` and ``residual`` (the recipe's) are named only when they differ from the
+    reference, so a run made before a preset adopted them is never resumed with networks it was not trained with."""
     name = (f"cyclegan-{generator}-{size}px-{steps}steps-cycle{lambda_cycle:g}-id{lambda_identity:g}"
             f"-curate{curate_every}-seed{seed}")
     if upsample != "transposed" and generator == "resnet":  # the unet ignores it
         name += f"-{upsample}"
+    if residual and generator == "resnet":
+        name += "-residual"
     if diffaugment:
         name += "-da-" + diffaugment.replace(",", "-")
     return name

@@ -147,15 +147,19 @@ class TranslationEvaluator:
     def translate(self, model) -> torch.Tensor:
         """The sources translated by ``model``: a CycleGAN recipe (its generator for ``direction``), or a
         bare generator of that direction (``load_generator`` on an export, wrapped or not in a sampler)."""
-        sources = to_unit_range(self.sources)
+        return self.translate_with(model, to_unit_range(self.sources))
+
+    @torch.no_grad()
+    def translate_with(self, model, images: torch.Tensor) -> torch.Tensor:
+        """``images`` (floats in [-1, 1]) translated in this evaluator's direction by ``model`` (as ``translate``)."""
         if hasattr(model, "translate"):
-            return model.translate(sources, self.direction)
+            return model.translate(images, self.direction)
         generator = getattr(model, "generator", model)
         if not isinstance(generator, torch.nn.Module):
             raise TypeError(f"cannot translate with a {type(model).__name__}: pass a CycleGAN recipe or a generator")
         generator.eval()
         device = next(generator.parameters()).device
-        return torch.cat([generator(chunk.to(device)).float().cpu() for chunk in sources.split(16)])
+        return torch.cat([generator(chunk.to(device)).float().cpu() for chunk in images.split(16)])
 
     def __call__(self, recipe) -> dict[str, float]:
         with torch.random.fork_rng(devices=[]):  # evaluating must not change the training run's randomness

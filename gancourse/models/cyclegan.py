@@ -24,6 +24,7 @@ import torch.nn as nn
 from .dcgan import UPSAMPLES, init_weights
 
 CYCLEGAN_NORMS = ("instance", "batch", "none")
+RESIDUAL_BOUND = 1 - 1e-3  # |x| at most this before atanh (one uint8 level is 2/255)
 
 
 def norm_layer(name: str) -> Callable[[int], nn.Module]:
@@ -72,10 +73,16 @@ class ResnetGenerator(nn.Module):
     uses a narrower, shallower one. ``upsample``: how the decoder doubles its maps: ``transposed`` (the
     reference's stride-2 3x3 transposed convolution, whose uneven overlap draws checkerboards) or
     ``nearest``/``bilinear`` resizing followed by a reflection-padded 3x3 convolution (Odena et al. 2016).
+
+    ``residual``: the network predicts a change to its input instead of a new image: the output is
+    ``tanh(atanh(x) + f(x))``, and ``f``'s last convolution starts at zero, so an untrained generator returns
+    its input exactly. A translation then only has to learn what differs between the domains (palette,
+    brushwork) and keeps the input's sharp detail, which a small generator trained briefly otherwise blurs.
     """
 
     def __init__(self, channels: int = 3, ngf: int = 64, n_blocks: int = 9, norm: str = "instance",
-                 use_dropout: bool = False, n_downsampling: int = 2, upsample: str = "transposed") -> None:
+                 use_dropout: bool = False, n_downsampling: int = 2, upsample: str = "transposed",
+                 residual: bool = False) -> None:
         super().__init__()
         if n_blocks < 0:
             raise ValueError(f"n_blocks must be >= 0, got {n_blocks}")
@@ -85,6 +92,9 @@ class ResnetGenerator(nn.Module):
                            n_downsampling=n_downsampling)
         if upsample != "transposed":  # only when used, so exports made before the option existed still match
             self.config["upsample"] = upsample
+        if residual:
+            self.config["residual"] = True
+        self.residual = residual
         self.multiple = 2**n_downsampling
         make_norm, bias = norm_layer(norm), _conv_bias(norm)
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(channels, ngf, 7, bias=bias), make_norm(ngf),
@@ -104,14 +114,22 @@ class ResnetGenerator(nn.Module):
                             nn.Conv2d(width, width // 2, 3, bias=bias)]
             layers += [*doubling, make_norm(width // 2), nn.ReLU(True)]
             width //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(width, channels, 7), nn.Tanh()]
+        last = nn.Conv2d(width, channels, 7)
+        layers += [nn.ReflectionPad2d(3), last]
+        if not residual:  # the residual form applies tanh after adding the input (forward)
+            layers.append(nn.Tanh())
         self.model = nn.Sequential(*layers)
         init_weights(self)
+        if residual:
+            nn.init.zeros_(last.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] % self.multiple or x.shape[-2] % self.multiple:
             raise ValueError(f"ResnetGenerator needs H and W divisible by {self.multiple}, got {tuple(x.shape[-2:])}")
-        return self.model(x)
+        if not self.residual:
+            return self.model(x)
+        # atanh(+-1) is infinite: pull the extremes in by less than half a uint8 level, so identity survives to_uint8
+        return torch.tanh(torch.atanh(x.clamp(-RESIDUAL_BOUND, RESIDUAL_BOUND)) + self.model(x))
 
 
 class UnetSkipBlock(nn.Module):
@@ -206,3 +224,4 @@ class PatchDiscriminator(nn.Module):
 
 
 GENERATORS: dict[str, type[nn.Module]] = {"resnet": ResnetGenerator, "unet": UnetGenerator}
+GENERATORS_BY_CLASS: dict[str, type[nn.Module]] = {cls.__name__: cls for cls in GENERATORS.values()}  # exports

@@ -14,6 +14,12 @@ domain A, ``D_B`` domain B). One ``step`` updates both generators, then both dis
   (:class:`LinearDecayLR`).
 
 With ``monet2photo``, A = Monet and B = photos: photo -> Monet is ``G_BA``.
+
+Beyond the reference: ``residual=True`` makes each ResNet generator change its input instead of drawing a new
+image (it starts as the identity). The L1 cycle and identity terms pull a generator back towards the identity
+with the same force however close it is, so a residual one needs them weaker (``lambda_identity=0``, a
+``lambda_cycle`` near 0.3) or it never leaves its start. ``ema`` keeps an exponential moving average of both
+generators (``gancourse.ema``), which is what translates, is scored and is exported.
 """
 
 from __future__ import annotations
@@ -28,15 +34,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..augment import DiffAugment, normalise_policy
-from ..checkpoints import GENERATOR_CLASSES
 from ..data import to_unit_range
 from ..devices import autocast
+from ..ema import EMA, check_ema
 from ..losses import get_loss
 from ..models.cyclegan import CYCLEGAN_NORMS, GENERATORS, PatchDiscriminator, ResnetGenerator, UnetGenerator
 from ..models.dcgan import UPSAMPLES
 from .base import Recipe
-
-GENERATOR_CLASSES.update({"ResnetGenerator": ResnetGenerator, "UnetGenerator": UnetGenerator})
 
 
 class ImagePool:
@@ -137,6 +141,8 @@ class CycleGANConfig:
     # how the resnet decoder doubles its maps: transposed (the reference) | nearest | bilinear (resize + 3x3 conv);
     # the unet keeps its transposed convolutions, so a preset's choice carries over to generator="unet" harmlessly
     upsample: str = "transposed"
+    # resnet only: the generators predict a change to their input, tanh(atanh(x) + f(x)), starting at identity
+    residual: bool = False
     loss: str = "least-squares"  # the adversarial loss (gancourse.losses)
     lambda_gan: float = 2.0  # LeastSquaresLoss.generator is LSGAN's ½(D-1)²; 2 gives the reference's MSE weight
     lambda_cycle: float = 10.0
@@ -144,6 +150,9 @@ class CycleGANConfig:
     pool_size: int = 50
     optimizer: str = "adam"  # adam (the reference) | rmsprop (seed report 003 compared them)
     diffaugment: str = ""  # DiffAugment policy for every image D_A and D_B see (gancourse.augment); "" is off
+    # EMA of both generators, which translate, are scored and are exported: a decay per step in (0, 1), or a
+    # half-life in images (gancourse.ema); 0 is off
+    ema: float = 0.0
     lr: float = 2e-4
     beta1: float = 0.5  # Adam's; RMSprop has no momentum here
     beta2: float = 0.999
@@ -154,6 +163,7 @@ class CycleGANConfig:
     def __post_init__(self) -> None:
         get_loss(self.loss)
         self.diffaugment = normalise_policy(self.diffaugment)  # fails early on an unknown transform
+        check_ema(self.ema)
         if self.generator not in GENERATORS:
             raise ValueError(f"generator must be one of {', '.join(GENERATORS)}, got {self.generator!r}")
         if self.upsample not in UPSAMPLES:
@@ -178,7 +188,7 @@ class CycleGANConfig:
             return UnetGenerator(self.channels, self.ngf, norm=self.norm, use_dropout=self.use_dropout,
                                  image_size=self.image_size)
         return ResnetGenerator(self.channels, self.ngf, self.n_blocks, self.norm, self.use_dropout,
-                               upsample=self.upsample)
+                               upsample=self.upsample, residual=self.residual)
 
     def build_discriminator(self) -> nn.Module:
         return PatchDiscriminator(self.channels, self.ndf, self.d_layers, self.norm)
@@ -202,6 +212,7 @@ class CycleGAN(Recipe):
         self.pools = {"A": ImagePool(c.pool_size), "B": ImagePool(c.pool_size)}
         self.loss = get_loss(c.loss)
         self.augment = DiffAugment(c.diffaugment)
+        self.averages = {"G_AB": EMA(self.G_AB, c.ema), "G_BA": EMA(self.G_BA, c.ema)} if c.ema else {}
         self.preview: dict[str, torch.Tensor] = {}  # held-out uint8 images per domain, from prepare(data)
 
     @classmethod
@@ -215,9 +226,12 @@ class CycleGAN(Recipe):
 
     @property
     def directions(self) -> dict[str, nn.Module]:
-        """``{"monet2photo": G_AB, "photo2monet": G_BA}`` (with the config's domain names)."""
+        """``{"monet2photo": G_AB, "photo2monet": G_BA}`` (with the config's domain names): the generators that
+        translate, are scored and are exported, which are their EMAs when ``ema`` is on."""
         a, b = self.config.domain_a, self.config.domain_b
-        return {f"{a}2{b}": self.G_AB, f"{b}2{a}": self.G_BA}
+        g_ab, g_ba = ((self.averages["G_AB"].model, self.averages["G_BA"].model) if self.averages
+                      else (self.G_AB, self.G_BA))
+        return {f"{a}2{b}": g_ab, f"{b}2{a}": g_ba}
 
     def translator(self, direction: str) -> nn.Module:
         if direction not in self.directions:
@@ -272,6 +286,8 @@ class CycleGAN(Recipe):
         self.optimizers["G"].zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizers["G"].step()
+        for name, average in self.averages.items():
+            average.update(self.modules[name], real_a.shape[0])
 
         # Then the discriminators, on real images and on fakes drawn partly from the history pools.
         self._requires_grad([self.D_A, self.D_B], True)
@@ -295,6 +311,8 @@ class CycleGAN(Recipe):
         state = super().state_dict()
         state["schedulers"] = {k: s.state_dict() for k, s in self.schedulers.items()}
         state["pools"] = {k: p.state_dict() for k, p in self.pools.items()}
+        if self.averages:
+            state["ema"] = {k: average.state_dict() for k, average in self.averages.items()}
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -303,6 +321,8 @@ class CycleGAN(Recipe):
             s.load_state_dict(state["schedulers"][k])
         for k, p in self.pools.items():
             p.load_state_dict(state["pools"][k])
+        for k, average in self.averages.items():
+            average.load_state_dict(state["ema"][k])
 
     # -- sample grids and translation ---------------------------------------------------------------
 
@@ -377,14 +397,18 @@ class CycleGAN(Recipe):
         return self.translate(to_unit_range(b[index]), f"{b_name}2{a_name}")
 
     def generator_export(self) -> dict[str, Any]:
-        """B -> A (photo -> Monet) as the main generator, so ``load_generator`` returns it; A -> B under ``reverse``."""
+        """B -> A (photo -> Monet) as the main generator, so ``load_generator`` returns it; A -> B under ``reverse``.
+
+        With ``ema`` on, the exported weights are the averages'."""
         a, b = self.config.domain_a, self.config.domain_b
+        translators = self.directions
 
         def entry(g: nn.Module, direction: str) -> dict[str, Any]:
             return {"class": type(g).__name__, "config": dict(g.config), "state_dict": g.state_dict(),
                     "direction": direction}
 
-        return {"recipe": self.name, **entry(self.G_BA, f"{b}2{a}"), "reverse": entry(self.G_AB, f"{a}2{b}"),
+        return {"recipe": self.name, **entry(translators[f"{b}2{a}"], f"{b}2{a}"),
+                "reverse": entry(translators[f"{a}2{b}"], f"{a}2{b}"), "ema": bool(self.averages),
                 "domains": [a, b], "image_size": self.config.image_size,
                 "recipe_config": dataclasses.asdict(self.config)}
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +13,7 @@ from PIL import Image
 
 from gancourse.checkpoints import load_translators
 from gancourse.cli import main
+from gancourse.data import to_uint8, to_unit_range
 from gancourse.engine.training import Loop, fit
 from gancourse.models.cyclegan import PatchDiscriminator, ResnetGenerator, UnetGenerator
 from gancourse.recipes import RECIPES
@@ -238,6 +242,40 @@ def test_transposed_resnet_decoder_is_the_unchanged_default_and_draws_a_checkerb
         CycleGAN.config_for(data, upsample="cubic")
 
 
+def test_residual_generator_starts_as_the_identity_and_then_changes_its_input_in_logit_space():
+    torch.manual_seed(0)
+    every_level = torch.arange(256, dtype=torch.uint8).repeat(3, 16, 1)[:, :, :32].reshape(1, 3, 16, 32)
+    x = to_unit_range(every_level)  # includes -1 and +1, where atanh is infinite
+    g = ResnetGenerator(ngf=4, n_blocks=1, upsample="nearest", residual=True)
+    assert g.config["residual"] is True and ResnetGenerator(**g.config).config == g.config
+    assert "residual" not in ResnetGenerator(ngf=4, n_blocks=1).config  # older exports load unchanged
+    assert torch.equal(to_uint8(g(x)), every_level)  # untrained: every pixel level comes back as it went in
+    with torch.no_grad():  # a trained one adds f(x) to the input's logits, then squashes
+        for p in g.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    y, change = g(x), g.model(x)
+    assert not torch.equal(to_uint8(y), every_level) and y.abs().max() < 1
+    assert torch.allclose(y, torch.tanh(torch.atanh(x.clamp(-0.999, 0.999)) + change), atol=1e-6)
+
+
+def test_residual_cyclegan_learns_from_its_first_steps_and_exports_a_residual_translator(tmp_path):
+    data = toy_unpaired()
+    recipe = toy_recipe(data, upsample="nearest", residual=True)
+    assert recipe.G_BA.residual and recipe.G_AB.residual
+    assert not toy_recipe(data, residual=False).G_BA.residual
+    body = list(recipe.G_BA.model)[1].weight.clone()  # the first convolution, behind the zero-initialised last
+    stream = data.stream(2, seed=0)
+    for _ in range(2):  # the first step moves only the last convolution; from the second the gradient reaches all
+        recipe.step(stream.next())
+    assert not torch.equal(body, list(recipe.G_BA.model)[1].weight)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert not torch.allclose(recipe.translate(x, "photo2art"), x, atol=1e-3)
+    result = fit(recipe, data, tmp_path / "run", Loop(steps=3, batch_size=2), progress=False)
+    translators = load_translators(result.run.generator_path)
+    assert translators["photo2art"].residual
+    assert torch.allclose(translators["photo2art"](x), recipe.translate(x, "photo2art"), atol=1e-6)
+
+
 def test_config_rejects_bad_choices_with_the_allowed_values():
     data = toy_unpaired()
     with pytest.raises(ValueError, match="resnet, unet"):
@@ -271,21 +309,55 @@ def test_a_step_updates_all_four_networks_with_finite_losses(generator):
     assert all(p.requires_grad for p in recipe.D_A.parameters())
 
 
-def _fit(tmp_path, name, steps, data):
-    recipe = toy_recipe(data, constant_steps=3, decay_steps=4, pool_size=3)
+def test_ema_of_both_generators_follows_the_formula_and_is_what_translates_and_is_exported(tmp_path):
+    data = toy_unpaired()
+    half_life = 3.0  # images; batch 2 -> beta = 0.5 ** (2 / 3)
+    recipe = toy_recipe(data, ema=half_life)
+    beta = 0.5 ** (2 / half_life)
+    expected = {k: [p.detach().clone() for p in recipe.modules[k].parameters()] for k in ("G_AB", "G_BA")}
+    stream = data.stream(2, seed=0)
+    for _ in range(3):
+        recipe.step(stream.next())
+        for k, average in expected.items():
+            for avg, p in zip(average, recipe.modules[k].parameters(), strict=True):
+                avg.mul_(beta).add_(p.detach(), alpha=1 - beta)
+    for k, average in expected.items():
+        ema_params = list(recipe.averages[k].model.parameters())
+        assert all(torch.allclose(a, e, atol=1e-6) for a, e in zip(ema_params, average, strict=True)), k
+        assert not all(torch.equal(a, p) for a, p in zip(ema_params, recipe.modules[k].parameters(), strict=True))
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(recipe.translate(x, "photo2art"), recipe.averages["G_BA"].model(x))
+        assert not torch.equal(recipe.translate(x, "photo2art"), recipe.G_BA.eval()(x))
+    assert recipe.directions["art2photo"] is recipe.averages["G_AB"].model
+    export = recipe.generator_export()
+    assert export["ema"] and not toy_recipe(data).generator_export()["ema"]
+    for key, value in recipe.averages["G_BA"].model.state_dict().items():
+        assert torch.equal(export["state_dict"][key], value)
+    with pytest.raises(ValueError, match="ema must be 0"):
+        CycleGAN.config_for(data, ema=-1)
+
+
+def _fit(tmp_path, name, steps, data, **options):
+    recipe = toy_recipe(data, constant_steps=3, decay_steps=4, pool_size=3, **options)
     result = fit(recipe, data, tmp_path / name, Loop(steps=steps, batch_size=2, flip=True, sample_every=3, log_every=1),
                  progress=False)
     return recipe, result
 
 
-def test_resume_is_bit_for_bit_identical_including_pools_and_schedule(tmp_path):
+@pytest.mark.parametrize("options", [{}, {"ema": 4.0, "residual": True, "upsample": "nearest"}],
+                         ids=["reference", "ema-residual"])
+def test_resume_is_bit_for_bit_identical_including_pools_and_schedule(tmp_path, options):
     data = toy_unpaired()
-    straight, straight_result = _fit(tmp_path, "straight", 7, data)
-    _fit(tmp_path, "resumed", 4, data)
-    resumed, resumed_result = _fit(tmp_path, "resumed", 7, data)
+    straight, straight_result = _fit(tmp_path, "straight", 7, data, **options)
+    _fit(tmp_path, "resumed", 4, data, **options)
+    resumed, resumed_result = _fit(tmp_path, "resumed", 7, data, **options)
     for name, module in straight.modules.items():
         for key, value in module.state_dict().items():
             assert torch.equal(value, resumed.modules[name].state_dict()[key]), f"{name}.{key} differs"
+    for name, average in straight.averages.items():
+        for key, value in average.state_dict().items():
+            assert torch.equal(value, resumed.averages[name].state_dict()[key]), f"EMA of {name}.{key} differs"
     for key in ("A", "B"):
         assert torch.equal(straight.pools[key].images, resumed.pools[key].images)
     drop_time = [{k: v for k, v in r.items() if k != "time"} for r in straight_result.run.losses()]
@@ -302,6 +374,12 @@ def test_export_holds_both_directions_and_translate_writes_images(tmp_path, caps
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     assert set(translators) == {"photo2art", "art2photo"}
     assert torch.allclose(translators["photo2art"](x), recipe.translate(x, "photo2art"), atol=1e-6)
+
+    # a fresh process that never imported the CycleGAN recipe reads the export too
+    fresh = subprocess.run([sys.executable, "-c", "import sys; from gancourse.checkpoints import load_translators; "
+                            "print(sorted(load_translators(sys.argv[1])))", str(result.run.generator_path)],
+                           capture_output=True, text=True)
+    assert fresh.returncode == 0 and fresh.stdout.strip() == "['art2photo', 'photo2art']", fresh.stderr
 
     photo = tmp_path / "photo.png"
     Image.fromarray(np.full((50, 70, 3), 90, np.uint8)).save(photo)
