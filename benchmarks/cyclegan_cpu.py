@@ -4,14 +4,14 @@
    ndf=32) at 128 px, batch 1 (one painting + one photo per step), with ``--threads`` CPU threads.
 2. Quality: FID and KID of the 30 test photos translated to Monet against the 25 held-out Monets (the
    course's painting features, :func:`gancourse.metrics.translation.translation_evaluator`) after the
-   quick profile (800 steps), beside the untrained generator (the same initial weights), the photos left
+   quick profile (1000 steps), beside the untrained generator (the same initial weights), the photos left
    as they are and the real-vs-real floor; and the photo -> Monet -> photo reconstruction error.
 
 The quality run IS notebook 06's quick-profile run (same settings, same run directory
-``runs/06_monet_cyclegan/cyclegan-resnet-128px-800steps-...``): whichever of the two runs first trains it,
+``runs/06_monet_cyclegan/cyclegan-resnet-128px-1000steps-...``): whichever of the two runs first trains it,
 the other reuses it, and an interrupted run resumes where it stopped.
 
-    python benchmarks/cyclegan_cpu.py                   # ~15-18 min on 2 idle cores; ~2 min if notebook 06
+    python benchmarks/cyclegan_cpu.py                   # ~4 min on 2 idle cores; seconds if notebook 06
                                                         # already ran its quick profile
     python benchmarks/cyclegan_cpu.py --quick           # ~1 min: 5 timed steps; quality of the smoke profile
                                                         # (64 px, 30 steps: checks the script, learns nothing)
@@ -76,15 +76,14 @@ def trained_run(profile: str, time_budget: float, allow_stand_in: bool, seed: in
     plan = preset(profile)
     data = load_dataset("monet2photo", size=plan["size"], allow_stand_in=allow_stand_in)
     # exactly the notebook's call (its default parameters), so the run directory is shared
-    config = CycleGAN.config_for(data, generator="resnet", lambda_cycle=10.0, lambda_identity=0.5, **plan["recipe"])
+    config = CycleGAN.config_for(data, generator="resnet", **plan["recipe"])
     seed_everything(seed)
     untrained = CycleGAN(config, "cpu")
     seed_everything(seed)
     recipe = CycleGAN(config, "cpu")
     evaluator = translation_evaluator(data, feature_steps=plan["feature_steps"])
     steps = plan["steps"]
-    run_dir = runs_root() / NOTEBOOK / run_name("resnet", plan["size"], steps, 10.0, 0.5, 0, seed,
-                                                upsample=config.upsample, diffaugment=config.diffaugment)
+    run_dir = runs_root() / NOTEBOOK / run_name(config, plan["size"], steps, seed=seed)
     print(f"training (or resuming) {run_dir}")
     loop = Loop(steps=steps, time_budget=time_budget, batch_size=plan["batch_size"], seed=seed, flip=True,
                 eval_every=max(1, steps // plan["evaluations"]), sample_every=max(1, steps // 10))
@@ -118,7 +117,7 @@ def main() -> None:
                         help="torch CPU threads (2: the course's laptop)")
     parser.add_argument("--speed-steps", type=int, default=0, help="timed steps (default: 30, --quick: 5)")
     parser.add_argument("--time-budget", type=float, default=0, metavar="SECONDS",
-                        help="stop the quality run's training after this long (0: the profile's full 800 steps)")
+                        help="stop the quality run's training after this long (0: the profile's full 1000 steps)")
     parser.add_argument("--run-dir", type=Path, default=None, help="score this cyclegan run instead of training")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--allow-stand-in", action="store_true",
@@ -131,7 +130,7 @@ def main() -> None:
     rate, source = training_speed(steps, args.allow_stand_in)
     print(f"\n1. speed: {rate:.3f} training steps/s ({1 / rate:.2f} s/step) at {SPEED_SIZE} px, batch 1, ResNet "
           f"ngf=16 x 6 blocks + PatchGAN ndf=32, CPU, {args.threads} threads, {steps} timed steps ({source} data); "
-          f"the quick profile's 800 steps: ~{800 / rate / 60:.0f} min\n")
+          f"the quick profile's {preset('quick')['steps']} steps: ~{preset('quick')['steps'] / rate / 60:.0f} min\n")
 
     if args.run_dir is not None:
         recipe, untrained, data, evaluator, run = existing_run(args.run_dir)

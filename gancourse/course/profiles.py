@@ -135,9 +135,10 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, Range | Choice]] = {
         "frame_every": Range(0, 1_000_000), "eval_per_class": Range(0, 10_000),
     },
     "06_monet_cyclegan": {
-        "generator": Choice(("resnet", "unet")), "steps": STEPS, "lambda_cycle": Range(0, 100),
-        "lambda_identity": Range(0, 1), "curate_every": Choice((0, *range(2, 11))), "baseline": FLAG,
-        "optimizer": Choice(("adam", "rmsprop")), "lr": LEARNING_RATE, "residual": FLAG,
+        "generator": Choice(("resnet", "unet")), "steps": STEPS, "lambda_cycle": Range(0, 100, default=-1),
+        "lambda_identity": Range(0, 1, default=-1), "curate_every": Choice((0, *range(2, 11))), "baseline": FLAG,
+        "optimizer": Choice(("adam", "rmsprop")), "lr": LEARNING_RATE,
+        "residual": Choice(("profile", True, False)),
     },
     "07_hyperparameter_sweeps": {"jobs": Range(0, 64), "replicates": Range(2, 10)},
     "fashion_dcgan": {

@@ -10,27 +10,31 @@ from __future__ import annotations
 from typing import Any
 
 from ..course.profiles import check_choice
-from ..recipes.cyclegan import PRESETS
+from ..recipes.cyclegan import PRESETS, CycleGANConfig
 
 NOTEBOOK = "06_monet_cyclegan"  # notebook 06's runs live in runs/<NOTEBOOK>/; the CPU benchmark reuses them
 
 
-def run_name(generator: str, size: int, steps: int, lambda_cycle: float = 10.0, lambda_identity: float = 0.5,
-             curate_every: int = 0, seed: int = 0, *, upsample: str = "transposed", diffaugment: str = "",
-             residual: bool = False) -> str:
+def run_name(config: CycleGANConfig, size: int, steps: int, curate_every: int = 0, seed: int = 0) -> str:
     """The run directory name notebook 06 gives a setting, so that a rerun, another setting's comparison and
     ``benchmarks/cyclegan_cpu.py`` find (and resume or reuse) the same run.
 
-    ``upsample``, ``diffaugment`` and ``residual`` (the recipe's) are named only when they differ from the
-    reference, so a run made before a preset adopted them is never resumed with networks it was not trained with."""
-    name = (f"cyclegan-{generator}-{size}px-{steps}steps-cycle{lambda_cycle:g}-id{lambda_identity:g}"
+    The recipe's choices beyond the reference (``upsample``, ``diffaugment``, ``residual``, ``d_norm``, ``ema``)
+    are named only when they differ from it, so a run made before a preset adopted them keeps its name and is
+    never resumed with networks it was not trained with."""
+    c, resnet = config, config.generator == "resnet"  # the unet ignores upsample and residual
+    name = (f"cyclegan-{c.generator}-{size}px-{steps}steps-cycle{c.lambda_cycle:g}-id{c.lambda_identity:g}"
             f"-curate{curate_every}-seed{seed}")
-    if upsample != "transposed" and generator == "resnet":  # the unet ignores it
-        name += f"-{upsample}"
-    if residual and generator == "resnet":
+    if c.upsample != "transposed" and resnet:
+        name += f"-{c.upsample}"
+    if c.diffaugment:
+        name += "-da-" + c.diffaugment.replace(",", "-")
+    if c.residual and resnet:
         name += "-residual"
-    if diffaugment:
-        name += "-da-" + diffaugment.replace(",", "-")
+    if c.d_norm and c.d_norm != c.norm:
+        name += f"-d-{c.d_norm}"
+    if c.ema:
+        name += f"-ema{c.ema:g}"
     return name
 
 

@@ -13,7 +13,8 @@ from gancourse.runs import RunDir
 def test_cyclegan_defaults_are_batch_1_and_cpu_sized_on_a_cpu():
     cpu = recipe_defaults("cyclegan", "monet2photo", torch.device("cpu"))
     assert cpu["batch_size"] == 1 and cpu["data_options"] == {"size": 128}
-    assert cpu["recipe_options"] == {"ngf": 16, "n_blocks": 6, "ndf": 32, "upsample": "nearest"}
+    assert cpu["recipe_options"] == {"ngf": 16, "n_blocks": 6, "ndf": 32, "upsample": "nearest", "residual": True,
+                                     "lambda_cycle": 0.3, "lambda_identity": 0.0, "d_norm": "none", "ema": 100.0}
     gpu = recipe_defaults("cyclegan", "monet2photo", torch.device("cuda"))
     assert gpu["batch_size"] == 1 and gpu["data_options"] == {"size": 256}
     assert recipe_defaults("dcgan", "mnist", torch.device("cpu"))["batch_size"] == 64

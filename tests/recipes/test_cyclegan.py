@@ -282,8 +282,22 @@ def test_config_rejects_bad_choices_with_the_allowed_values():
         CycleGAN.config_for(data, generator="vgg")
     with pytest.raises(TypeError, match="its options"):
         CycleGAN.config_for(data, n_block=3)
+    with pytest.raises(ValueError, match="d_norm must be one of instance, batch, none"):
+        CycleGAN.config_for(data, d_norm="layer")
     config = CycleGAN.config_for(data)
     assert (config.image_size, config.domain_a, config.domain_b) == (32, "art", "photo")
+
+
+def test_discriminators_take_their_own_norm_or_the_generators():
+    data = toy_unpaired()
+
+    def has_instance_norm(m: nn.Module) -> bool:
+        return any(isinstance(x, nn.InstanceNorm2d) for x in m.modules())
+
+    same = toy_recipe(data)
+    assert has_instance_norm(same.D_A) and has_instance_norm(same.G_BA)
+    own = toy_recipe(data, d_norm="none")
+    assert not has_instance_norm(own.D_A) and not has_instance_norm(own.D_B) and has_instance_norm(own.G_BA)
     assert RECIPES["cyclegan"] is CycleGAN
 
 
