@@ -25,6 +25,7 @@ average of both generators (``gancourse.ema``), which is what translates, is sco
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 from dataclasses import dataclass
@@ -312,6 +313,25 @@ class CycleGAN(Recipe):
         return scalars | {"loss_d_a": float(loss_d["A"].detach()), "loss_d_b": float(loss_d["B"].detach()), "lr": lr}
 
     # -- state: networks and optimisers (base class), plus schedulers and pools -----------------------
+
+    def __deepcopy__(self, memo: dict) -> CycleGAN:
+        """A copy with schedulers of its own, in the same state (the memory probe steps one).
+
+        torch's LR schedulers wrap ``optimizer.step`` to check that it runs before theirs; a deep-copied optimizer
+        keeps only its state, not that wrapper, so the copied schedulers would warn on their first step that the
+        step "has been overridden" (every ``gancourse train --recipe cyclegan`` printed it)."""
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        clone.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "schedulers"}, memo))
+        clone.schedulers = {}
+        for name, scheduler in self.schedulers.items():
+            optimizer = clone.optimizers[name]
+            rates = [group["lr"] for group in optimizer.param_groups]  # a new scheduler resets them
+            clone.schedulers[name] = LinearDecayLR(optimizer, scheduler.constant_steps, scheduler.decay_steps)
+            clone.schedulers[name].load_state_dict(scheduler.state_dict())
+            for group, rate in zip(optimizer.param_groups, rates, strict=True):
+                group["lr"] = rate
+        return clone
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -350,6 +352,28 @@ def test_ema_of_both_generators_follows_the_formula_and_is_what_translates_and_i
         assert torch.equal(export["state_dict"][key], value)
     with pytest.raises(ValueError, match="ema must be 0"):
         CycleGAN.config_for(data, ema=-1)
+
+
+def test_a_deep_copy_trains_on_its_own_schedule_without_warnings_and_leaves_the_original_untouched():
+    data = toy_unpaired()
+    stream = data.stream(2, seed=0)
+    for steps_before in (0, 2):  # a fresh recipe (the memory probe's case), and one into its decay
+        recipe = toy_recipe(data, constant_steps=1, decay_steps=4)
+        for _ in range(steps_before):
+            recipe.step(stream.next())
+        before = {k: [p.detach().clone() for p in m.parameters()] for k, m in recipe.modules.items()}
+        rate, epoch = recipe.optimizers["G"].param_groups[0]["lr"], recipe.schedulers["G"].last_epoch
+        clone = copy.deepcopy(recipe)
+        assert clone.optimizers["G"].param_groups[0]["lr"] == rate and clone.schedulers["G"].last_epoch == epoch
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # torch warns if a scheduler's first step finds its optimizer unwrapped
+            clone.step(stream.next())
+        for name, module in recipe.modules.items():
+            assert all(torch.equal(p, q) for p, q in zip(before[name], module.parameters(), strict=True)), name
+            assert any(not torch.equal(p, q) for p, q in zip(before[name], clone.modules[name].parameters(),
+                                                            strict=True)), name
+        assert recipe.schedulers["G"].last_epoch == epoch and clone.schedulers["G"].last_epoch == epoch + 1
+        assert recipe.optimizers["G"].param_groups[0]["lr"] == rate
 
 
 def _fit(tmp_path, name, steps, data, **options):
