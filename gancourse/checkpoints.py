@@ -131,7 +131,7 @@ def _build_generator(entry: dict[str, Any], path: str | os.PathLike, device: str
     name = entry["class"]
     cls = GENERATOR_CLASSES.get(name) or getattr(models, name, None) or cyclegan.GENERATORS_BY_CLASS.get(name)
     if cls is None:
-        raise UserError(f"{path}: unknown generator class {entry['class']!r}")
+        raise UserError(f"{path}: unknown generator class {name!r}")
     generator = cls(**entry["config"])
     generator.load_state_dict(entry["state_dict"])
     return generator.to(device).eval()

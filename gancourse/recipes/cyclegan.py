@@ -454,10 +454,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"size": 64, "steps": 30, "batch_size": 1,
               "recipe": {"ngf": 8, "n_blocks": 2, "ndf": 16, "upsample": "nearest", **CPU_TRANSLATION, "ema": 10.0},
               "evaluations": 1, "feature_steps": 20},
-    # A student's CPU: 128 px, a small ResNet generator, about 15 minutes on 2 idle cores. Its decoder resizes
-    # then convolves: the transposed convolutions' checkerboard is gone at no loss of KID or two-sample accuracy;
-    # DiffAugment in the discriminators did not help at this budget (benchmarks/monet_small_data.py). 1000 of its
-    # steps cost about what 800 of the reference's did (0.82x per step).
+    # A student's CPU: 128 px, a small ResNet generator, 1000 steps in about 2.5 minutes on 2 idle cores. Its
+    # decoder resizes then convolves: the transposed convolutions' checkerboard is gone at no loss of KID or
+    # two-sample accuracy; DiffAugment in the discriminators did not help at this budget
+    # (benchmarks/monet_small_data.py). 1000 of its steps cost about what 800 of the reference's did (0.82x each).
     "quick": {"size": 128, "steps": 1000, "batch_size": 1,
               "recipe": {"ngf": 16, "n_blocks": 6, "ndf": 32, "upsample": "nearest", **CPU_TRANSLATION, "ema": 100.0},
               "evaluations": 8, "feature_steps": 300},

@@ -246,7 +246,7 @@ def test_transposed_resnet_decoder_is_the_unchanged_default_and_draws_a_checkerb
 
 def test_residual_generator_starts_as_the_identity_and_then_changes_its_input_in_logit_space():
     torch.manual_seed(0)
-    every_level = torch.arange(256, dtype=torch.uint8).repeat(3, 16, 1)[:, :, :32].reshape(1, 3, 16, 32)
+    every_level = torch.arange(256, dtype=torch.uint8).reshape(1, 1, 16, 16).repeat(1, 3, 1, 2)  # (1, 3, 16, 32)
     x = to_unit_range(every_level)  # includes -1 and +1, where atanh is infinite
     g = ResnetGenerator(ngf=4, n_blocks=1, upsample="nearest", residual=True)
     assert g.config["residual"] is True and ResnetGenerator(**g.config).config == g.config
@@ -288,6 +288,7 @@ def test_config_rejects_bad_choices_with_the_allowed_values():
         CycleGAN.config_for(data, d_norm="layer")
     config = CycleGAN.config_for(data)
     assert (config.image_size, config.domain_a, config.domain_b) == (32, "art", "photo")
+    assert RECIPES["cyclegan"] is CycleGAN
 
 
 def test_discriminators_take_their_own_norm_or_the_generators():
@@ -300,7 +301,6 @@ def test_discriminators_take_their_own_norm_or_the_generators():
     assert has_instance_norm(same.D_A) and has_instance_norm(same.G_BA)
     own = toy_recipe(data, d_norm="none")
     assert not has_instance_norm(own.D_A) and not has_instance_norm(own.D_B) and has_instance_norm(own.G_BA)
-    assert RECIPES["cyclegan"] is CycleGAN
 
 
 # -- unpaired data ------------------------------------------------------------------------------------
