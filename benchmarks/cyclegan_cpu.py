@@ -128,9 +128,10 @@ def main() -> None:
 
     steps = args.speed_steps or (5 if args.quick else 30)
     rate, source = training_speed(steps, args.allow_stand_in)
+    quick_steps = preset("quick")["steps"]
     print(f"\n1. speed: {rate:.3f} training steps/s ({1 / rate:.2f} s/step) at {SPEED_SIZE} px, batch 1, ResNet "
           f"ngf=16 x 6 blocks + PatchGAN ndf=32, CPU, {args.threads} threads, {steps} timed steps ({source} data); "
-          f"the quick profile's {preset('quick')['steps']} steps: ~{preset('quick')['steps'] / rate / 60:.0f} min\n")
+          f"the quick profile's {quick_steps} steps: ~{quick_steps / rate / 60:.0f} min\n")
 
     if args.run_dir is not None:
         recipe, untrained, data, evaluator, run = existing_run(args.run_dir)

@@ -173,10 +173,10 @@ class CycleGANConfig:
             raise ValueError(f"generator must be one of {', '.join(GENERATORS)}, got {self.generator!r}")
         if self.upsample not in UPSAMPLES:
             raise ValueError(f"upsample must be one of {', '.join(UPSAMPLES)}, got {self.upsample!r}")
-        for name in ("norm", "d_norm"):
-            value = getattr(self, name)
-            if value not in CYCLEGAN_NORMS and not (name == "d_norm" and value == ""):
-                raise ValueError(f"{name} must be one of {', '.join(CYCLEGAN_NORMS)}, got {value!r}")
+        if self.norm not in CYCLEGAN_NORMS:
+            raise ValueError(f"norm must be one of {', '.join(CYCLEGAN_NORMS)}, got {self.norm!r}")
+        if self.d_norm not in ("", *CYCLEGAN_NORMS):  # "": the generators' norm
+            raise ValueError(f"d_norm must be one of {', '.join(CYCLEGAN_NORMS)}, got {self.d_norm!r}")
         for name in ("lambda_gan", "lambda_cycle", "lambda_identity"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
