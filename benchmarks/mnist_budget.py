@@ -14,9 +14,14 @@ Trainings (``--only``; names combine with ``+``, e.g. ``nearest+b128``):
 
 - today: notebook 01's default (nz 64, width 32, stride-2 transposed convolutions, no EMA, batch 64);
 - nearest: G doubles its maps by nearest-neighbour resizing and a 3x3 convolution (``upsample="nearest"``);
-- b128 / b32: batch 128 / 32 (fewer / more steps for the same CPU time);
-- lr2e-4: Adam at 2e-4 for both players (GANConfig's default); ttur: lr_g 2e-4, lr_d 6e-4;
-- w48: width 48 in G and D.
+- b128 / b32 / b16: batch 128 / 32 / 16 (fewer / more steps for the same CPU time);
+- lr2e-4: Adam at 2e-4 for both players (GANConfig's default); ttur: lr_g 2e-4, lr_d 6e-4; lr1e-3: 1e-3 for both;
+  beta0: Adam's beta1 = 0 (BigGAN's) instead of 0.5;
+- decay: both learning rates fall linearly to zero over the second half of the run;
+- w48: width 48 in G and D; d64: width 64 in D only; g48: width 48 in G only;
+- sn: spectral norm in D instead of batch norm (``d_norm="spectral"``, Miyato et al. 2018); hinge-sn: that and
+  the hinge loss (SNGAN's discriminator);
+- pack2 / pack4: D judges 2 / 4 samples at once (PacGAN).
 
 Every training also keeps exponential moving averages of G (``gancourse.ema.EMA``, half-lives ``--ema`` in
 images) beside the raw G; they change nothing in training, so one run scores the raw G and each EMA of G at
@@ -35,7 +40,10 @@ The real-vs-real floor of both (10,000 training vs the 10,000 test digits) is pr
 
     GANCOURSE_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/mnist_budget.py --measure-only  # steps
     GANCOURSE_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/mnist_budget.py --seeds 0 --only today nearest
-    GANCOURSE_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/mnist_budget.py --report
+    GANCOURSE_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/mnist_budget.py --report --ema 5000 \
+        --only today sn+b32+beta0                                 # those rows, the raw G and the 5k EMA only
+    GANCOURSE_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/mnist_budget.py --seeds 0 \
+        --only today "sn+b32+beta0 ema5k" --grid digits.jpg       # 16 digits of each finished run, same noise
     GANCOURSE_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/mnist_budget.py --quick      # a 2-minute check
 
 Results are appended to ``--results`` (JSON lines) as each run finishes; a rerun skips the runs already
@@ -61,6 +69,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from step_costs import cost_ratios  # noqa: E402  (benchmarks/, the script's own folder)
 
+from gancourse.checkpoints import load_training_checkpoint  # noqa: E402
 from gancourse.data import BatchStream, ImageSet, load_dataset, to_unit_range  # noqa: E402
 from gancourse.devices import seed_everything  # noqa: E402
 from gancourse.ema import EMA  # noqa: E402
@@ -69,32 +78,57 @@ from gancourse.engine.training import Loop, fit  # noqa: E402
 from gancourse.metrics import Evaluator, evaluator_for  # noqa: E402
 from gancourse.metrics.scores import fid_from_features, kid_from_features, modes_covered  # noqa: E402
 from gancourse.recipes import DCGAN  # noqa: E402
+from gancourse.runs import RunDir  # noqa: E402
+from gancourse.viz.plots import grid_image  # noqa: E402
 
 TODAY = {"lr_g": 5e-4, "lr_d": 5e-4, "beta1": 0.5}  # notebook 01's RunSpec recipe_options
-PARTS: dict[str, dict] = {  # "batch" is the batch size, everything else a GANConfig option
-    "today": {}, "nearest": {"upsample": "nearest"}, "b128": {"batch": 128}, "b32": {"batch": 32},
+PARTS: dict[str, dict] = {  # "batch" is the batch size, "decay" the LR schedule, everything else a GANConfig option
+    "today": {}, "nearest": {"upsample": "nearest"},
+    "b128": {"batch": 128}, "b32": {"batch": 32}, "b16": {"batch": 16},
     "lr2e-4": {"lr_g": 2e-4, "lr_d": 2e-4}, "ttur": {"lr_g": 2e-4, "lr_d": 6e-4},
-    "w48": {"g_width": 48, "d_width": 48},
+    "lr1e-3": {"lr_g": 1e-3, "lr_d": 1e-3}, "beta0": {"beta1": 0.0}, "decay": {"decay": 0.5},
+    "w48": {"g_width": 48, "d_width": 48}, "d64": {"d_width": 64}, "g48": {"g_width": 48},
+    "sn": {"d_norm": "spectral"}, "hinge-sn": {"loss": "hinge", "d_norm": "spectral"},
+    "pack2": {"pack": 2}, "pack4": {"pack": 4},
 }
+# Parts that change only numbers the step uses, not the work it does: a training costs what it costs without them.
+COST_FREE = ("lr2e-4", "ttur", "lr1e-3", "beta0", "decay")
 
 
-def training_options(name: str) -> tuple[dict, int]:
-    """(GANConfig options, batch size) of a training name such as ``nearest+b128``."""
+def cost_twin(name: str) -> str:
+    """The training whose cost per step ``name`` shares: ``name`` without its COST_FREE parts."""
+    return "+".join(part for part in name.split("+") if part not in COST_FREE) or "today"
+
+
+def training_options(name: str) -> tuple[dict, int, float]:
+    """(GANConfig options, batch size, LR-decay fraction) of a training name such as ``nearest+b128``."""
     merged: dict = {}
     for part in name.split("+"):
         if part not in PARTS:
             sys.exit(f"unknown training {part!r}: choose from {', '.join(PARTS)} (combine with +)")
         merged |= PARTS[part]
-    batch = merged.pop("batch", 64)
-    return {**TODAY, **merged}, batch
+    batch, decay = merged.pop("batch", 64), merged.pop("decay", 0.0)
+    return {**TODAY, **merged}, batch, decay
 
 
 class TrackedDCGAN(DCGAN):
-    """DCGAN that also keeps EMAs of G at several half-lives, checkpointed with it (so a resume is exact)."""
+    """DCGAN that also keeps EMAs of G at several half-lives, checkpointed with it (so a resume is exact), and
+    optionally decays both learning rates linearly to zero over the last ``decay`` fraction of ``total_steps``."""
 
-    def __init__(self, config, half_lives: list[float]) -> None:
+    def __init__(self, config, half_lives: list[float], decay: float = 0.0, total_steps: int = 0) -> None:
         super().__init__(config)
         self.extra_emas = {h: EMA(self.G, h) for h in half_lives}
+        self.decay, self.total_steps, self.extra_state["steps_taken"] = decay, total_steps, 0
+
+    def step(self, batch):
+        if self.decay:  # the rate is a function of the step count, which is checkpointed: resume stays exact
+            left = self.total_steps - self.extra_state["steps_taken"]
+            factor = min(1.0, left / (self.decay * self.total_steps))
+            for opt, lr in ((self.optimizers["G"], self.config.lr_g), (self.optimizers["D"], self.config.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * factor
+        self.extra_state["steps_taken"] += 1
+        return super().step(batch)
 
     def update_ema(self, batch_size: int) -> None:
         super().update_ema(batch_size)
@@ -117,7 +151,7 @@ def step_costs(data: ImageSet, names: list[str], rounds: int, steps: int) -> tup
     with torch.random.fork_rng(devices=[]):
         steppers = {}
         for name in names:
-            options, batch = training_options(name)
+            options, batch, _ = training_options(name)
             model, stream = DCGAN(DCGAN.config_for(data, **options)), BatchStream(data, batch, "cpu", seed=0)
             steppers[name] = lambda m=model, s=stream: m.step(s.next())
         return cost_ratios(steppers, rounds, steps, clock=time.process_time)
@@ -197,14 +231,51 @@ class Scorer:
                 "mlp_kid": kid_from_features(self.mlp_real, mlp_features)}
 
 
+def finished_generator(run_dir: Path, name: str, half_life: float | None, data: ImageSet) -> nn.Module:
+    """G of a finished run (or its EMA at ``half_life``), rebuilt from the run's last checkpoint, in eval mode."""
+    options, _, _ = training_options(name)
+    recipe = TrackedDCGAN(DCGAN.config_for(data, **options), [half_life] if half_life else [])
+    state = load_training_checkpoint(RunDir(run_dir).last_checkpoint)["recipe"]
+    state["extra_emas"] = {k: v for k, v in state.get("extra_emas", {}).items() if half_life and float(k) == half_life}
+    recipe.load_state_dict(state)
+    return (recipe.extra_emas[half_life].model if half_life else recipe.G).eval()
+
+
+def sample_grid(variants: list[str], seed: int, tag: str, out: Path, data: ImageSet, picture: Path) -> None:
+    """One row of 16 digits per variant (``name`` or ``name ema<k>k``), the same noise in every row, and a row of
+    real training digits on top."""
+    import matplotlib.pyplot as plt
+
+    rows = {"real training digits": to_unit_range(torch.as_tensor(data.images[:16]))}
+    for variant in variants:
+        name, _, ema = variant.partition(" ema")
+        half_life = float(ema.rstrip("k")) * 1000 if ema else None
+        g = finished_generator(out / f"{name}-{tag}-seed{seed}", name, half_life, data)
+        rows[f"{variant} (seed {seed})"] = sample_generator(g, 16, seed=1000 + seed)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(8, 0.75 * len(rows) + 0.3))
+    for ax, (title, images) in zip(axes, rows.items(), strict=True):
+        ax.imshow(grid_image(images, nrow=16))
+        ax.set_title(title, fontsize=8, loc="left", pad=2)
+        ax.axis("off")
+    fig.tight_layout(pad=0.2)
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(picture, dpi=110)
+    print(f"wrote {picture}")
+
+
 def load_results(path: Path) -> list[dict]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def report(results: list[dict], budget: str) -> str:
-    rows = [r for r in results if r["budget"] == budget]
+def report(results: list[dict], budget: str, trainings: list[str] | None = None,
+           half_lives: list[float] | None = None) -> str:
+    """The table of ``results`` at ``budget``: every variant, or those of ``trainings``, with the raw G and the EMAs
+    of G at ``half_lives`` (default: every EMA)."""
+    rows = [r for r in results if r["budget"] == budget
+            and (not trainings or r["variant"].partition(" ema")[0] in trainings)
+            and (half_lives is None or r["ema"] is None or r["ema"] in half_lives)]
     names = list(dict.fromkeys(r["variant"] for r in rows))
     lines = [f"MNIST DCGAN, equal CPU budget per run: {budget} (each training's steps by its CPU cost per step "
              "measured side by side); 10,000 samples vs the 10,000 test digits; mean ± std over seeds",
@@ -247,15 +318,18 @@ def main() -> None:
     p.add_argument("--base-steps", type=int, default=0, help="instead of --budget: this many steps of today's "
                    "training (e.g. 3000, notebook 01's quick profile), the others by their cost ratios")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--only", nargs="+", default=["today", "nearest"], help=f"trainings to run ({', '.join(PARTS)}, "
-                   "combined with +; default: today nearest)")
-    p.add_argument("--ema", type=float, nargs="*", default=[5_000, 10_000, 20_000, 50_000, 100_000],
-                   help="EMA half-lives in images kept beside every run (default 5k 10k 20k 50k 100k)")
+    p.add_argument("--only", nargs="+", default=None, help=f"trainings to run ({', '.join(PARTS)}, combined with +; "
+                   "default: today nearest); with --report, the trainings whose rows to show (default: all)")
+    p.add_argument("--ema", type=float, nargs="*", default=None,
+                   help="EMA half-lives in images kept beside every run (default 5k 10k 20k 50k 100k); with --report, "
+                   "the EMA rows to show (default: all)")
     p.add_argument("--out", type=Path, default=Path("runs/benchmarks/mnist_budget"))
     p.add_argument("--results", type=Path, default=None, help="JSON lines file (default <out>/results.jsonl)")
     p.add_argument("--measure-only", action="store_true", help="measure the step counts of --only and stop")
     p.add_argument("--quick", action="store_true", help="3 CPU-seconds per run, one seed: checks that everything runs")
     p.add_argument("--report", action="store_true", help="print the table from --results and stop")
+    p.add_argument("--grid", type=Path, default=None, help="draw 16 digits of each of --only (a name, or 'name "
+                   "ema10k') from the finished runs of the first of --seeds, same noise in every row, into this file")
     args = p.parse_args()
     if args.quick:
         args.budget, args.seeds, args.out = 3.0, [0], args.out.with_name(args.out.name + "_quick")
@@ -270,20 +344,28 @@ def main() -> None:
     if train.is_stand_in or test.is_stand_in:
         sys.exit("this benchmark needs the real MNIST digits: set GANCOURSE_DATA (see data/README.md)")
     if args.report:
-        print(report(load_results(results_path), label))
+        print(report(load_results(results_path), label, args.only, args.ema))
         return
+    if args.grid:
+        sample_grid(args.only or ["today"], args.seeds[0], tag, args.out, train, args.grid)
+        return
+    args.only = args.only or ["today", "nearest"]
+    args.ema = [5_000, 10_000, 20_000, 50_000, 100_000] if args.ema is None else args.ema
 
     steps_file = args.out / f"steps-{tag}.json"
     saved = json.loads(steps_file.read_text()) if steps_file.is_file() else {}
     missing = [n for n in args.only if n not in saved.get("steps", {})]
     if missing:  # a continued benchmark keeps the step counts it started with; new trainings are added
-        base_cost, ratios = step_costs(train, missing, rounds=2 if args.quick else 5, steps=2 if args.quick else 6)
+        to_measure = list(dict.fromkeys(cost_twin(n) for n in missing if cost_twin(n) not in saved.get("ratios", {})))
+        base_cost, ratios = (step_costs(train, to_measure, rounds=2 if args.quick else 5, steps=2 if args.quick else 6)
+                             if to_measure or not saved else (saved["today_cpu_s_per_step"], {}))
         if not saved:
             today_steps = args.base_steps or max(1, round(args.budget / base_cost))
             saved = {"today_cpu_s_per_step": base_cost, "today_steps": today_steps, "ratios": {}, "steps": {}}
-        for name in missing:  # today's steps stay those measured first; a new training's ratio is measured now
-            saved["ratios"][name] = ratios[name]
-            saved["steps"][name] = max(1, round(saved["today_steps"] / ratios[name]))
+        saved["ratios"] |= {name: ratios[name] for name in to_measure}  # today's steps stay those measured first
+        for name in missing:
+            saved["ratios"][name] = saved["ratios"][cost_twin(name)]
+            saved["steps"][name] = max(1, round(saved["today_steps"] / saved["ratios"][name]))
         saved["steps"]["today"] = saved["today_steps"]
         steps_file.parent.mkdir(parents=True, exist_ok=True)
         steps_file.write_text(json.dumps(saved, indent=1))
@@ -303,10 +385,10 @@ def main() -> None:
             todo = {v: h for v, h in outputs.items() if (v, seed, label) not in done}
             if not todo:
                 continue
-            options, batch = training_options(name)
+            options, batch, decay = training_options(name)
             run_dir = args.out / f"{name}-{tag}-seed{seed}"
             seed_everything(seed)
-            recipe = TrackedDCGAN(DCGAN.config_for(train, **options), args.ema)
+            recipe = TrackedDCGAN(DCGAN.config_for(train, **options), args.ema, decay, steps[name])
             start, cpu = time.perf_counter(), time.process_time()
             fit(recipe, train, run_dir, Loop(steps=steps[name], batch_size=batch, seed=seed), progress=False)
             train_s, train_cpu_s = time.perf_counter() - start, time.process_time() - cpu
@@ -315,7 +397,7 @@ def main() -> None:
                 fake = sample_generator(g, scorer.n, seed=1000 + seed)
                 row = {"variant": variant, "seed": seed, "budget": label, "steps": steps[name], "batch": batch,
                        "train_s": round(train_s, 1), "train_cpu_s": round(train_cpu_s, 1), **scorer.score(fake),
-                       **scorer.floor, "options": options, "ema": h, "load": os.getloadavg()[0]}
+                       **scorer.floor, "options": options, "decay": decay, "ema": h, "load": os.getloadavg()[0]}
                 with open(results_path, "a") as f:
                     f.write(json.dumps(row) + "\n")
                 print(json.dumps(row), flush=True)
