@@ -108,6 +108,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, Range | Choice]] = {
     "01_mnist_dcgan": {
         "dataset": Choice(("mnist", "fashion-mnist")), "seed": SEED, "steps": STEPS,
         "lr_g": LEARNING_RATE, "lr_d": LEARNING_RATE, "beta1": Range(0.0, 0.99), "batch_size": Range(8, 1024),
+        "d_norm": Choice(("batch", "spectral", "none")),
         "eval_every": Range(0, 1_000_000), "eval_samples": Range(100, 10_000, default=0),
     },
     "02_wikiart_dcgan": {
