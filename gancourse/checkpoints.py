@@ -123,16 +123,21 @@ def export_generator(export: dict[str, Any], path: str | os.PathLike) -> Path:
     return save_checkpoint(export, path)
 
 
-def _build_generator(entry: dict[str, Any], path: str | os.PathLike, device: str | torch.device) -> nn.Module:
-    """The generator an export entry (``class``, ``config``, ``state_dict``) describes, in eval mode."""
+def generator_class(name: str, path: str | os.PathLike) -> type[nn.Module]:
+    """The generator class an export names (its ``class``): a registered one, one of ``gancourse.models``, or a
+    CycleGAN generator; ``path`` (the export's) names the file in the error for any other."""
     from . import models
     from .models import cyclegan  # not re-exported by models, and a fresh process may not have imported it
 
-    name = entry["class"]
     cls = GENERATOR_CLASSES.get(name) or getattr(models, name, None) or cyclegan.GENERATORS_BY_CLASS.get(name)
     if cls is None:
         raise UserError(f"{path}: unknown generator class {name!r}")
-    generator = cls(**entry["config"])
+    return cls
+
+
+def _build_generator(entry: dict[str, Any], path: str | os.PathLike, device: str | torch.device) -> nn.Module:
+    """The generator an export entry (``class``, ``config``, ``state_dict``) describes, in eval mode."""
+    generator = generator_class(entry["class"], path)(**entry["config"])
     generator.load_state_dict(entry["state_dict"])
     return generator.to(device).eval()
 

@@ -60,7 +60,7 @@ class EMA:
 def generators_of_run(run_dir) -> dict[str, nn.Module]:
     """``{"G": ..., "EMA of G": ...}`` of a finished run trained with ``ema``, rebuilt from its last checkpoint,
     in eval mode: the network that was trained and the average that was exported, side by side."""
-    from .checkpoints import GENERATOR_CLASSES, load_checkpoint
+    from .checkpoints import generator_class, load_checkpoint
     from .runs import RunDir
 
     run = RunDir(run_dir)
@@ -68,9 +68,7 @@ def generators_of_run(run_dir) -> dict[str, nn.Module]:
     state = load_checkpoint(run.last_checkpoint)["recipe"]
     if "ema" not in state:
         raise ValueError(f"{run.path} was trained without ema: it has no average of G")
-    from . import models
-
-    cls = GENERATOR_CLASSES.get(export["class"]) or getattr(models, export["class"])
+    cls = generator_class(export["class"], run.generator_path)
     out = {}
     for name, weights in (("G", state["modules"]["G"]), ("EMA of G", state["ema"])):
         g = cls(**export["config"])
