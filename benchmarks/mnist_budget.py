@@ -118,16 +118,15 @@ class TrackedDCGAN(DCGAN):
     def __init__(self, config, half_lives: list[float], decay: float = 0.0, total_steps: int = 0) -> None:
         super().__init__(config)
         self.extra_emas = {h: EMA(self.G, h) for h in half_lives}
-        self.decay, self.total_steps, self.extra_state["steps_taken"] = decay, total_steps, 0
+        self.decay, self.total_steps = decay, total_steps
 
     def step(self, batch):
-        if self.decay:  # the rate is a function of the step count, which is checkpointed: resume stays exact
-            left = self.total_steps - self.extra_state["steps_taken"]
-            factor = min(1.0, left / (self.decay * self.total_steps))
+        if self.decay:  # the rate follows the steps taken, which DCGAN's checkpointed counters give: resume is exact
+            taken = self.extra_state["d_updates"] + self.extra_state["d_skipped"]
+            factor = min(1.0, (self.total_steps - taken) / (self.decay * self.total_steps))
             for opt, lr in ((self.optimizers["G"], self.config.lr_g), (self.optimizers["D"], self.config.lr_d)):
                 for group in opt.param_groups:
                     group["lr"] = lr * factor
-        self.extra_state["steps_taken"] += 1
         return super().step(batch)
 
     def update_ema(self, batch_size: int) -> None:
@@ -235,9 +234,7 @@ def finished_generator(run_dir: Path, name: str, half_life: float | None, data: 
     """G of a finished run (or its EMA at ``half_life``), rebuilt from the run's last checkpoint, in eval mode."""
     options, _, _ = training_options(name)
     recipe = TrackedDCGAN(DCGAN.config_for(data, **options), [half_life] if half_life else [])
-    state = load_training_checkpoint(RunDir(run_dir).last_checkpoint)["recipe"]
-    state["extra_emas"] = {k: v for k, v in state.get("extra_emas", {}).items() if half_life and float(k) == half_life}
-    recipe.load_state_dict(state)
+    recipe.load_state_dict(load_training_checkpoint(RunDir(run_dir).last_checkpoint)["recipe"])
     return (recipe.extra_emas[half_life].model if half_life else recipe.G).eval()
 
 
