@@ -158,6 +158,7 @@ class CGAN(DCGAN):
             self.optimizers["D"].zero_grad(set_to_none=True)
             total_d.backward()
             self.optimizers["D"].step()
+            self.extra_state["d_updates"] += 1
         else:
             self.extra_state["d_skipped"] += 1
 
@@ -186,6 +187,7 @@ class CGAN(DCGAN):
         self.optimizers["G"].zero_grad(set_to_none=True)
         total_g.backward()
         self.optimizers["G"].step()
+        self.update_ema(b)
 
         self.extra_state["last_loss_d"] = float(loss_d.detach())
         self.extra_state["last_loss_g"] = float(loss_g.detach())
