@@ -45,6 +45,13 @@ class Recipe:
     def step(self, batch: Batch) -> dict[str, float]:
         raise NotImplementedError
 
+    def update(self, name: str, loss: torch.Tensor) -> None:
+        """One optimiser step of network ``name`` on ``loss``: clear its gradients, backpropagate, step."""
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None
                ) -> torch.Tensor:

@@ -2,24 +2,19 @@
 
 G concatenates a learned label embedding to z (``models.Generator(n_classes=...)``); D adds a projection
 term ``<embed(y), features(x)>`` to its logit (Miyato & Koyama 2018, ``models.Discriminator``) and has a
-class head (AC-GAN, Odena et al. 2017): D learns the classes of real images, G to have its fakes classified
-as the label it was asked for. The fakes of a step carry the labels of the real batch, so every class is
-trained as often as it appears in the data.
+class head (AC-GAN, Odena et al. 2017). The step is DCGAN's; these recipes add loss terms (``d_terms``,
+``g_terms``) and choose the fakes' labels:
 
-Two recipes, measured against each other in ``benchmarks/cgan_accuracy.py`` (6 Quick Draw categories,
-3 seeds, 1k-10k steps; the figures are in the README):
+- ``acgan``: the class head alone. D's head learns the classes of the real drawings (Odena et al. also
+  train it on the fakes, which lets D and G agree on a class without the fakes looking like it), and G wants
+  its fakes classified as asked. With training, each class tends to one most-classifiable drawing
+  (per-class collapse, Shu et al. 2017): kept to show that failure.
+- ``cgan``: the same plus the **mode-seeking** term (MSGAN, Mao et al. 2019): half of the fakes repeat the
+  labels of the other half with other noise, and G pays ``mode_seeking / ratio``, where ratio is the
+  distance between two drawings over that between their noise vectors, so ignoring z becomes costly.
+- ``twin=True``: TAC-GAN's twin head (Gong et al. 2019) learns the fakes' classes; G maximises its loss.
 
-- ``acgan``: the course's earlier default, kept to show its failure. It reaches the target accuracy fast,
-  then trades variety for it: with training, each class is drawn with fewer and fewer kinds of drawing
-  (per-class collapse; Shu et al. 2017: the class term rewards the most classifiable drawing of each class,
-  and nothing in it rewards variety). G ends up ignoring z.
-- ``cgan``: the same networks plus the **mode-seeking** term (MSGAN, Mao et al. 2019): half of the fakes
-  repeat the labels of the other half with other noise, and G pays ``mode_seeking / ratio``, where ratio is
-  the distance between the two drawings over that between their noise vectors. Ignoring z becomes costly.
-
-Also here, measured and not chosen: TAC-GAN's twin classifier (``twin=True``, Gong et al. 2019) and the
-projection discriminator as its authors use it (``loss="hinge", d_norm="spectral"``): with this small DCGAN
-they drew every class as one drawing within 1k-2k steps (spread ~0.1 of real).
+``benchmarks/cgan_accuracy.py`` compares them; its figures are in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -30,7 +25,6 @@ import torch
 import torch.nn.functional as F
 
 from ..data import Batch
-from ..devices import autocast
 from ..ema import EMA
 from ..models import Discriminator
 from .dcgan import DCGAN, GANConfig
@@ -38,13 +32,7 @@ from .dcgan import DCGAN, GANConfig
 
 @dataclass
 class ACGANConfig(GANConfig):
-    """AC-GAN: projection + a class head with weight 1 + minibatch std, batch norm in D, non-saturating loss.
-
-    Measured on Quick Draw, 10 categories, seed 0, 300 samples per category scored (judge on real test
-    drawings: 91.9%); "spread" is generated over real mean feature distance per class (1 = real variety):
-    75% / FID 114 / spread 0.37 at 500 steps, 98.6% / 43 / 0.33 at 1000, 96.0% / 55 / 0.22 at 1500,
-    84.6% / 76 / 0.13 at 2000: accurate early, then per-class collapse.
-    """
+    """AC-GAN: projection + a class head with weight 1 + minibatch std, batch norm in D, non-saturating loss."""
 
     aux_weight: float = 1.0
     minibatch_std: bool = True  # a batch of near-identical fakes is easy to spot: pushes back on the collapse
@@ -55,20 +43,11 @@ class ACGANConfig(GANConfig):
         super().__post_init__()
         if self.mode_seeking < 0:
             raise ValueError(f"mode_seeking must be >= 0, got {self.mode_seeking}")
-        if self.r1 or self.r2 or self.loss == "relativistic":
-            raise ValueError("the cgan recipe's step has no r1, r2 or relativistic loss (its D has class heads): "
-                             "train them with the dcgan recipe (conditional with n_classes), or leave them off")
 
 
 @dataclass
 class CGANConfig(ACGANConfig):
-    """AC-GAN's networks and class head, plus the mode-seeking term that keeps G from ignoring z.
-
-    TAC-GAN's twin (``twin=True``): AC-GAN's head learns the classes of real images, a *twin* head those of
-    G's fakes; G minimises the first cross-entropy and maximises the second, which cancels the term that
-    drives AC-GAN to the most classifiable drawing. Measured with hinge + spectral norm, it still collapsed
-    here; mode seeking was what kept the variety (``benchmarks/cgan_accuracy.py``).
-    """
+    """AC-GAN's networks and class head, plus the mode-seeking term that keeps G from ignoring z."""
 
     mode_seeking: float = 1.0
 
@@ -89,10 +68,8 @@ class CGAN(DCGAN):
     Config = CGANConfig
     conditional = True  # Recipe.config_for sets n_classes from the dataset
     class_head = True
-    # Measured without the class head (aux_weight=0): DCGAN's N(0, 0.02) makes the label about 1% of G's input
-    # and G ignores it for a long time (Quick Draw, 10 categories, 1000 steps: 33% conditional accuracy, FID
-    # 66). N(0, 1), the scale of z, makes G ignore z instead: one drawing per class whatever the noise (FID
-    # 103). 0.3 measured best (46%, FID 64 at 1000 steps; 50%, FID 52 at 1250; 35%, FID 54 at 1500).
+    # The label embedding's initial scale next to z ~ N(0, 1): DCGAN's N(0, 0.02) makes the label a whisper G
+    # ignores, N(0, 1) makes G ignore z instead; 0.3 trained best (benchmarks/cgan_accuracy.py).
     label_embedding_std = 0.3
 
     def __init__(self, config: GANConfig, device: torch.device | str = "cpu") -> None:
@@ -115,85 +92,54 @@ class CGAN(DCGAN):
             self.modules["D"] = self.D
             self.optimizers = self.build_optimizers()
 
-    def step(self, batch: Batch) -> dict[str, float]:
+    def labels_of(self, batch: Batch) -> torch.Tensor:
         if batch.labels is None:
             raise ValueError(f"{self.name} trains on labelled batches; this dataset has no labels")
-        c = self.config
-        if (c.aux_weight and c.twin) or c.mode_seeking:
-            return self._conditional_step(batch)
-        return super().step(batch)  # DCGAN's step, with AC-GAN's class terms when aux_weight > 0
+        return batch.labels
 
-    def _conditional_step(self, batch: Batch) -> dict[str, float]:
-        """DCGAN's step with TAC-GAN's class terms and/or the mode-seeking term.
+    def fake_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """The real batch's classes; with mode seeking, the second half repeats the first half's labels, so the
+        fakes come in pairs (z1, y), (z2, y) that differ in their noise alone."""
+        if not self.config.mode_seeking:
+            return labels
+        b = labels.shape[0]
+        return labels[: b // 2].repeat(2) if b % 2 == 0 else torch.cat([labels[: b // 2].repeat(2), labels[-1:]])
 
-        TAC-GAN: D's head learns real classes, its twin the fakes' classes; G minimises the head's
-        cross-entropy on its fakes and maximises the twin's. Mode seeking: the fakes are drawn in two halves
-        with the same labels and different z, and G is penalised when two noise vectors give close drawings.
-        """
+    def d_terms(self, heads_real, heads_fake, labels, fake_labels, logs):
+        """AC-GAN: D's head learns the classes of the real drawings. TAC-GAN's twin head learns the fakes'."""
         c, k = self.config, self.config.n_classes
-        real, labels = batch.images, batch.labels
-        b = real.shape[0]
-        fake_labels = labels
-        if c.mode_seeking:  # the second half repeats the first half's labels: pairs (z1, y), (z2, y)
-            fake_labels = labels[: b // 2].repeat(2) if b % 2 == 0 else torch.cat([labels[: b // 2].repeat(2),
-                                                                                     labels[-1:]])
-        z = self.noise(b)
-        with autocast(self.device, c.amp):
-            fake = self.G(z, fake_labels)
-        heads = bool(c.aux_weight)
+        if heads_real is None:  # aux_weight 0: no class head
+            return []
+        cls_d = F.cross_entropy(heads_real[:, :k].float(), labels)
+        logs |= {"cls_d": float(cls_d.detach()),
+                 "d_class_acc_real": float((heads_real[:, :k].detach().argmax(1) == labels).float().mean())}
+        terms = [c.aux_weight * cls_d]
+        if c.twin:
+            twin_d = F.cross_entropy(heads_fake[:, k:].float(), fake_labels)
+            logs["twin_d"] = float(twin_d.detach())
+            terms.append(c.aux_weight * twin_d)
+        return terms
 
-        train_d = self.d_should_train()
-        with autocast(self.device, c.amp):
-            d_real, heads_real = self._judge(self.seen_by_d(real), labels)
-            d_fake, heads_fake = self._judge(self.seen_by_d(fake.detach()), fake_labels)
-            loss_d = self.loss.discriminator(d_real.float(), d_fake.float(), c.label_smoothing)
-            total_d = loss_d
-            if heads:
-                cls_d = F.cross_entropy(heads_real[:, :k].float(), labels)
-                total_d = total_d + c.aux_weight * cls_d
-                if c.twin:
-                    twin_d = F.cross_entropy(heads_fake[:, k:].float(), fake_labels)
-                    total_d = total_d + c.aux_weight * twin_d
-        if train_d:
-            self.optimizers["D"].zero_grad(set_to_none=True)
-            total_d.backward()
-            self.optimizers["D"].step()
-            self.extra_state["d_updates"] += 1
-        else:
-            self.extra_state["d_skipped"] += 1
-
-        logs: dict[str, float] = {}
-        with autocast(self.device, c.amp):
-            d_gen, heads_gen = self._judge(self.seen_by_d(fake), fake_labels)
-            loss_g = self.loss.generator(d_gen.float())
-            total_g = loss_g
-            if heads:
-                cls_g = F.cross_entropy(heads_gen[:, :k].float(), fake_labels)
-                total_g = total_g + c.aux_weight * cls_g
-                logs |= {"cls_d": float(cls_d.detach()), "cls_g": float(cls_g.detach()),
-                         "d_class_acc_real": float((heads_real[:, :k].detach().argmax(1) == labels).float().mean()),
-                         "d_class_acc_fake": float((heads_gen[:, :k].detach().argmax(1) == fake_labels)
-                                                   .float().mean())}
-                if c.twin:
-                    twin_g = F.cross_entropy(heads_gen[:, k:].float(), fake_labels)
-                    total_g = total_g - c.aux_weight * twin_g
-                    logs |= {"twin_d": float(twin_d.detach()), "twin_g": float(twin_g.detach())}
-            if c.mode_seeking:
-                h = b // 2
-                ratio = ((fake[:h] - fake[h:2 * h]).float().abs().mean()
-                         / (z[:h] - z[h:2 * h]).abs().mean())
-                total_g = total_g + c.mode_seeking / (ratio + 1e-5)  # Mao et al. 2019: small ratio = ignored z
-                logs["ms_ratio"] = float(ratio.detach())
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        total_g.backward()
-        self.optimizers["G"].step()
-        self.update_ema(b)
-
-        self.extra_state["last_loss_d"] = float(loss_d.detach())
-        self.extra_state["last_loss_g"] = float(loss_g.detach())
-        return {"loss_d": self.extra_state["last_loss_d"], "loss_g": self.extra_state["last_loss_g"], **logs,
-                "d_real": float(torch.sigmoid(d_real.detach().float()).mean()),
-                "d_fake": float(torch.sigmoid(d_fake.detach().float()).mean()), "d_trained": float(train_d)}
+    def g_terms(self, heads, fake, z, fake_labels, logs):
+        """G wants its fakes classified as the label it was asked for (and, with the twin, not recognised by the
+        twin head); mode seeking charges G when two noise vectors with one label give close drawings."""
+        c, k = self.config, self.config.n_classes
+        terms = []
+        if heads is not None:
+            cls_g = F.cross_entropy(heads[:, :k].float(), fake_labels)
+            logs |= {"cls_g": float(cls_g.detach()),
+                     "d_class_acc_fake": float((heads[:, :k].detach().argmax(1) == fake_labels).float().mean())}
+            terms.append(c.aux_weight * cls_g)
+            if c.twin:
+                twin_g = F.cross_entropy(heads[:, k:].float(), fake_labels)
+                logs["twin_g"] = float(twin_g.detach())
+                terms.append(-c.aux_weight * twin_g)
+        if c.mode_seeking:
+            h = fake.shape[0] // 2
+            ratio = (fake[:h] - fake[h:2 * h]).float().abs().mean() / (z[:h] - z[h:2 * h]).abs().mean()
+            logs["ms_ratio"] = float(ratio.detach())
+            terms.append(c.mode_seeking / (ratio + 1e-5))  # Mao et al. 2019: a small ratio means z is ignored
+        return terms
 
     def fixed_inputs(self, n: int, seed: int = 1234) -> dict[str, torch.Tensor]:
         """Labels cycle through the classes (as DCGAN's) and each run of ``n_classes`` shares one z.

@@ -1,11 +1,10 @@
-"""The DCGAN recipe: one D update, then one G update, with the seeds' balancing knobs."""
+"""The DCGAN recipe: one D update, then one G update; the step every adversarial recipe shares."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from ..augment import DiffAugment, normalise_policy
 from ..data import Batch
@@ -147,72 +146,86 @@ class DCGAN(Recipe):
         return not gate or s["last_loss_d"] == 0.0 or s["last_loss_g"] <= gate * s["last_loss_d"]
 
     def step(self, batch: Batch) -> dict[str, float]:
-        """One D update, then one G update. With a class head in D (AC-GAN, ``cgan``'s default) D also learns to
-        classify the real images and G to be classified as the label it was asked for, weighted by ``aux_weight``.
+        """One update of D on a real batch and detached fakes, then one of G against the updated D."""
+        real, labels = batch.images, self.labels_of(batch)
+        z, fake_labels = self.noise(real.shape[0]), self.fake_labels(labels)
+        with autocast(self.device, self.config.amp):
+            fake = self.G(z, fake_labels)
+        logs: dict[str, float] = {}
+        train_d = self.d_should_train()  # the gate may skip D's update while G is far behind
+        penalise = train_d and self.extra_state["d_updates"] % self.config.penalty_every == 0
+        loss_d = self.d_loss(real, fake.detach(), labels, fake_labels, logs, penalise)
+        if train_d:
+            self.update("D", loss_d)
+        self.extra_state["d_updates" if train_d else "d_skipped"] += 1
+        self.update("G", self.g_loss(real, fake, z, labels, fake_labels, logs))
+        self.update_ema(real.shape[0])
+        self.extra_state["last_loss_d"], self.extra_state["last_loss_g"] = logs["loss_d"], logs["loss_g"]
+        return logs | {"d_trained": float(train_d)}
 
-        D's head learns the classes from real images only (Odena et al. also train it on fakes, which lets D and
-        G agree on a class without the fakes looking like it). The d_gate compares the adversarial losses.
-        """
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
+               fake_labels: torch.Tensor | None, logs: dict[str, float], penalise: bool = False) -> torch.Tensor:
+        """D's loss on real images and detached fakes: the GAN loss, the recipe's own terms (``d_terms``) and,
+        when ``penalise``, the R1/R2 penalties. Logs its parts into ``logs``."""
         c = self.config
-        real, labels = batch.images, batch.labels if self.conditional_on(batch) else None
-        b = real.shape[0]
-        fake_labels = labels  # conditional G draws the same classes as the real batch
-        with autocast(self.device, c.amp):
-            fake = self.G(self.noise(b), fake_labels)
-
-        train_d = self.d_should_train()
-        penalise = train_d and self.extra_state["d_updates"] % c.penalty_every == 0
         r1, r2 = c.r1 and penalise, c.r2 and penalise
         # R1 and R2 differentiate D's output with respect to its input images (before augmentation)
         real = real.detach().requires_grad_(True) if r1 else real
-        fake_in = fake.detach().requires_grad_(True) if r2 else fake.detach()
+        fake = fake.requires_grad_(True) if r2 else fake
         with autocast(self.device, c.amp):
-            d_real, classes_real = self._judge(self.seen_by_d(real), labels)
-            d_fake = self.D(self.seen_by_d(fake_in), fake_labels)
-            loss_d = self.loss.discriminator(d_real.float(), d_fake.float(), c.label_smoothing)
-            cls_d = None if classes_real is None else F.cross_entropy(classes_real.float(), labels)
-        penalties = {name: zero_centred_penalty(scores, images) for name, scores, images, on in
-                     (("r1", d_real, real, r1), ("r2", d_fake, fake_in, r2)) if on}
-        if train_d:
-            self.optimizers["D"].zero_grad(set_to_none=True)
-            total_d = loss_d if cls_d is None else loss_d + c.aux_weight * cls_d
-            for name, penalty in penalties.items():
-                total_d = total_d + getattr(c, name) * c.penalty_every / 2 * penalty
-            total_d.backward()
-            self.optimizers["D"].step()
-            self.extra_state["d_updates"] += 1
-        else:
-            self.extra_state["d_skipped"] += 1
+            d_real, heads_real = self.judge(real, labels)
+            d_fake, heads_fake = self.judge(fake, fake_labels)
+            loss = self.loss.discriminator(d_real.float(), d_fake.float(), c.label_smoothing)
+            terms = self.d_terms(heads_real, heads_fake, labels, fake_labels, logs)
+        for name, scores, images, on in (("r1", d_real, real, r1), ("r2", d_fake, fake, r2)):
+            if on:
+                penalty = zero_centred_penalty(scores, images)
+                terms.append(getattr(c, name) * c.penalty_every / 2 * penalty)
+                self.extra_state[f"last_{name}"] = float(penalty.detach())  # lazy steps log the last value
+        logs |= {"loss_d": float(loss.detach())}
+        logs |= {name: self.extra_state[f"last_{name}"] for name in ("r1", "r2") if f"last_{name}" in self.extra_state}
+        logs |= {"d_real": float(torch.sigmoid(d_real.detach().float()).mean()),
+                 "d_fake": float(torch.sigmoid(d_fake.detach().float()).mean())}
+        return sum(terms, loss)
 
-        with autocast(self.device, c.amp):
-            d_gen, classes_fake = self._judge(self.seen_by_d(fake), fake_labels)
-            d_real_now = None
+    def g_loss(self, real: torch.Tensor, fake: torch.Tensor, z: torch.Tensor, labels: torch.Tensor | None,
+               fake_labels: torch.Tensor | None, logs: dict[str, float]) -> torch.Tensor:
+        """G's loss on the updated D's logits of its fakes, plus the recipe's own terms (``g_terms``)."""
+        with autocast(self.device, self.config.amp):
+            d_gen, heads = self.judge(fake, fake_labels)
+            d_real = None
             if self.loss.relativistic:  # G's fakes are scored against the updated D's view of the real batch
                 with torch.no_grad():
-                    d_real_now = self.D(self.seen_by_d(real.detach()), labels).float()
-            loss_g = self.loss.generator(d_gen.float(), d_real_now)
-            cls_g = None if classes_fake is None else F.cross_entropy(classes_fake.float(), fake_labels)
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        (loss_g if cls_g is None else loss_g + c.aux_weight * cls_g).backward()
-        self.optimizers["G"].step()
-        self.update_ema(b)
+                    d_real = self.D(self.seen_by_d(real.detach()), labels).float()
+            loss = self.loss.generator(d_gen.float(), d_real)
+            terms = self.g_terms(heads, fake, z, fake_labels, logs)
+        logs["loss_g"] = float(loss.detach())
+        return sum(terms, loss)
 
-        self.extra_state["last_loss_d"] = float(loss_d.detach())
-        self.extra_state["last_loss_g"] = float(loss_g.detach())
-        logs = {"loss_d": self.extra_state["last_loss_d"], "loss_g": self.extra_state["last_loss_g"]}
-        for name, penalty in penalties.items():  # kept, so that lazy steps log the last value measured
-            self.extra_state[f"last_{name}"] = float(penalty.detach())
-        logs |= {name: self.extra_state[f"last_{name}"] for name in ("r1", "r2") if f"last_{name}" in self.extra_state}
-        if cls_d is not None:
-            logs |= {"cls_d": float(cls_d.detach()), "cls_g": float(cls_g.detach()),
-                     "d_class_acc_real": float((classes_real.detach().argmax(1) == labels).float().mean()),
-                     "d_class_acc_fake": float((classes_fake.detach().argmax(1) == labels).float().mean())}
-        return logs | {"d_real": float(torch.sigmoid(d_real.detach().float()).mean()),
-                       "d_fake": float(torch.sigmoid(d_fake.detach().float()).mean()), "d_trained": float(train_d)}
+    # -- what a recipe built on this step overrides (cgan: a class head and the mode-seeking term) --------------
 
-    def _judge(self, images: torch.Tensor, labels: torch.Tensor | None
-               ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """D's real/fake logits, and its class logits when it has a class head (else None)."""
+    def labels_of(self, batch: Batch) -> torch.Tensor | None:
+        """The labels G and D are conditioned on: the batch's when the recipe is conditional, else None."""
+        return batch.labels if self.conditional_on(batch) else None
+
+    def fake_labels(self, labels: torch.Tensor | None) -> torch.Tensor | None:
+        """The classes G draws: those of the real batch, so every class trains as often as it appears."""
+        return labels
+
+    def d_terms(self, heads_real: torch.Tensor | None, heads_fake: torch.Tensor | None, labels: torch.Tensor | None,
+                fake_labels: torch.Tensor | None, logs: dict[str, float]) -> list[torch.Tensor]:
+        """Terms added to D's GAN loss (weighted), given D's class logits; none in DCGAN."""
+        return []
+
+    def g_terms(self, heads: torch.Tensor | None, fake: torch.Tensor, z: torch.Tensor,
+                fake_labels: torch.Tensor | None, logs: dict[str, float]) -> list[torch.Tensor]:
+        """Terms added to G's GAN loss (weighted); none in DCGAN."""
+        return []
+
+    def judge(self, images: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's real/fake logits of ``images`` as D sees them (DiffAugment), and its class logits when it has a
+        class head (else None)."""
+        images = self.seen_by_d(images)
         if self.D.classifier is None:
             return self.D(images, labels), None
         return self.D(images, labels, with_classes=True)

@@ -52,6 +52,14 @@ def test_cgan_is_acgan_plus_the_mode_seeking_term():
     assert "twin_d" not in projection_only.step(_batch()) and "cls_d" not in projection_only.step(_batch())
 
 
+def test_cgan_shares_dcgans_step_so_its_penalties_and_losses_apply_too():
+    """cgan only adds loss terms: R1/R2 and the relativistic loss of DCGAN's step work with its class head."""
+    recipe = make(loss="relativistic", r1=1.0, r2=1.0, d_norm="none", minibatch_std=False)
+    logs = recipe.step(_batch())
+    assert {"r1", "r2", "cls_d", "cls_g", "ms_ratio"} <= set(logs) and recipe.extra_state["d_updates"] == 1
+    assert all(torch.isfinite(p).all() for p in recipe.D.parameters())
+
+
 def test_the_twin_classifier_learns_the_fakes_classes_and_g_is_pushed_away_from_it():
     recipe = make(twin=True, loss="hinge", d_norm="spectral", minibatch_std=False, mode_seeking=0.0)
     from gancourse.data import BatchStream
