@@ -25,18 +25,21 @@ import torch.nn.functional as F
 from ..data import ImageSet, to_unit_range
 from ..paths import cache_dir
 from .cache import data_fingerprint, load_or_train
+from .embedding import Embeds
 from .evaluator import Evaluator
 
 FEATURE_NET_VERSION = 1
 TRAIN_STEPS = 300  # at 64 px: 0.45 s a step on one core of a busy 2-core CPU; smoke runs and tests lower it
 
 
-class FeatureNet(nn.Module):
+class FeatureNet(Embeds):
     """A small conv net; ``features`` is a ``feature_dim`` vector per image, any input size (resized to ``input_size``).
 
     Same interface as :class:`~gancourse.metrics.judge.Judge` (``embed``, ``num_classes``), so the
     :class:`~gancourse.metrics.Evaluator` uses either.
     """
+
+    embed_batch = 250  # its images are larger than the judge's digits
 
     def __init__(self, channels: int = 3, num_classes: int = 0, width: int = 16, feature_dim: int = 64,
                  input_size: int = 64) -> None:
@@ -67,19 +70,6 @@ class FeatureNet(nn.Module):
         if self.classifier is None:
             raise ValueError("this feature network was trained without labels: it has no classifier")
         return self.classifier(self.features(x))
-
-    @torch.no_grad()
-    def embed(self, images: torch.Tensor, batch_size: int = 250) -> tuple[torch.Tensor, torch.Tensor]:
-        """(features, predicted class; zeros without a classifier) for float images in [-1, 1]."""
-        self.eval()
-        device = next(self.parameters()).device
-        feats, preds = [], []
-        for chunk in images.split(batch_size):
-            f = self.features(chunk.to(device, torch.float32))
-            feats.append(f.cpu())
-            preds.append(self.classifier(f).argmax(1).cpu() if self.classifier is not None
-                         else torch.zeros(len(f), dtype=torch.long))
-        return torch.cat(feats), torch.cat(preds)
 
 
 def augment(x: torch.Tensor, generator: torch.Generator, min_scale: float = 0.6) -> torch.Tensor:

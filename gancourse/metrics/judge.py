@@ -14,11 +14,12 @@ import torch.nn.functional as F
 from ..data import ImageSet, to_unit_range
 from ..paths import cache_dir
 from .cache import data_fingerprint, load_or_train
+from .embedding import Embeds
 
 JUDGE_VERSION = 2  # bump whenever the judge's architecture or training changes: it keys the cache
 
 
-class Judge(nn.Module):
+class Judge(Embeds):
     """conv-conv-conv-fc classifier with batch norm; ``features`` is its 128-d penultimate layer."""
 
     def __init__(self, channels: int = 1, num_classes: int = 10, width: int = 16, feature_dim: int = 128) -> None:
@@ -42,18 +43,6 @@ class Judge(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
-
-    @torch.no_grad()
-    def embed(self, images: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
-        """(features, predicted class) for float images in [-1, 1], in float32 on the judge's device."""
-        self.eval()
-        device = next(self.parameters()).device
-        feats, preds = [], []
-        for chunk in images.split(batch_size):
-            f = self.features(chunk.to(device, torch.float32))
-            feats.append(f.cpu())
-            preds.append(self.classifier(f).argmax(1).cpu())
-        return torch.cat(feats), torch.cat(preds)
 
 
 def _float_batches(data: ImageSet, index: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
