@@ -11,7 +11,10 @@
   when it is missing. Ask for a dataset in it with ``require_dataset(root, "mnist")``.
 - ``http_server``: a local HTTP server on 127.0.0.1 serving the files you write into its folder, with
   single-range ``Range`` requests (206 / 416), and switches to misbehave: drop a file's transfer after
-  N bytes, stall before sending, or ignore ``Range``. It records every request it gets.
+  N bytes, stall before sending, ignore ``Range``, answer first with queued statuses (429 with
+  ``Retry-After``, 503), redirect to another server, trickle a byte at a time, or never end. It records
+  every request it gets (and its headers). ``second_server``: another one, on another loopback address
+  (127.0.0.2 where it can bind, else another port), e.g. a CDN the first one redirects to.
 - ``closed_port_url``: the URL of a local port nobody listens on (a connection there is refused at once).
 - on the toys of ``tests/helpers.py``: ``blob_scorer`` (a conditional evaluator for the blobs, per module),
   ``wikiart_root`` (a toy wikiart folder); and, asked for by whole modules with ``usefixtures``,
@@ -20,6 +23,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -58,6 +62,9 @@ def _no_real_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
 
     nowhere = "http://127.0.0.1:9"  # the discard port: nobody listens, a connection is refused at once
     monkeypatch.setenv("HF_ENDPOINT", nowhere)
+    for name in ("HF_TOKEN", "HF_TOKEN_PATH"):  # the user's own Hugging Face token stays out of the tests
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(Path(__file__).parent / "no-hf-home"))  # a folder that does not exist
     monkeypatch.setattr(monet_download, "ZIP_MIRRORS", [f"{nowhere}/monet2photo.zip"])
     monkeypatch.setattr(inception, "WEIGHTS_URL", f"{nowhere}/{inception.WEIGHTS_NAME}")
 
@@ -110,6 +117,12 @@ class LocalServer:
     stall: dict[str, float] = field(default_factory=dict)  # path -> seconds to wait before answering
     ignore_range: bool = False  # answer 200 with the whole file, as servers without range support do
     cut_whole_only: bool = False  # apply ``cut_after`` only to requests without ``Range`` (a resume succeeds)
+    answers: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)  # path -> (status,
+    # headers) answered first, one per request, e.g. [(429, {"Retry-After": "1"})] (0: hang up); "*": any path
+    redirect: dict[str, str] = field(default_factory=dict)  # path -> URL answered with 302 (any host)
+    trickle: dict[str, float] = field(default_factory=dict)  # path -> seconds between single bytes sent
+    endless: set[str] = field(default_factory=set)  # paths whose answer has no length and never ends
+    headers: list[dict[str, str]] = field(default_factory=list)  # the headers of each request, in order
 
     def url_for(self, name: str) -> str:
         return self.url + name
@@ -145,8 +158,20 @@ def _handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             name = self.path.split("?", 1)[0].lstrip("/")
             range_header = self.headers.get("Range")
             server.requests.append((self.command, name, range_header))
+            server.headers.append(dict(self.headers.items()))
             if name in server.stall:
                 time.sleep(server.stall[name])
+            queued = server.answers.get(name) or server.answers.get("*")
+            if queued:
+                status, headers = queued.pop(0)
+                if status == 0:  # hang up without answering (a connection reset, for the client)
+                    self.close_connection = True
+                    return
+                self._reply(status, b"busy, try later", headers)
+                return
+            if name in server.redirect:
+                self._reply(302, b"", {"Location": server.redirect[name]})
+                return
             path = (server.root / name).resolve()
             if not path.is_file() or server.root.resolve() not in path.parents:
                 self._reply(404, b"not found", {})
@@ -169,7 +194,41 @@ def _handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                 status, data = 206, data[first:last + 1]
                 headers["Content-Range"] = f"bytes {first}-{last}/{path.stat().st_size}"
             cut = server.cut_after.get(name) if not (server.cut_whole_only and range_header) else None
-            self._reply(status, data if body else b"", headers, length=len(data), cut=cut)
+            if name in server.endless and body:
+                self._endless(data)
+            elif name in server.trickle and body:
+                self._trickle(status, data, headers, server.trickle[name])
+            else:
+                self._reply(status, data if body else b"", headers, length=len(data), cut=cut)
+
+        def _endless(self, data: bytes) -> None:
+            """200 without a length: the file, then more bytes until the client hangs up."""
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                self.wfile.write(data)
+                while True:
+                    self.wfile.write(b"\0" * 65536)
+            except OSError:
+                pass
+
+        def _trickle(self, status: int, data: bytes, headers: dict[str, str], every: float) -> None:
+            """The promised length, one byte every ``every`` seconds, until done or the client hangs up."""
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.close_connection = True
+            try:
+                for i in range(len(data)):
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(every)
+            except OSError:
+                pass
 
         def _reply(self, status: int, data: bytes, headers: dict[str, str], length: int | None = None,
                    cut: int | None = None) -> None:
@@ -195,15 +254,16 @@ class _QuietServer(ThreadingHTTPServer):
         pass  # a client that gave up (timeout, cut transfer) is what these tests want
 
 
-@pytest.fixture
-def http_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
-    """A local HTTP server (own thread, port chosen by the OS) serving ``tmp_path / "served"``."""
-    root = tmp_path / "served"
+@contextlib.contextmanager
+def _serving(root: Path, host: str = "127.0.0.1") -> Iterator[LocalServer]:
+    """A local HTTP server on ``host`` (own thread, port chosen by the OS) serving ``root``."""
     root.mkdir()
     state = LocalServer(root=root, url="")
-    httpd = _QuietServer(("127.0.0.1", 0), _handler(state))
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
-    monkeypatch.delenv("GANCOURSE_OFFLINE", raising=False)  # 127.0.0.1 is the network these tests use
+    try:
+        httpd = _QuietServer((host, 0), _handler(state))
+    except OSError:  # a system without the whole 127/8 on loopback: another port is another host too
+        httpd = _QuietServer(("127.0.0.1", 0), _handler(state))
+    state.url = f"http://{httpd.server_address[0]}:{httpd.server_address[1]}/"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                               name="test-http-server", daemon=True)
     thread.start()
@@ -213,6 +273,22 @@ def http_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loc
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def http_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
+    """A local HTTP server (own thread, port chosen by the OS) serving ``tmp_path / "served"``."""
+    monkeypatch.delenv("GANCOURSE_OFFLINE", raising=False)  # 127.0.0.1 is the network these tests use
+    with _serving(tmp_path / "served") as state:
+        yield state
+
+
+@pytest.fixture
+def second_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
+    """Another local HTTP server, on 127.0.0.2 where the system allows it (another host for the client)."""
+    monkeypatch.delenv("GANCOURSE_OFFLINE", raising=False)
+    with _serving(tmp_path / "served-elsewhere", "127.0.0.2") as state:
+        yield state
 
 
 @pytest.fixture

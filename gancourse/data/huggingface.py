@@ -1,44 +1,47 @@
-"""Public Hugging Face dataset repositories, read over plain HTTPS with the course's own downloader.
+"""Public Hugging Face dataset repositories, read over plain HTTPS with the course's own polite client.
 
 - :func:`list_files`: the files of a repository folder with their size and LFS SHA-256, from the Hub's
   tree API (``<endpoint>/api/datasets/<repo>/tree/<revision>/<folder>``): the checksum every download
   is verified against;
-- :func:`file_url`: the public ``resolve`` URL of a file (no login for public datasets);
-- :func:`parquet_footer`: a parquet file's metadata (row groups, column statistics, the ``datasets``
-  features with the class names) from its last bytes, one range request, before deciding to fetch it;
-- :func:`matching_rows`: read a local parquet file row group by row group, so memory holds one row
-  group's images at most, never a whole shard's.
+- :func:`file_url`: the public ``resolve`` URL of a file (no login for public datasets; the Hub answers
+  large files with a redirect to its CDN);
+- :func:`dataset_features`: the ``datasets`` features (class names of integer labels) from the
+  repository's ``dataset_infos.json``, one small request;
+- :func:`parquet_footer`: a parquet file's metadata from its last bytes, one explicit range request
+  (``bytes=<size-N>-<size-1>``) that must be answered ``206``; a server that ignores the range is not read;
+- :func:`matching_rows`: read a local parquet file a few rows at a time (page by page through a small
+  read buffer), so memory holds a few images, never a shard's image column.
 
 ``$HF_ENDPOINT`` (the variable ``huggingface_hub`` reads too) points everything at a mirror, or at a
-local test server. Why not ``huggingface_hub`` itself: see data/README.md ("How downloads work").
+local test server; ``$HF_TOKEN`` (or ``huggingface_hub``'s token file) is sent to that host only. Why
+not ``huggingface_hub`` itself: see data/README.md ("How downloads work").
 """
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
-import os
 import re
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .download import DownloadError, timeout_s
+from .download import DownloadError, hub_endpoint, open_url, read_capped
 
-DEFAULT_ENDPOINT = "https://huggingface.co"
 IMAGE_BATCH = 16  # images decoded at a time while reading a shard
+READ_BUFFER = 1 << 20  # bytes read from disk at a time while decoding a column chunk (pages stream through it)
 FOOTER_PROBE_BYTES = 1 << 16  # the tail fetched to read a parquet footer (enough for ~100 row groups)
+API_CAP = 16 << 20  # the most an API answer (a tree page, dataset_infos.json) may be
+FOOTER_CAP = 16 << 20  # the largest parquet footer read
 
 
 def endpoint() -> str:
     """The Hub's address: ``$HF_ENDPOINT`` (a mirror, a test server), else huggingface.co."""
-    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    return hub_endpoint()
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,6 @@ def file_url(repo: str, path: str, revision: str = "main") -> str:
     return f"{endpoint()}/datasets/{repo}/resolve/{revision}/{urllib.parse.quote(path)}"
 
 
-def _get(url: str, headers: dict[str, str] | None = None, timeout: float | None = None):
-    request = urllib.request.Request(url, headers={"User-Agent": "gancourse", **(headers or {})})
-    return urllib.request.urlopen(request, timeout=timeout or timeout_s())
-
-
 def _why(exc: BaseException) -> str:
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
@@ -77,8 +75,8 @@ def list_files(repo: str, folder: str = "", revision: str = "main", recursive: b
     files = []
     while url:
         try:
-            with _get(url) as response:
-                entries = json.loads(response.read().decode())
+            with open_url(url) as response:
+                entries = json.loads(read_capped(response, API_CAP, url).decode())
                 link = response.headers.get("Link", "")
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise DownloadError(f"{url}: {_why(exc)}") from exc
@@ -93,24 +91,59 @@ def list_files(repo: str, folder: str = "", revision: str = "main", recursive: b
     return sorted(files, key=lambda f: f.path)
 
 
+def dataset_features(repo: str, revision: str = "main") -> dict | None:
+    """The ``datasets`` features of ``repo`` (its first configuration) from ``dataset_infos.json``; None
+    when the repository has none or it cannot be read (the caller falls back to what it knows)."""
+    url = file_url(repo, "dataset_infos.json", revision)
+    try:
+        with open_url(url) as response:
+            infos = json.loads(read_capped(response, API_CAP, url).decode())
+    except urllib.error.HTTPError:
+        return None  # 404 (no such file) or another refusal: not worth failing the download for
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise DownloadError(f"{url}: {_why(exc)}") from exc
+    configs = infos.values() if isinstance(infos, dict) else []
+    return next((c["features"] for c in configs if isinstance(c, dict) and isinstance(c.get("features"), dict)),
+                None)
+
+
+def feature_names(features: dict | None, column: str) -> list[str] | None:
+    """The ``ClassLabel`` names of ``column`` in a ``datasets`` features dict, if it has them."""
+    feature = (features or {}).get(column)
+    names = feature.get("names") if isinstance(feature, dict) else None
+    return list(names) if isinstance(names, list) and names else None
+
+
+def _tail(remote: RemoteFile, want: int) -> bytes | None:
+    """The last ``want`` bytes of a remote file, or None when the server does not answer the range with 206."""
+    first = remote.size - want
+    try:
+        with open_url(remote.url, {"Range": f"bytes={first}-{remote.size - 1}"}) as response:
+            if response.status != 206 or not response.headers.get("Content-Range", "").startswith(f"bytes {first}-"):
+                return None  # the whole file (or another part) is coming: close without reading it
+            return read_capped(response, want, remote.url)
+    except (urllib.error.URLError, OSError) as exc:
+        raise DownloadError(f"{remote.url}: {_why(exc)}") from exc
+
+
 def parquet_footer(remote: RemoteFile):
-    """The :class:`pyarrow.parquet.FileMetaData` of a remote parquet file, read from its last bytes."""
+    """The :class:`pyarrow.parquet.FileMetaData` of a remote parquet file, from its last bytes; None when the
+    server does not honour a range request (reading the whole file for its footer is never worth it)."""
     import pyarrow.parquet as pq
 
     want = min(FOOTER_PROBE_BYTES, remote.size)
     for _ in range(2):
-        try:
-            with _get(remote.url, {"Range": f"bytes=-{want}"}) as response:
-                tail = response.read()
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            raise DownloadError(f"{remote.url}: {_why(exc)}") from exc
-        tail = tail[-want:]  # a server that ignores Range sends the whole file
+        tail = _tail(remote, want)
+        if tail is None:
+            return None
         if len(tail) < 8 or tail[-4:] != b"PAR1":
             raise DownloadError(f"{remote.url}: not a parquet file (no PAR1 at its end)")
         footer = int.from_bytes(tail[-8:-4], "little") + 8
         if footer <= len(tail):
             return pq.ParquetFile(io.BytesIO(tail[-footer:])).metadata
-        want = min(footer, remote.size)  # a footer larger than the probe: ask once more for all of it
+        if footer > min(remote.size, FOOTER_CAP):
+            raise DownloadError(f"{remote.url}: a parquet footer of {footer} bytes (damaged or not parquet)")
+        want = footer  # a footer larger than the probe: ask once more for all of it
     raise DownloadError(f"{remote.url}: could not read the parquet footer")
 
 
@@ -125,20 +158,6 @@ def class_names(metadata, column: str) -> list[str] | None:
         return None
     names = feature.get("names") if isinstance(feature, dict) else None
     return list(names) if names else None
-
-
-def column_ranges(metadata, column: str) -> list[tuple[int, int | None, int | None]]:
-    """Per row group: (rows, min, max) of an integer column, from the footer's statistics (None: unknown)."""
-    out = []
-    for g in range(metadata.num_row_groups):
-        group = metadata.row_group(g)
-        low = high = None
-        for c in range(group.num_columns):
-            chunk = group.column(c)
-            if chunk.path_in_schema == column and chunk.statistics is not None and chunk.statistics.has_min_max:
-                low, high = chunk.statistics.min, chunk.statistics.max
-        out.append((group.num_rows, low, high))
-    return out
 
 
 def image_bytes(cell) -> bytes:
@@ -156,12 +175,14 @@ def matching_rows(path: Path, label_columns: list[str], image_columns: list[str]
     """Yield (row index in the file, labels, images) for the rows ``select`` keeps, one row group at a time.
 
     ``select`` gets the label columns of a row group as arrays and returns a boolean mask (None: every
-    row); the image columns of a row group are read only when it keeps a row, ``IMAGE_BATCH`` rows at a time.
+    row); the image columns of a row group are read only when it keeps a row, ``IMAGE_BATCH`` rows at a
+    time, through a ``READ_BUFFER`` read buffer: pyarrow then decodes a column chunk page by page instead
+    of loading it whole (a real wikiart shard is one row group of ~520 MB).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path)
+    parquet = pq.ParquetFile(path, buffer_size=READ_BUFFER, pre_buffer=False)
     first = 0
     for g in range(parquet.num_row_groups):
         rows = parquet.metadata.row_group(g).num_rows

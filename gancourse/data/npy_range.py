@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from tqdm.auto import tqdm
 
 from ..errors import UserError
 from ..files import atomic_write
-from .download import DownloadError, timeout_s
+from .download import DownloadError, open_url, timeout_s
 
 HEADER_BYTES = 128  # the headers we write: fixed size, so the row count can be rewritten in place
 PROBE_BYTES = 4096  # enough for any ordinary .npy header
@@ -90,8 +89,7 @@ def local_rows(path: Path) -> tuple[NpyHeader, int]:
 def _open(url: str, start: int, stop: int | None, timeout: float):
     """GET ``url`` from byte ``start`` (to ``stop`` exclusive, or the end); returns (response, total size)."""
     byte_range = f"bytes={start}-{'' if stop is None else stop - 1}"
-    request = urllib.request.Request(url, headers={"User-Agent": "gancourse", "Range": byte_range})
-    response = urllib.request.urlopen(request, timeout=timeout)
+    response = open_url(url, {"Range": byte_range}, timeout)  # waits out 429/503, backs off on dropped connections
     total = None
     if response.status == 206:
         match = re.match(r"bytes (\d+)-(\d+)/(\d+|\*)", response.headers.get("Content-Range", ""))

@@ -1,22 +1,24 @@
 """``gancourse download wikiart``: real WikiArt paintings from the Hugging Face dataset ``huggan/wikiart``.
 
 The dataset (81,444 paintings, 72 parquet shards of about 520 MB, columns ``image``, ``artist``,
-``genre``, ``style`` with integer class labels) needs no login. What happens:
+``genre``, ``style`` with integer class labels) needs no login. Each shard is a single row group with
+every style mixed in, so no footer statistic can rule a shard out: reading footers would only cost
+requests (72 per run, against the Hub's per-IP rate limit). What happens instead:
 
-1. the file list, with each shard's size and LFS SHA-256, comes from the Hub's tree API;
-2. each shard's footer (one range request of 64 KB) gives its row groups' ``style`` and ``artist``
-   statistics, so shards that hold the wanted paintings are fetched first and shards that cannot hold
-   any are never fetched (this matters when the shards are sorted by style);
-3. shards are downloaded one at a time (resumable, checked against their SHA-256), read row group by
-   row group, and every matching painting is written as
-   ``<root>/wikiart/<style>/<artist>_huggan-wikiart-<shard>-<row>.jpg`` (the ArtGAN layout the loader
-   reads; the dataset has no titles, so the row stands in for one);
+1. the file list, with each shard's size and LFS SHA-256, comes from the Hub's tree API (one request);
+2. the class names of the integer labels come from the repository's ``dataset_infos.json`` (one small
+   request; else one footer read with an explicit range, answered ``206``; else the copy below), and
+   each downloaded shard's own parquet metadata, when it has them, is what its rows are read with;
+3. shards are downloaded in a fixed order (their names), one at a time (resumable, checked against
+   their SHA-256), until ``count`` paintings are there; each is read a few rows at a time and every
+   matching painting is written as ``<root>/wikiart/<style>/<artist>_huggan-wikiart-<shard>-<row>.jpg``
+   (the ArtGAN layout the loader reads; the dataset has no titles, so the row stands in for one);
 4. the shard is deleted once read (``keep_shards=True`` keeps it in ``<root>/wikiart/.download/``).
 
-Running it again continues: paintings already there are counted and kept, a shard that was fully read
-for this selection is not fetched again (``.download/state.json``), a shard cut off halfway resumes.
-It stops once ``count`` paintings of the selection are in the folder; a shard it stopped in the middle of
-is fetched again if a later run asks for more (``keep_shards=True`` keeps it instead).
+Running it again continues: paintings already there are counted and kept (enough of them: no request
+at all), a shard that was fully read for this selection is not fetched again (``.download/state.json``),
+a shard cut off halfway resumes. A shard it stopped in the middle of is fetched again if a later run asks
+for more (``keep_shards=True`` keeps it instead).
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ DEFAULT_COUNT = 400  # what notebook 02's quick profile trains on (the size of t
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 # Class names of the dataset's integer labels, in label order, as its ``datasets`` features declare them
-# (the ClassLabel ``names`` of the dataset card / dataset_infos, also stored in every shard's parquet
-# metadata under "huggingface", which is read first when present). The odd "joaquã\xadn-sorolla" is how
-# the dataset spells Joaquín Sorolla; files get the repaired prefix "joaquin-sorolla".
+# (the ClassLabel ``names`` in the repository's dataset_infos.json, also stored in every shard's parquet
+# metadata under "huggingface"; both are read first when present, this copy is the fallback). The odd
+# "joaquã\xadn-sorolla" is how the dataset spells Joaquín Sorolla; files get the repaired prefix "joaquin-sorolla".
 STYLES = (
     "Abstract_Expressionism", "Action_painting", "Analytical_Cubism", "Art_Nouveau", "Baroque",
     "Color_Field_Painting", "Contemporary_Realism", "Cubism", "Early_Renaissance", "Expressionism",
@@ -114,24 +116,6 @@ def existing_paintings(folder: Path, artists: list[str]) -> int:
                and p.suffix.lower() in IMAGE_SUFFIXES and (not artists or p.name.split("_", 1)[0] in artists))
 
 
-def _expected_matches(metadata, style: int, artists: set[int]) -> tuple[int, int]:
-    """(rows that surely match, rows that may) of a shard, from its row groups' min/max statistics."""
-    sure = maybe = 0
-    for (rows, s_lo, s_hi), (_, a_lo, a_hi) in zip(hf.column_ranges(metadata, "style"),
-                                                   hf.column_ranges(metadata, "artist"), strict=True):
-        if s_lo is not None and not s_lo <= style <= s_hi:
-            continue
-        if artists and a_lo is not None and not any(a_lo <= a <= a_hi for a in artists):
-            continue
-        style_sure = s_lo == s_hi == style
-        artist_sure = not artists or (a_lo is not None and a_lo == a_hi and a_lo in artists)
-        if style_sure and artist_sure:
-            sure += rows
-        else:
-            maybe += rows
-    return sure, maybe
-
-
 class _State:
     """Which shards were read to the end for which selection (``<root>/wikiart/.download/state.json``)."""
 
@@ -159,17 +143,30 @@ def _write_painting(data: bytes, dest: Path) -> None:
     write_bytes_atomic(dest, data)
 
 
-def _extract(shard: Path, shard_no: int, style: int, artists: set[int], artist_names: list[str], folder: Path,
-             limit: int, bar) -> tuple[int, bool]:
+def _shard_names(shard: Path, names: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The class names a downloaded shard's own parquet metadata declares (they win), else ``names``."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.ParquetFile(shard).metadata
+    return {column: hf.class_names(metadata, column) or known for column, known in names.items()}
+
+
+def _extract(shard: Path, shard_no: int, style: str, artists: list[str], names: dict[str, list[str]],
+             folder: Path, limit: int, bar) -> tuple[int, bool]:
     """Write the shard's matching paintings into ``folder``: (new files, whether the shard was read to the end)."""
+    names = _shard_names(shard, names)
+    style_no = _index(style, names["style"], "style")
+    artist_nos = {_index(a, names["artist"], "artist") for a in artists}
+
     def select(labels: dict[str, np.ndarray]) -> np.ndarray:
-        mask = labels["style"] == style
-        return mask & np.isin(labels["artist"], list(artists)) if artists else mask
+        mask = labels["style"] == style_no
+        return mask & np.isin(labels["artist"], list(artist_nos)) if artist_nos else mask
 
     folder.mkdir(parents=True, exist_ok=True)
     written = 0
     for row, labels, images in hf.matching_rows(shard, ["style", "artist"], ["image"], select):
-        name = f"{file_prefix(artist_names[int(labels['artist'])])}_huggan-wikiart-{shard_no:05d}-{row:05d}.jpg"
+        name = f"{file_prefix(_artist_name(names['artist'], labels['artist'], shard, row))}" \
+               f"_huggan-wikiart-{shard_no:05d}-{row:05d}.jpg"
         dest = folder / name
         if dest.exists():
             continue
@@ -179,6 +176,19 @@ def _extract(shard: Path, shard_no: int, style: int, artists: set[int], artist_n
         written += 1
         bar.update(1)
     return written, True
+
+
+def _artist_name(names: list[str], label: object, shard: Path, row: int) -> str:
+    """The artist of a row; a label outside the names (-1, Hugging Face's "no label", would silently name the
+    last artist with Python's negative indexing) is one clear error instead of a painting filed wrongly."""
+    index = int(label)
+    if not 0 <= index < len(names):
+        raise DownloadError(f"{shard.name}, row {row}: artist label {index} is outside the {len(names)} artists "
+                            "the dataset names, so the painting cannot be filed under its artist; the shard does "
+                            "not match its metadata (a changed or damaged dataset). The paintings written so far "
+                            f"are kept; delete {shard} and download again, or choose artists with --data-option "
+                            "artist=...")
+    return names[index]
 
 
 def download_wikiart(root: Path | str, style: str = "Impressionism", artist: str | list[str] | None = None,
@@ -213,14 +223,18 @@ def download_wikiart(root: Path | str, style: str = "Impressionism", artist: str
         shards = [f for f in hf.list_files(REPO, "data") if SHARD.search(f.path)]
         if not shards:
             raise DownloadError(f"{hf.endpoint()}: {REPO} lists no parquet shards under data/")
-        plan, names = _plan(shards, hf_style, wanted)
-        style_no = names["style"].index(hf_style)
-        artist_nos = {_index(a, names["artist"], "artist") for a in wanted}
+        if any(s.sha256 is None for s in shards):
+            missing = next(s for s in shards if s.sha256 is None)
+            raise DownloadError(f"{missing.url}: the Hub publishes no SHA-256 for it, so it cannot be checked")
+        names = _class_names(shards)
+        _index(hf_style, names["style"], "style")
+        for a in wanted:
+            _index(a, names["artist"], "artist")
         key = f"{style}|{','.join(sorted(wanted)) or '*'}"
         state = _State(work / "state.json")
         with tqdm(total=count or None, initial=have, unit="painting", desc=f"wikiart/{style} paintings",
                   disable=not progress) as found:
-            for remote in plan:
+            for remote in sorted(shards, key=lambda f: f.path):  # a fixed order: no shard can be ruled out
                 if count and have >= count:
                     break
                 if state.covers(remote.name, key, f"{style}|*"):
@@ -230,7 +244,7 @@ def download_wikiart(root: Path | str, style: str = "Impressionism", artist: str
                     fetch_large(remote.url, shard, sha256=remote.sha256, size=remote.size, progress=progress,
                                 desc=f"{remote.name} ({have}/{count or '?'} paintings)")
                 shard_no = int(SHARD.search(remote.path).group(1))
-                written, whole = _extract(shard, shard_no, style_no, artist_nos, names["artist"], folder,
+                written, whole = _extract(shard, shard_no, hf_style, wanted, names, folder,
                                           count - have if count else 0, found)
                 have += written
                 if whole:
@@ -247,22 +261,13 @@ def download_wikiart(root: Path | str, style: str = "Impressionism", artist: str
     return folder
 
 
-def _plan(shards: list[hf.RemoteFile], style: str, artists: list[str]):
-    """The shards worth fetching, most matches first, and the class names; from the shards' footers."""
+def _class_names(shards: list[hf.RemoteFile]) -> dict[str, list[str]]:
+    """The dataset's own class names for ``style`` and ``artist`` (see the module docstring), read once."""
     names = {"style": list(STYLES), "artist": list(ARTISTS)}
-    if any(s.sha256 is None for s in shards):
-        missing = next(s for s in shards if s.sha256 is None)
-        raise DownloadError(f"{missing.url}: the Hub publishes no SHA-256 for it, so it cannot be checked")
-    scored = []
-    for order, remote in enumerate(tqdm(shards, desc="reading shard footers", unit="shard", leave=False)):
-        metadata = hf.parquet_footer(remote)
-        if order == 0:  # the dataset's own class names win over the recorded ones
-            for column in names:
-                names[column] = hf.class_names(metadata, column) or names[column]
-            style_no = _index(style, names["style"], "style")
-            artist_nos = {_index(a, names["artist"], "artist") for a in artists}
-        sure, maybe = _expected_matches(metadata, style_no, artist_nos)
-        if sure or maybe:
-            scored.append((-sure, -maybe, order, remote))
-    return [remote for *_, remote in sorted(scored, key=lambda s: s[:3])], names
-
+    features = hf.dataset_features(REPO)
+    found = {column: hf.feature_names(features, column) for column in names}
+    if not all(found.values()):
+        metadata = hf.parquet_footer(shards[0])  # None when the server ignores the range: not read then
+        if metadata is not None:
+            found = {column: found[column] or hf.class_names(metadata, column) for column in names}
+    return {column: found[column] or known for column, known in names.items()}

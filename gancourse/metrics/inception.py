@@ -6,8 +6,8 @@ Published FIDs use the TensorFlow Inception graph of Heusel et al. (``inception-
 of patched blocks; :func:`fid_inception_v3` builds the same network here, so FIDs match pytorch-fid's.
 
 - ``gancourse download inception`` fetches the weights into ``<data root>/inception/`` and checks their
-  SHA-256 against the prefix in the file name (``6726825d``, the torch.hub convention that pytorch-fid
-  itself relies on);
+  size and full SHA-256 (pinned below). pytorch-fid itself checks nothing: it calls
+  ``load_state_dict_from_url`` without ``check_hash``, so the ``6726825d`` in the name is only a label;
 - the weights are also found where pytorch-fid keeps them (the torch hub cache), or at ``$GANCOURSE_INCEPTION``;
 - nothing is downloaded implicitly: without the file, :func:`inception_fid` returns None and
   :func:`inception_status` names the command. The course's own feature networks
@@ -31,7 +31,10 @@ from .scores import fid_from_features
 
 WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = f"https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/{WEIGHTS_NAME}"
-WEIGHTS_SHA256_PREFIX = "6726825d"  # in the name, checked as torch.hub.load_state_dict_from_url(check_hash) does
+# The release asset's full SHA-256 and size, as published records of the file give them (the name carries
+# only the first 8 hex digits, and pytorch-fid downloads without check_hash, so nothing else checks them).
+WEIGHTS_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
+WEIGHTS_SIZE = 95_628_359
 DOWNLOAD_COMMAND = "gancourse download inception"
 INPUT_SIZE = 299  # what the network was trained at (tests use the smallest it takes, 75, to run fast)
 _NET: dict[str, nn.Module] = {}
@@ -73,7 +76,8 @@ def download_inception(root: Path | str | None = None, progress: bool = True) ->
         return dest
     made = not dest.parent.exists()
     try:
-        fetch_large(WEIGHTS_URL, dest, sha256=WEIGHTS_SHA256_PREFIX, progress=progress, desc=WEIGHTS_NAME)
+        fetch_large(WEIGHTS_URL, dest, sha256=WEIGHTS_SHA256, size=WEIGHTS_SIZE, progress=progress,
+                    desc=WEIGHTS_NAME)
     finally:
         if made and not any(dest.parent.iterdir()):
             dest.parent.rmdir()

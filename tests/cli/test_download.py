@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 import shutil
 from pathlib import Path
@@ -17,6 +18,7 @@ from gancourse.data import DATASETS, download_command
 from gancourse.metrics import inception
 
 from ..data.test_data import serve_dataset
+from ..helpers import all_files
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -74,7 +76,8 @@ def serve_inception(http_server, monkeypatch) -> bytes:
     data = b"not really weights, but checksummed bytes" * 100
     http_server.write("fid_weights/w.pth", data)
     monkeypatch.setattr(inception, "WEIGHTS_URL", http_server.url_for("fid_weights/w.pth"))
-    monkeypatch.setattr(inception, "WEIGHTS_SHA256_PREFIX", hashlib.sha256(data).hexdigest()[:8])
+    monkeypatch.setattr(inception, "WEIGHTS_SHA256", hashlib.sha256(data).hexdigest())
+    monkeypatch.setattr(inception, "WEIGHTS_SIZE", len(data))
     return data
 
 
@@ -117,3 +120,95 @@ def test_download_quickdraw_without_categories_fetches_the_course_ones(tmp_path,
     names = [url.rsplit("/", 1)[-1].removesuffix(".npy") for url, _ in asked]
     assert names == list(quickdraw.STAND_IN_CATEGORIES)
     assert {rows for _, rows in asked} == {quickdraw.TEST_PER_CLASS + quickdraw.COURSE_MAX_PER_CLASS}
+
+
+def test_download_all_to_a_folder_lists_it_for_a_mirror(tmp_path, http_server, monkeypatch, capsys):
+    from gancourse.data import course_mirror
+
+    served = serve_dataset(http_server, "mnist", monkeypatch)
+    data = serve_inception(http_server, monkeypatch)
+    monkeypatch.setattr(cli_download, "course_downloads", lambda: [("mnist", {}), ("inception", {})])
+    prepared = tmp_path / "class-data"
+    assert main(["download", "all", "--to", str(prepared)]) == 0
+    assert "GANCOURSE_MIRROR=" in capsys.readouterr().out
+    listed = json.loads((prepared / course_mirror.MANIFEST).read_text())["files"]
+    assert listed[f"inception/{inception.WEIGHTS_NAME}"] == {"size": len(data),
+                                                             "sha256": hashlib.sha256(data).hexdigest()}
+    assert {f"mnist/{name}" for name in served} <= set(listed)
+    before = len(http_server.requests)
+    monkeypatch.setenv("GANCOURSE_DATA", str(prepared))  # a student on the shared folder
+    assert main(["download", "all"]) == 0
+    assert len(http_server.requests) == before  # zero requests
+
+
+@pytest.fixture
+def class_mirror(tmp_path, http_server, second_server, monkeypatch):
+    """An instructor's prepared data root served by a plain HTTP server; the 'public' hosts are elsewhere."""
+    from gancourse.data import course_mirror
+
+    prepared = http_server.root / "course"
+    files = {"mnist/t10k-labels-idx1-ubyte.gz": b"labels", "wikiart/Impressionism/a_1.jpg": b"\xff\xd8one",
+             "wikiart/Impressionism/b_2.jpg": b"\xff\xd8two", "monet2photo/trainA/1.jpg": b"\xff\xd8m",
+             "wikiart/.download/state.json": b"{}", f"inception/{inception.WEIGHTS_NAME}": b"weights"}
+    for path, data in files.items():
+        (prepared / path).parent.mkdir(parents=True, exist_ok=True)
+        (prepared / path).write_bytes(data)
+    course_mirror.write_manifest(prepared)
+    monkeypatch.setenv("GANCOURSE_MIRROR", http_server.url_for("course"))
+    monkeypatch.setenv("HF_ENDPOINT", second_server.url.rstrip("/"))  # the Hub: must get no request
+    monkeypatch.setattr(inception, "WEIGHTS_URL", second_server.url_for("w.pth"))
+    return files
+
+
+def test_a_class_mirror_serves_students_with_no_public_request(class_mirror, tmp_data_root, http_server,
+                                                               second_server, monkeypatch, capsys):
+    for what in ("wikiart", "monet2photo", "inception", "mnist"):
+        assert main(["download", what]) == 0
+    for path, data in class_mirror.items():
+        if ".download" not in path:
+            assert (tmp_data_root / path).read_bytes() == data
+    assert not (tmp_data_root / "wikiart" / ".download").exists()  # hidden state is not mirrored
+    assert second_server.requests == []
+    before = len(http_server.requests)
+    assert main(["download", "wikiart"]) == 0  # a second run: the manifest only
+    assert [p for _, p, _ in http_server.requests[before:]] == ["course/gancourse-mirror.json"]
+    assert main(["download", "quickdraw"]) == 2  # the instructor did not prepare it: one line, exit 2
+    assert "has no quickdraw" in capsys.readouterr().err
+    (tmp_data_root / "wikiart" / "Impressionism" / "a_1.jpg").unlink()
+    (http_server.root / "course" / "wikiart" / "Impressionism" / "a_1.jpg").write_bytes(b"\xff\xd8owt")
+    assert main(["download", "wikiart"]) == 2  # a file that changed on the mirror is refused
+    assert "SHA-256" in capsys.readouterr().err
+    assert not (tmp_data_root / "wikiart" / "Impressionism" / "a_1.jpg").exists()
+
+
+def test_a_notebooks_own_download_goes_to_the_class_mirror_too(class_mirror, tmp_data_root, second_server):
+    """load_dataset's automatic download (what a notebook's first run does) uses $GANCOURSE_MIRROR as well."""
+    from gancourse.data import download_dataset
+
+    assert download_dataset("monet2photo") == tmp_data_root
+    assert (tmp_data_root / "monet2photo/trainA/1.jpg").read_bytes() == class_mirror["monet2photo/trainA/1.jpg"]
+    assert second_server.requests == []
+
+
+@pytest.mark.parametrize("what", [*sorted(DATASETS), "inception"])
+def test_offline_every_download_fails_fast_with_one_line_and_leaves_nothing(what, tmp_data_root, closed_port_url,
+                                                                           monkeypatch, capsys):
+    """No network (every host refuses): exit 2, one line, no retry, nothing left in the data root."""
+    from gancourse.data import download as dl
+    from gancourse.data import idx, monet_download
+
+    for name in idx.MIRRORS:
+        monkeypatch.setitem(idx.MIRRORS, name, [closed_port_url + name + "/"])
+    monkeypatch.setenv("GANCOURSE_QUICKDRAW_URL", closed_port_url + "quickdraw")
+    monkeypatch.setenv("HF_ENDPOINT", closed_port_url.rstrip("/"))
+    monkeypatch.setattr(monet_download, "ZIP_MIRRORS", [closed_port_url + "monet2photo.zip"])
+    monkeypatch.setattr(inception, "WEIGHTS_URL", closed_port_url + "w.pth")
+    dl.reset_traffic()
+    code = main(["download", what])
+    err = capsys.readouterr().err
+    if DATASETS.get(what) is not None and DATASETS[what].download is None:
+        assert code == 2
+        return
+    assert code == 2 and "Traceback" not in err and "refused" in err.lower(), err
+    assert dl.traffic()["requests"] <= 8  # each source tried once: nothing retried on a refused connection
+    assert all_files(tmp_data_root) == []

@@ -141,6 +141,13 @@ def test_a_server_that_ignores_ranges_still_gives_the_right_rows(server, tmp_pat
     assert np.array_equal(np.load(dest), server.source[:30])
 
 
+def test_a_busy_server_is_waited_out_as_it_asks(server, tmp_path, capsys):
+    server.answers[NAME] = [(429, {"Retry-After": "0"}), (503, {})]  # rate-limited, then busy, then the file
+    dest = fetch_npy_rows(server.url_for(NAME), tmp_path / "cat.npy", 30, progress=False)
+    assert np.array_equal(np.load(dest), server.source[:30])
+    assert "429" in capsys.readouterr().err
+
+
 def test_a_size_mismatch_is_an_error(server, tmp_path):
     truncated = (server.root / NAME).read_bytes()[:-784]  # the header says 1000 rows, 999 are there
     server.write(NAME, truncated)

@@ -72,11 +72,12 @@ def test_download_checks_the_sha256_and_is_found_afterwards(tmp_data_root, http_
     monkeypatch.setattr(inception, "WEIGHTS_URL", http_server.url_for("fid_weights/" + inception.WEIGHTS_NAME))
     monkeypatch.delenv("GANCOURSE_INCEPTION", raising=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_data_root / "no-hub"))
-    monkeypatch.setattr(inception, "WEIGHTS_SHA256_PREFIX", "00000000")
+    monkeypatch.setattr(inception, "WEIGHTS_SHA256", "0" * 64)
+    monkeypatch.setattr(inception, "WEIGHTS_SIZE", len(data))
     with pytest.raises(dl.ChecksumError, match="SHA-256"):
         inception.download_inception()
     assert list(tmp_data_root.iterdir()) == []  # nothing left behind
-    monkeypatch.setattr(inception, "WEIGHTS_SHA256_PREFIX", hashlib.sha256(data).hexdigest()[:8])
+    monkeypatch.setattr(inception, "WEIGHTS_SHA256", hashlib.sha256(data).hexdigest())
     path = inception.download_inception()
     assert path == inception.weights_path() and inception.inception_weights() == path
     before = len(http_server.requests)
