@@ -1,21 +1,28 @@
-"""Checkpoints that survive a kill mid-write and restore a run bit for bit.
+"""Checkpoints that survive a kill mid-write, prove they are intact, and restore a run bit for bit.
 
 A checkpoint holds every network, every optimiser, the recipe's extra state, every RNG (Python,
 NumPy, torch, CUDA, and the data stream's own generator) and the step. It is written to a temporary
 file in the same folder and renamed over the old one, so the last good checkpoint is never
 half-overwritten. ``save_rotating`` also keeps the checkpoint it replaces as ``previous.pt`` (a hard
-link made before the rename), so one bad write is never the only copy. Loading uses
-``weights_only=True``: a checkpoint cannot execute code; a file that cannot be read back raises
-:class:`~gancourse.errors.CheckpointDamaged` naming it.
+link made before the rename), so one bad write is never the only copy.
+
+Beside the state the file holds a SHA-256 of it (every tensor's bytes, dtype and shape, every other
+value and the structure holding them: :func:`state_digest`), so bytes changed on disk after the save are
+found on load, not trained on. Loading uses ``weights_only=True`` (a checkpoint cannot execute code),
+checks the digest and that every floating tensor is finite; a file that fails any of this raises
+:class:`~gancourse.errors.CheckpointDamaged` naming it. A checkpoint written before digests existed
+(the state alone) still loads, checked for finiteness only.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import pickle
 import shutil
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,23 +32,63 @@ import torch.nn as nn
 from .errors import CheckpointDamaged, MissingInput, UserError
 from .files import TMP_SUFFIX, atomic_write
 
+FORMAT = "gancourse-checkpoint/2"  # {"format": FORMAT, "sha256": state_digest(state), "state": state}
+
+
+def state_digest(state: Any) -> str:
+    """A SHA-256 of ``state``: its structure, every tensor's dtype, shape and bytes, every other value's repr.
+
+    Hashing the values rather than the file's bytes costs no second copy of the checkpoint in memory.
+    """
+    digest = hashlib.sha256()
+
+    def feed(tag: str, text: str = "") -> None:
+        data = f"{tag}{text}".encode()
+        digest.update(len(data).to_bytes(8, "little") + data)  # length-prefixed: no two states feed alike
+
+    def visit(value: Any) -> None:
+        if isinstance(value, torch.Tensor):
+            flat = value.detach().to("cpu").contiguous().reshape(-1)
+            feed("tensor", f"{flat.dtype}{tuple(value.shape)}")
+            digest.update(memoryview(flat.view(torch.uint8).numpy()))
+        elif isinstance(value, dict):
+            feed("dict", str(len(value)))
+            for key, item in value.items():
+                visit(key)
+                visit(item)
+        elif isinstance(value, (list, tuple)):
+            feed(type(value).__name__, str(len(value)))
+            for item in value:
+                visit(item)
+        else:
+            feed(type(value).__name__, repr(value))
+
+    visit(state)
+    return digest.hexdigest()
+
+
+def _sealed(state: dict[str, Any]) -> dict[str, Any]:
+    return {"format": FORMAT, "sha256": state_digest(state), "state": state}
+
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     with atomic_write(path) as f:
-        torch.save(state, f)
+        torch.save(_sealed(state), f)
     return Path(path)
 
 
 def _keep_as(path: Path, previous: Path) -> None:
     """Make ``previous`` a second name of ``path``'s current content, replacing it in one rename."""
     staged = previous.with_name(f".{previous.name}.link{TMP_SUFFIX}")
-    if staged.exists():
-        staged.unlink()
+    staged.unlink(missing_ok=True)
     try:
-        os.link(path, staged)  # no copy, and ``path`` itself is never touched
-    except OSError:  # a file system without hard links
-        shutil.copy2(path, staged)
-    os.replace(staged, previous)
+        try:
+            os.link(path, staged)  # no copy, and ``path`` itself is never touched
+        except OSError:  # a file system without hard links
+            shutil.copy2(path, staged)
+        os.replace(staged, previous)
+    finally:
+        staged.unlink(missing_ok=True)  # a copy cut short by a full disk
 
 
 def save_rotating(state: dict[str, Any], path: str | os.PathLike, previous: str | os.PathLike) -> Path:
@@ -57,7 +104,7 @@ def save_rotating(state: dict[str, Any], path: str | os.PathLike, previous: str 
             _keep_as(path, previous)
 
     with atomic_write(path, before_replace=keep_previous) as f:
-        torch.save(state, f)
+        torch.save(_sealed(state), f)
     return path
 
 
@@ -79,28 +126,86 @@ def _why_unreadable(exc: BaseException) -> str:
                 + (f" ({detail})" if detail else ""))
     if "central directory" in str(exc) or isinstance(exc, zipfile.BadZipFile):
         return "it is cut short (an incomplete write or copy)"
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"it cannot be read back ({type(exc).__name__}{f': {text}' if text else ''})"
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise MissingInput(f"no checkpoint at {path}")
+def _tensors(value: Any, where: str = "") -> Iterator[tuple[str, torch.Tensor]]:
+    if isinstance(value, torch.Tensor):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _tensors(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _tensors(item, f"{where}[{i}]")
+
+
+def _finite(t: torch.Tensor) -> bool:
+    if not (t.is_floating_point() or t.is_complex()) or t.numel() == 0:
+        return True
+    if t.is_complex():
+        return bool(torch.isfinite(t).all())
+    low, high = torch.aminmax(t.detach())  # NaN propagates to both; 25x faster than isfinite().all()
+    return bool(torch.isfinite(low) and torch.isfinite(high))
+
+
+def _non_finite(state: dict[str, Any]) -> str:
+    """The name of the first floating tensor of ``state`` holding NaN or inf ("" when there is none)."""
+    return next((where for where, t in _tensors(state) if not _finite(t)), "")
+
+
+def _read(path: Path) -> Any:
+    """``torch.load`` of ``path`` onto the CPU; whatever fails there is the file's bytes, said as damage."""
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except (EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
-        raise CheckpointDamaged(f"{path} is damaged: {_why_unreadable(exc)}") from exc
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except MemoryError:
+        raise
     except OSError as exc:  # the zip reader refuses a cut file with EINVAL; other OSErrors are the disk's
         if exc.errno != errno.EINVAL:
             raise
         raise CheckpointDamaged(f"{path} is damaged: it is cut short or not a PyTorch file") from exc
-    except RuntimeError as exc:  # PyTorch's reader of the zip container; other RuntimeErrors are not the file's
-        if "PytorchStreamReader" not in str(exc) and "zip archive" not in str(exc):
-            raise
+    except Exception as exc:  # on the CPU, a failure of torch's reader or the unpickler is about the bytes
         raise CheckpointDamaged(f"{path} is damaged: {_why_unreadable(exc)}") from exc
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The state saved in ``path``, checked intact (digest, finite tensors), its tensors on ``map_location``."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        raise MissingInput(f"no checkpoint at {path}")
+    if not path.is_file():
+        what = "a directory" if path.is_dir() else "not a regular file"
+        raise CheckpointDamaged(f"{path} is damaged: it is {what}, not a checkpoint")
+    loaded = _read(path)
+    if isinstance(loaded, dict) and ("format" in loaded or "sha256" in loaded):
+        if loaded.get("format") != FORMAT or "state" not in loaded:
+            raise CheckpointDamaged(f"{path} is damaged: its format ({str(loaded.get('format'))[:40]!r}) is not "
+                                    f"{FORMAT!r}")
+        state = loaded["state"]
+        if loaded.get("sha256") != state_digest(state):
+            raise CheckpointDamaged(f"{path} is damaged: its content does not match the SHA-256 saved with it "
+                                    "(bytes changed on disk after it was written)")
+    else:
+        state = loaded  # saved before checkpoints carried a digest
     if not isinstance(state, dict):
         raise CheckpointDamaged(f"{path} is damaged: it holds a {type(state).__name__}, not a checkpoint")
-    return state
+    bad = _non_finite(state)
+    if bad:
+        raise CheckpointDamaged(f"{path} is damaged or from a run that diverged: {bad} holds NaN or infinite "
+                                "values")
+    device = torch.device(map_location)
+    return state if device.type == "cpu" else _to_device(state, device)
+
+
+def _to_device(value: Any, device: torch.device) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {key: _to_device(item, device) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_device(item, device) for item in value)
+    return value
 
 
 TRAINING_KEYS = ("recipe", "stream", "step", "elapsed")

@@ -11,15 +11,45 @@ import torch
 
 
 def pick_device(preference: str | None = None) -> torch.device:
-    """CUDA, then Apple MPS, then CPU; ``preference`` (or ``$GANCOURSE_DEVICE``) overrides."""
+    """CUDA, then Apple MPS, then CPU; ``preference`` (or ``$GANCOURSE_DEVICE``) overrides.
+
+    A preference this machine cannot honour (a typo, ``cuda`` without a GPU) is a
+    :class:`~gancourse.errors.UserError` naming what it has, not an error from deep inside torch later.
+    """
     preference = preference or os.environ.get("GANCOURSE_DEVICE") or "auto"
     if preference != "auto":
-        return torch.device(preference)
+        return _available(preference)
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can train on, e.g. ``["cpu", "cuda:0", "cuda:1"]``."""
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        found += ["mps", "mps:0"]
+    return found
+
+
+def _available(preference: str) -> torch.device:
+    from .errors import UserError
+
+    have = ", ".join(["auto", *available_devices()])
+    try:
+        device = torch.device(preference)
+    except (RuntimeError, ValueError, TypeError):
+        raise UserError(f"unknown device {preference!r}; this machine has: {have}") from None
+    if device.type == "cpu":
+        return device
+    if str(device) not in available_devices():
+        raise UserError(f"device {preference!r} is not available on this machine (it has: {have}); "
+                        "leave --device out (or set it to auto) to use the best one there is")
+    return device
 
 
 def seed_everything(seed: int) -> None:

@@ -42,3 +42,11 @@ class TrainingDiverged(UserError):
 
 class NotEnoughMemory(UserError):
     """A configuration whose estimated memory exceeds what the machine has free."""
+
+
+class DiskFull(UserError, OSError):
+    """A write that ran out of disk space (or quota); the file it was replacing is left as it was."""
+
+
+class LockUnavailable(UserError):
+    """A lock file that cannot be used: a symbolic link, not a regular file, or a file system without locks."""

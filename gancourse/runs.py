@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import NotARunDirectory, RunDirectoryBusy
+from .errors import NotARunDirectory, RunDirectoryBusy, UserError
 from .files import write_json_atomic, write_text_atomic
+from .locks import FileLock
 
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks, so no guard against a second writer there
-    fcntl = None
+
+class RunFileDamaged(UserError):
+    """A run directory's config.json cannot be read back (cut short, empty, not a JSON object)."""
 
 
 class RunDir:
@@ -47,16 +47,47 @@ class RunDir:
     def create(self) -> RunDir:
         for folder in (self.path, self.samples_dir, self.checkpoints_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        self._refuse_folders_where_files_go()
         return self
+
+    def _refuse_folders_where_files_go(self) -> None:
+        """A folder named ``last.pt`` (or config.json, ...) would fail the first save, after the training: fail now."""
+        for path in (self.config_path, self.history_path, self.metrics_path, self.last_checkpoint,
+                     self.previous_checkpoint, self.generator_path):
+            if path.exists() and not path.is_file():
+                raise UserError(f"{path} is a folder (or another non-file) where the run keeps a file, so the run "
+                                f"could not save it; move it aside (mv {path} {path}.old) and run the same "
+                                "command again")
 
     def exists(self) -> bool:
         return self.config_path.is_file()
 
     def read_config(self) -> dict[str, Any]:
-        if not self.config_path.is_file():
+        """config.json as a dict; a missing or damaged one is one line that says what to do."""
+        path = self.config_path
+        if not path.is_file():
+            checkpoints = [p.name for p in (self.last_checkpoint, self.previous_checkpoint, self.generator_path)
+                           if p.exists()]
+            if checkpoints:  # training again into it would meet the same missing file: say what does work
+                raise NotARunDirectory(
+                    f"{self.path} holds checkpoints ({', '.join(checkpoints)}) but no config.json (deleted, or never "
+                    f"written), so what they were trained with is unknown and they cannot be resumed or read. "
+                    f"Restore config.json from a copy, or move the folder aside (mv {self.path} {self.path}.old) "
+                    "and train again")
             raise NotARunDirectory(f"{self.path} is not a run directory (no config.json); "
                                     f"train one with `gancourse train --out {self.path}`")
-        return json.loads(self.config_path.read_text())
+        try:
+            config = json.loads(path.read_bytes())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            config, reason = None, f"{type(exc).__name__}: {exc}"
+        else:
+            reason = f"a JSON {type(config).__name__}, not an object"
+        if not isinstance(config, dict):
+            raise RunFileDamaged(
+                f"{path} is damaged ({'empty' if not path.stat().st_size else reason}), so this run's settings are "
+                f"unknown. Restore it from a copy, or move the folder aside (mv {self.path} {self.path}.old) and "
+                "train again")
+        return config
 
     def write_config(self, config: dict[str, Any]) -> None:
         write_json_atomic(self.config_path, config)
@@ -66,15 +97,32 @@ class RunDir:
             f.write(json.dumps(record, sort_keys=True) + "\n")
 
     def read_history(self) -> list[dict[str, Any]]:
+        """The records of history.jsonl; lines that are not a JSON object are skipped (see ``_read_history``)."""
+        return self._read_history()[0]
+
+    def _read_history(self) -> tuple[list[dict[str, Any]], list[bytes]]:
+        """(records, unreadable lines). A last line without its newline was cut short by a kill: dropped
+        silently. Any other line that is not a UTF-8 JSON object (a hand edit, a disk error) is skipped with
+        a warning; a resume moves it to ``history.jsonl.unreadable`` (:meth:`truncate_history`)."""
         if not self.history_path.is_file():
-            return []
-        records = []
-        for line in self.history_path.read_text().splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:  # a line cut short by a kill (cut from the file on resume)
+            return [], []
+        lines = self.history_path.read_bytes().split(b"\n")
+        records, bad = [], []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
                 continue
-        return records
+            try:
+                record = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                record = None
+            if isinstance(record, dict) and isinstance(record.get("step", 0), (int, float)):
+                records.append(record)
+            elif number < len(lines):  # the last piece has no newline after it: cut short, not damage
+                bad.append(line)
+        if bad:
+            _warn_once(f"[gancourse] {self.history_path}: skipped {len(bad)} line(s) that are not JSON objects "
+                       f"(a resume keeps them in {self.history_path.name}.unreadable)")
+        return records, bad
 
     def losses(self) -> list[dict[str, Any]]:
         return [r for r in self.read_history() if "eval" not in r]
@@ -86,7 +134,11 @@ class RunDir:
         """Drop records written after ``step`` (the checkpoint a resumed run restarts from)."""
         if not self.history_path.is_file():
             return
-        kept = [r for r in self.read_history() if r.get("step", 0) <= step]
+        records, bad = self._read_history()
+        if bad:  # kept for a look, out of the way of the readers
+            with open(self.history_path.with_name(self.history_path.name + ".unreadable"), "ab") as f:
+                f.write(b"".join(line + b"\n" for line in bad))
+        kept = [r for r in records if r.get("step", 0) <= step]
         write_text_atomic(self.history_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
 
     def clear_history(self) -> None:
@@ -98,78 +150,54 @@ class RunDir:
         return RunLock(self.lock_path)
 
     def read_metrics(self) -> dict[str, Any]:
-        return json.loads(self.metrics_path.read_text()) if self.metrics_path.is_file() else {}
+        """metrics.json, or {} when there is none or it is damaged (new metrics then replace it)."""
+        metrics = self._stored_metrics()
+        if metrics is None:
+            _warn_once(f"[gancourse] {self.metrics_path} is damaged (not a JSON object); ignoring it")
+        return metrics or {}
+
+    def _stored_metrics(self) -> dict[str, Any] | None:
+        """The metrics on disk: {} when there are none, None when the file is damaged."""
+        if not self.metrics_path.exists():
+            return {}
+        try:
+            metrics = json.loads(self.metrics_path.read_bytes())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        return metrics if isinstance(metrics, dict) else None
 
     def write_metrics(self, metrics: dict[str, Any]) -> None:
+        """Store ``metrics``; a damaged metrics.json is moved aside (``metrics.json.damaged``), never in the way."""
+        if self._stored_metrics() is None:
+            aside = self.metrics_path.with_name(self.metrics_path.name + ".damaged")
+            self.metrics_path.replace(aside)
+            print(f"[gancourse] {self.metrics_path} was damaged; moved it to {aside.name}", file=sys.stderr)
         write_json_atomic(self.metrics_path, metrics)
 
     def sample_paths(self) -> list[Path]:
         return sorted(self.samples_dir.glob("step_*.png"))
 
 
-# The run locks this process holds: resolved path -> [file descriptor, depth]. Nested holders share one
-# (``train`` locks before loading data, and ``fit`` inside it locks again).
-_HELD: dict[Path, list[int]] = {}
+_WARNED: set[str] = set()
 
 
-class RunLock:
-    """An exclusive OS lock (``flock``) on a run directory's ``.lock`` file, which names its holder.
+def _warn_once(message: str) -> None:
+    """Print ``message`` to stderr the first time only: the readers of a run read it many times."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(message, file=sys.stderr)
 
-    The kernel releases it when the holding process ends, however it ends (kill -9 included), so a
-    stale lock never blocks a rerun. Another process asking for it is refused with
-    :class:`~gancourse.errors.RunDirectoryBusy` naming the first; within one process it nests. No-op
-    where ``fcntl`` is missing (Windows).
+
+class RunLock(FileLock):
+    """The exclusive OS lock (``flock``) on a run directory's ``.lock`` file, which names its holder.
+
+    Another process asking for it is refused with :class:`~gancourse.errors.RunDirectoryBusy` naming the
+    first; the rest (released by the kernel however its holder dies, no symlinks followed, a file system
+    without locks said as such) is :class:`~gancourse.locks.FileLock`'s.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-        self._key: Path | None = None
-
-    def holder(self) -> str:
-        try:
-            return self.path.read_text().strip()
-        except OSError:
-            return ""
-
-    def acquire(self) -> RunLock:
-        if fcntl is None or self._key is not None:
-            return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        key = self.path.resolve()
-        if key in _HELD:
-            _HELD[key][1] += 1
-            self._key = key
-            return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            holder = self.holder() or "another process"
-            raise RunDirectoryBusy(
-                f"{self.path.parent} is being trained by {holder}; wait for it to finish (or stop it), "
-                "or train into another directory (--out)") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"process {os.getpid()} on {socket.gethostname()}\n".encode())
-        _HELD[key] = [fd, 1]
-        self._key = key
-        return self
-
-    def release(self) -> None:
-        if self._key is None:
-            return
-        entry = _HELD[self._key]
-        entry[1] -= 1
-        if entry[1] == 0:
-            fd = entry[0]
-            del _HELD[self._key]
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-        self._key = None
-
-    def __enter__(self) -> RunLock:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
+        folder = Path(path).parent
+        super().__init__(path, lambda holder: RunDirectoryBusy(
+            f"{folder} is being trained by {holder}; wait for it to finish (or stop it), "
+            "or train into another directory (--out)"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
@@ -9,12 +10,24 @@ import yaml
 from ..errors import UserError
 
 
+class _ValueLoader(yaml.SafeLoader):
+    """A safe loader without aliases: ``*name`` would repeat a node, and nested repeats explode in size."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - PyYAML's signature
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("aliases are not expanded in option values")
+        return super().compose_node(parent, index)
+
+
 def parse_value(text: str) -> Any:
-    """YAML scalars (``3``, ``2e-4``, ``true``), and comma lists (``apple,cat`` -> ["apple", "cat"])."""
+    """YAML scalars (``3``, ``2e-4``, ``true``), and comma lists (``apple,cat`` -> ["apple", "cat"]).
+
+    Text that is not plain YAML (an alias ``*a``, a stray bracket) stays text, for the option's own check.
+    """
     if "," in text:
         return [parse_value(part.strip()) for part in text.split(",") if part.strip()]
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=_ValueLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError:
         return text
     # YAML reads "2e-4" as a string (it wants "2.0e-4"); numbers should be numbers.
@@ -32,8 +45,28 @@ def parse_assignments(items: list[str] | None, flag: str) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UserError(f"{flag} takes KEY=VALUE, got {item!r} (e.g. {flag} {key.strip() or 'lr_d'}=2e-4)")
-        result[key.strip().replace("-", "_")] = parse_value(value.strip())
+        parsed = parse_value(value.strip())
+        if parsed == [] and "," in value:  # "categories=," would silently mean "the default ones"
+            raise UserError(f"{flag} {item!r} names no value between its commas; give at least one "
+                            f"(e.g. {flag} {key.strip()}=apple,cat)")
+        result[key.strip().replace("-", "_")] = parsed
     return result
+
+
+def check_seed(seed: int) -> None:
+    """Refuse a seed torch cannot take (it wants a 64-bit integer) in one line, before any work."""
+    from ..engine.spec import MAX_SEED
+
+    if not 0 <= seed <= MAX_SEED:
+        raise UserError(f"--seed must be a whole number from 0 to 2**63 - 1 = {MAX_SEED}, got {seed}")
+
+
+def check_finite(args: Any, names: tuple[str, ...]) -> None:
+    """Refuse ``inf`` or ``nan`` for a float flag in one line naming the flag (``--epochs inf`` never ends)."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and not math.isfinite(value):
+            raise UserError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
 
 
 def check_at_least(args: Any, minimums: dict[str, float]) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UserError
-from .options import check_at_least
+from .options import check_at_least, check_seed
 
 
 def register(subparsers) -> None:
@@ -29,9 +29,13 @@ def run(args: argparse.Namespace) -> int:
 
     from ..checkpoints import load_generator
     from ..engine.sampling import sample_generator
+    from ..files import atomic_write
     from ..runs import RunDir
 
     check_at_least(args, {"n": 1})
+    check_seed(args.seed)
+    out = _output_file(args.out, "--out", "samples.pt")
+    png = _output_file(args.png, "--png", "grid.png") if args.png else None
     run_dir = RunDir(args.run_dir)
     run_dir.read_config()  # a clear error when this is not a run directory
     if not run_dir.generator_path.is_file():
@@ -45,15 +49,23 @@ def run(args: argparse.Namespace) -> int:
     if not torch.isfinite(images).all():
         raise UserError(f"{run_dir.generator_path} draws NaN or infinite images (its training diverged); "
                         "nothing was written. Train again with a lower learning rate")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(images, out)
-    if args.png:
-        save_image(images[:100], args.png, nrow=10, normalize=True, value_range=(-1, 1), padding=1)
+    with atomic_write(out) as f:  # its folder is created; a failed write leaves no half-written file
+        torch.save(images, f)
+    if png:
+        with atomic_write(png) as f:
+            save_image(images[:100], f, format="png", nrow=10, normalize=True, value_range=(-1, 1), padding=1)
     what = f" of class {args.label!r}" if args.label is not None else ""
     low, high = images.min().item(), images.max().item()
     print(f"wrote {tuple(images.shape)} images{what} with values in [{low:.2f}, {high:.2f}] to {out}")
     return 0
+
+
+def _output_file(name: str, flag: str, example: str) -> Path:
+    """``name`` as a file to write: a folder there is refused in one line (before anything is computed)."""
+    path = Path(name)
+    if path.is_dir():
+        raise UserError(f"{flag} {path} is a folder; give a file name, e.g. {flag} {path / example}")
+    return path
 
 
 def _label_index(run_dir, generator, label: str) -> int:

@@ -26,7 +26,8 @@ def register(subparsers) -> None:
                    help="local: worker processes on this machine (nothing to install); dask: the same through "
                         "dask.distributed (pip install \"gancourse[cluster]\"), a LocalCluster unless --scheduler")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="a running Dask scheduler to send the combinations to, e.g. tcp://10.0.0.5:8786 "
+                   help="a running Dask scheduler to send the combinations to, e.g. tls://10.0.0.5:8786 with "
+                        "Dask's TLS config (distributed.comm.tls.*; a tcp:// one accepts code from anyone) "
                         "(implies --backend dask; the sweep folder must be on a file system its workers share)")
     p.add_argument("--profile", default=None, help="shorthand for --set profile=PROFILE")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",

@@ -10,7 +10,7 @@ import argparse
 import json
 
 from ..errors import UserError
-from .options import check_at_least, parse_assignments
+from .options import check_at_least, check_finite, check_seed, parse_assignments
 
 # The least each numeric flag accepts (0 means "the default" or "off" where it is allowed).
 MINIMUMS = {"steps": 0, "epochs": 0, "time_budget": 0, "batch_size": 1, "limit": 0, "eval_every": 0,
@@ -66,11 +66,13 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.spec import RunSpec
 
     check_at_least(args, MINIMUMS)
+    check_finite(args, ("epochs", "time_budget"))
+    check_seed(args.seed)
     if not (args.steps or args.epochs or args.time_budget):
         raise UserError("give a budget: --steps N, --epochs E or --time-budget SECONDS")
     recipe_options = parse_assignments(args.set, "--set")
     data_options = parse_assignments(args.data_option, "--data-option")
-    if args.categories:
+    if args.categories is not None:
         _add_categories(args.dataset, args.categories, data_options)
     spec = RunSpec(args.dataset, args.recipe, data_options=data_options, recipe_options=recipe_options,
                    seed=args.seed, batch_size=args.batch_size, flip=args.flip, limit=args.limit,
@@ -126,4 +128,8 @@ def _add_categories(dataset: str, categories: str, data_options: dict) -> None:
                          f"{', '.join(n for n, s in sorted(DATASETS.items()) if 'categories' in s.options)}")
     if "categories" in data_options:
         raise UserError("give the categories once: --categories or --data-option categories=..., not both")
-    data_options["categories"] = [c.strip() for c in categories.split(",") if c.strip()]
+    names = [c.strip() for c in categories.split(",") if c.strip()]
+    if not names:  # "--categories ," once trained on the default categories without a word
+        raise UserError(f"--categories {categories!r} names no category; give at least one, e.g. --categories "
+                        "apple,cat (or leave the flag out for the default ones)")
+    data_options["categories"] = names

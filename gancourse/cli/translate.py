@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import re
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -45,6 +47,33 @@ def image_paths(items: list[str]) -> list[Path]:
     return paths
 
 
+def refuse_huge_image(path: Path) -> None:
+    """Refuse an image larger than Pillow's decompression-bomb limit from its header, before decoding it.
+
+    A 400-megapixel PNG can be a few bytes on disk and gigabytes once decoded; Pillow only warns between
+    its limit and twice that, and raises an error that is not an OSError above.
+    """
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, in one line
+            image = Image.open(path)  # reads the header only
+        with image:
+            size = f"{image.width} x {image.height} px = {image.width * image.height / 1e6:.0f} megapixels"
+            too_big = bool(limit) and image.width * image.height > limit
+    except Image.DecompressionBombError as exc:  # over twice the limit: Pillow refuses the header itself
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "over twice that"
+        too_big = True
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path} could not be read as an image: {exc}") from None
+    if too_big:
+        raise UserError(f"{path} is {size}, over the {limit / 1e6:.0f}-megapixel limit for one image (decoding it "
+                        "could take gigabytes); resize it first, e.g. to 1024 px on its long side")
+
+
 def output_names(paths: list[Path], direction: str) -> list[str]:
     """``<name>_<direction>.png`` per input; inputs sharing a name (``a/x.jpg``, ``b/x.jpg``) get their
     folder's name in front (``a-x_...``), then a number if that is not enough, so none is overwritten."""
@@ -71,7 +100,11 @@ def load_run_translators(run_dir: Path, device) -> tuple[dict, int]:
                          "(train one with `gancourse train --recipe cyclegan --dataset monet2photo ...`)")
     size = int(config["recipe_config"]["image_size"])
     if run.generator_path.is_file():
-        return load_translators(run.generator_path, device), size
+        try:
+            return load_translators(run.generator_path, device), size
+        except ValueError as exc:  # a generator of another recipe (a DCGAN's) where the CycleGAN's should be
+            raise UserError(f"{exc}; translate needs a cyclegan run's generator.pt (train one with "
+                            "`gancourse train --recipe cyclegan --dataset monet2photo ...`)") from None
     if run.last_checkpoint.is_file():  # an unfinished run: rebuild the recipe from its checkpoint
         recipe = restore_recipe(run, device)
         return {k: g.eval() for k, g in recipe.directions.items()}, size
@@ -99,7 +132,11 @@ def run(args: argparse.Namespace) -> int:
     if args.size < 0:
         raise UserError(f"--size must be positive (0: the training size), got {args.size}")
     paths = image_paths(args.images)
+    for path in paths:  # every input checked before the first is translated
+        refuse_huge_image(path)
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; translate writes into a folder (e.g. --out translated)")
     out.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         for path, name in zip(paths, output_names(paths, direction), strict=True):

@@ -111,6 +111,8 @@ def train(spec: RunSpec, *, out: str | Path | None = None, hooks: Sequence[Hook]
         out = runs_root() / spec.run_name(data.source)
         _refuse_if_busy(out)
     config = _recipe_config(spec.recipe, data, spec.recipe_options)
+    if check_memory and not _distributed():  # from the config alone: before the networks or the evaluator exist
+        _refuse_what_does_not_fit(spec.recipe, config, batch_size, torch_device)
     if spec.evaluate and evaluator is None:
         evaluator = make_evaluator(data, spec.eval_samples, "cpu", progress,
                                    test=matching_test_split(spec.dataset, data, spec.data_options),
@@ -119,14 +121,22 @@ def train(spec: RunSpec, *, out: str | Path | None = None, hooks: Sequence[Hook]
         evaluator = None
     seed_everything(spec.seed)  # before building the networks: the seed fixes their initial weights too
     model = _built(spec.recipe, config, torch_device)
-    if check_memory and not _distributed():
-        from .memory import check_memory as refuse_what_does_not_fit
-
-        refuse_what_does_not_fit(model, data, batch_size)
     # dataset, data_options and limit stay at the top of config.json too: `gancourse eval/sample` read them
     record = {"dataset": spec.dataset, "data_options": spec.data_options, "limit": spec.limit, "spec": spec.to_json()}
     return fit(model, data, Path(out), spec.loop(batch_size), evaluator=evaluator, hooks=hooks, progress=progress,
                record=record)
+
+
+def _refuse_what_does_not_fit(recipe: str, config: Any, batch_size: int, device: torch.device) -> None:
+    """The memory guard; a combination the recipe refuses (cgan on unlabelled data) is a UserError, as in _built."""
+    from .memory import check_memory
+
+    try:
+        check_memory(recipe, config, batch_size, device)
+    except UserError:  # NotEnoughMemory: its own line
+        raise
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"{recipe}: {exc}") from exc
 
 
 def _refuse_if_busy(out: Path) -> None:

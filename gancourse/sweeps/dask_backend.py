@@ -13,6 +13,20 @@ writes ``status.json`` exactly as with the local backend, and a rerun skips what
 folder and the checkout must be on a file system every Dask worker sees (the usual home or scratch
 folder of a cluster).
 
+Who may connect: the ``LocalCluster`` talks TLS (``tls://``, loopback only) with a throwaway certificate made
+in memory for this sweep (``Security.temporary()``, needs ``cryptography``; without it the cluster talks
+in-process, with no port at all), and refuses every connection that does not present it, so another user
+of a shared machine cannot submit code to it. A cluster of your own (``--scheduler``) is reached with Dask's
+own security configuration: ``tls://`` and the certificates in ``distributed.comm.tls.{ca-file,client.cert,
+client.key}`` (a Dask config file, or the environment variables ``DASK_DISTRIBUTED__COMM__TLS__CA_FILE`` etc.),
+as ``dask scheduler --tls-ca-file ...`` was started. A ``tcp://`` scheduler works too, but anyone who can
+reach it runs code as you: the sweep says so.
+
+A Dask worker that dies (``kill -9``, its node lost) takes its combination's worker process with it (that
+process watches its parent, :func:`gancourse.sweeps.worker.die_with_parent`), and the task Dask retries
+elsewhere first waits for the previous holder of the combination to end (:func:`gancourse.sweeps.worker.
+wait_for_previous_holder`), so the two never train into the same run directory.
+
 Stopping: on Ctrl-C or SIGTERM the driver sets a Dask ``Event``; every task polls it, terminates its worker
 process (which ends like an interrupt: status ``interrupted``, kernel shut down) and returns; tasks that
 had not started return at once. Only then are the client and a cluster the driver started closed.
@@ -52,7 +66,7 @@ def run_combination(notebook: str, folder: str, label: str, stop_name: str, thre
     """
     from distributed import Event, get_worker
 
-    from .runner import _cores, start_worker
+    from .runner import _cores, kill_group, start_worker
 
     stop = Event(stop_name)
     if stop.is_set():
@@ -71,20 +85,43 @@ def run_combination(notebook: str, folder: str, label: str, stop_name: str, thre
         return proc.wait()
     finally:
         if proc.poll() is None:  # this task itself was torn down: take its notebook with it
-            proc.kill()
+            kill_group(proc)
 
 
 def local_cluster(workers: int):
-    """A cluster on this machine: a scheduler and ``workers`` workers with one task slot each, talking TCP on the
-    loopback interface only (nothing is reachable from outside).
+    """A cluster on this machine: a scheduler and ``workers`` workers with one task slot each, talking TLS on the
+    loopback interface only, with a certificate made for it in memory (``cluster.security``): nothing outside
+    this process holds it, so no other process, of this user or another, can connect. Without the
+    ``cryptography`` package to make that certificate, the cluster talks in-process (``inproc://``): no port.
 
     The workers are threads of this process, not processes: a task only starts a worker process and waits for
     it, so threads cost nothing, start in milliseconds, cannot be orphaned, and need no ``if __name__ ==
     "__main__"`` guard in the calling script (worker processes would be spawned by re-importing it).
     """
     distributed = _import_distributed()
-    return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, protocol="tcp://",
-                                    host="127.0.0.1", dashboard_address=None)
+    try:
+        security = distributed.security.Security.temporary()
+        network = {"protocol": "tls://", "host": "127.0.0.1", "security": security}
+    except ImportError:  # no cryptography for the certificate: in-process transport, no port at all
+        network = {"protocol": "inproc://"}
+    import dask
+
+    # the scheduler's and workers' HTTP servers (plain HTTP, no certificate) serve nothing but /health, on a free
+    # loopback port: no task names, paths or logs for other users of the machine, no clash on port 8787
+    health_only = {"distributed.scheduler.http.routes": ["distributed.http.health"],
+                   "distributed.worker.http.routes": ["distributed.http.health"]}
+    with dask.config.set(health_only):
+        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, **network,
+                                        dashboard_address=None,
+                                        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+
+
+def warn_if_unauthenticated(scheduler: str) -> None:
+    """A plain ``tcp://`` scheduler runs anything anyone who reaches it submits: say so once, then go on."""
+    if not scheduler.startswith("tls://"):
+        print(f"[gancourse] note: {scheduler} is not tls://, so the Dask cluster accepts code from anyone who can "
+              "reach it; start it with TLS certificates (dask scheduler --tls-ca-file/--tls-cert/--tls-key) and "
+              "point Dask's config (distributed.comm.tls.*) at them; see gancourse.sweeps.dask_backend")
 
 
 def run_on_dask(notebook: Path, pending: list[Combination], finished: Callable[..., None], *, jobs: int,
@@ -97,6 +134,8 @@ def run_on_dask(notebook: Path, pending: list[Combination], finished: Callable[.
     from .runner import prepare
 
     distributed = _import_distributed()
+    if scheduler:
+        warn_if_unauthenticated(scheduler)
     cluster = None if scheduler else local_cluster(jobs)
     try:
         client = distributed.Client(scheduler or cluster)

@@ -47,7 +47,24 @@ class GridError(UserError):
 
 
 class _NumberLoader(yaml.SafeLoader):
-    """YAML 1.1 reads ``2e-4`` as a string (it wants ``2.0e-4``); a sweep over learning rates should not care."""
+    """A safe loader that reads ``2e-4`` as a number and refuses aliases.
+
+    YAML 1.1 reads ``2e-4`` as a string (it wants ``2.0e-4``); a sweep over learning rates should not care.
+    An alias (``*name``) repeats an anchored node: nested, a few hundred bytes expand to gigabytes (the
+    "billion laughs"), and a grid never needs one.
+    """
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - PyYAML's signature
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise AliasRefused(f"an alias (*{event.anchor}) at line {event.start_mark.line + 1}: aliases are not "
+                               "allowed in a grid (nested ones expand a few bytes into gigabytes); write the values "
+                               "out instead")
+        return super().compose_node(parent, index)
+
+
+class AliasRefused(yaml.YAMLError):
+    """A YAML alias (``*name``) where aliases are not allowed."""
 
 
 _NumberLoader.add_implicit_resolver(
@@ -170,9 +187,11 @@ def load_grid(path: str | Path) -> Grid:
     if not path.is_file():
         raise MissingInput(f"no grid file at {path}; see sweeps/README.md for the format")
     try:
-        spec = yaml.load(path.read_text(), Loader=_NumberLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise GridError(f"{path} is not valid YAML: {exc}") from exc
+        spec = yaml.load(path.read_bytes(), Loader=_NumberLoader)  # noqa: S506 - a SafeLoader subclass
+    except AliasRefused as exc:
+        raise GridError(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:  # its message spans lines (a caret under the column): one line here
+        raise GridError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
     return parse_grid(spec or {}, str(path))
 
 
@@ -183,7 +202,13 @@ def parameters_cell(notebook: str | Path) -> str:
     notebook = Path(notebook)
     if not notebook.is_file():
         raise MissingInput(f"no notebook at {notebook}")
-    for cell in nbformat.read(notebook, as_version=4).cells:
+    try:
+        cells = nbformat.read(notebook, as_version=4).cells
+    except (ValueError, TypeError, AttributeError, KeyError, nbformat.ValidationError) as exc:
+        # not JSON (NotJSONError, a ValueError), not UTF-8, or JSON that is not a notebook
+        raise ParameterError(f"{notebook} is not a Jupyter notebook ({type(exc).__name__}: "
+                             f"{' '.join(str(exc).split())[:120]}); give the .ipynb file to run") from None
+    for cell in cells:
         if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
             return cell.source
     raise ParameterError(f"{notebook} has no cell tagged `parameters`, so papermill cannot set anything in it; "

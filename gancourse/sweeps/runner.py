@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ from typing import Any
 from ..course.profiles import ParameterError, resolve_profile
 from ..errors import RunDirectoryBusy, UserError
 from ..files import write_json_atomic
+from ..locks import FileLock
 from .grid import RUN_DIR_PARAMETER, Grid, check_against_notebook
 
 SWEEP_FILE = "sweep.json"
@@ -192,24 +194,17 @@ def job_environment(threads: int, gpu: int | None = None) -> dict[str, str]:
     return env
 
 
-class _Lock:
-    """One driver per sweep folder: two would run the same combination into the same run directory."""
+class _Lock(FileLock):
+    """One driver per sweep folder: two would run the same combination into the same run directory.
+
+    An OS lock on ``sweep.lock`` (:class:`~gancourse.locks.FileLock`: released however the driver dies, no
+    symlink followed), removed when the sweep ends.
+    """
 
     def __init__(self, folder: Path) -> None:
-        self.path = folder / LOCK_FILE
-
-    def __enter__(self) -> _Lock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.is_file():  # a lock whose process is gone was left by a killed driver: take it over
-            pid = (self.path.read_text().split() or [""])[0]
-            if _alive(pid) and int(pid) != os.getpid():
-                raise RunDirectoryBusy(f"another sweep (pid {pid}) is running in {self.path.parent}; wait for it, "
-                                   f"or delete {self.path} if that process is gone")
-        self.path.write_text(f"{os.getpid()}\n")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.path.unlink(missing_ok=True)
+        super().__init__(folder / LOCK_FILE, lambda holder: RunDirectoryBusy(
+            f"another sweep ({holder}) is running in {folder}; wait for it to finish (or stop it), "
+            "or sweep into another folder (--out)"), remove_on_release=True)
 
 
 @dataclass
@@ -350,13 +345,32 @@ def prepare(combo: Combination) -> None:
     write_json_atomic(combo.params_path, {**combo.params, RUN_DIR_PARAMETER: str(combo.run_dir)})
 
 
+PARENT_VARIABLE = "GANCOURSE_SWEEP_PARENT"  # the launcher's pid: the worker ends when that process dies
+
+
 def start_worker(notebook: Path, folder: Path, label: str, threads: int, gpu: int | None = None) -> subprocess.Popen:
-    """The worker process of one combination (``python -m gancourse.sweeps.worker``), its output in log.txt."""
+    """The worker process of one combination (``python -m gancourse.sweeps.worker``), its output in log.txt.
+
+    It leads a process group of its own (:func:`kill_group` ends it whole) and ends when this process dies
+    (see :func:`gancourse.sweeps.worker.die_with_parent`): a killed Dask worker or driver leaves no orphan.
+    """
     log = open(folder / "log.txt", "a")  # noqa: SIM115 - closed by the child's exit; the parent keeps no handle
     log.write(f"\n=== {_now()}: {label} ({threads} thread(s){f', GPU {gpu}' if gpu is not None else ''})\n")
     log.flush()
+    env = {**job_environment(threads, gpu), PARENT_VARIABLE: str(os.getpid())}
     try:
         return subprocess.Popen([sys.executable, "-m", "gancourse.sweeps.worker", str(notebook), str(folder)],
-                                stdout=log, stderr=subprocess.STDOUT, env=job_environment(threads, gpu))
+                                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=os.name == "posix")
     finally:
         log.close()
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """Kill a worker started by :func:`start_worker` and everything in its process group."""
+    if os.name == "posix":
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group id is the worker's pid (start_new_session)
+        except (ProcessLookupError, PermissionError):
+            pass
+    else:
+        proc.kill()

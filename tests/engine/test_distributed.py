@@ -18,6 +18,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from gancourse.checkpoints import load_checkpoint
 from gancourse.data import BatchStream
 from gancourse.devices import seed_everything
 from gancourse.engine import distributed
@@ -142,8 +143,8 @@ def test_ranks_share_the_networks_but_not_the_noise(runs):
 
 
 def test_resume_under_the_same_world_size_is_bit_for_bit(runs):
-    resumed = torch.load(runs / "resumed/checkpoints/last.pt", weights_only=True)
-    straight = torch.load(runs / "straight/checkpoints/last.pt", weights_only=True)
+    resumed = load_checkpoint(runs / "resumed/checkpoints/last.pt")
+    straight = load_checkpoint(runs / "straight/checkpoints/last.pt")
     for name, state in straight["recipe"]["modules"].items():
         for key, value in state.items():
             assert torch.equal(value, resumed["recipe"]["modules"][name][key]), f"{name}.{key} differs"
@@ -161,13 +162,13 @@ def test_a_one_process_run_resumes_on_two(runs):
 def test_a_two_process_run_resumes_on_one(runs, tmp_path):
     run_dir = tmp_path / "two_then_one"
     shutil.copytree(runs / "straight", run_dir)
-    before = torch.load(run_dir / "checkpoints/last.pt", weights_only=True)
+    before = load_checkpoint(run_dir / "checkpoints/last.pt")
     result = train(run_dir, 40)  # no process group: the plain one-process loop
     assert result.step == 40
     history = _losses(run_dir)
     assert [r["step"] for r in history] == [5, 10, 15, 20, 25, 30, 35, 40]
     assert all(math.isfinite(r["loss_d"]) and math.isfinite(r["loss_g"]) for r in history)
-    after = torch.load(run_dir / "checkpoints/last.pt", weights_only=True)
+    after = load_checkpoint(run_dir / "checkpoints/last.pt")
     assert "ranks" not in after and "distributed" not in json.loads((run_dir / "config.json").read_text())
     # the data continued where the two processes left it: 30 + 10 steps of 16 rows of the same stream
     per_epoch = len(blob_images()) // BATCH

@@ -161,14 +161,20 @@ def test_changed_fixed_values_do_not_mix_with_an_earlier_sweep(tmp_path):
 
 
 def test_one_driver_per_sweep_folder(tmp_path):
+    import fcntl
     import os
 
     notebook = make_notebook(tmp_path / "tiny.ipynb")
     out = tmp_path / "out"
     out.mkdir()
-    (out / "sweep.lock").write_text(f"{os.getppid()}\n")  # a live process holds the folder
-    with pytest.raises(RuntimeError, match="another sweep"):
-        run_sweep(notebook, parse_grid({"parameters": {"a": [1]}}), out, progress=False)
+    held = os.open(out / "sweep.lock", os.O_RDWR | os.O_CREAT)  # another driver holds the folder's OS lock
+    os.write(held, b"process 4242 on lab-7\n")
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(RuntimeError, match=r"another sweep \(process 4242 on lab-7\)"):
+            run_sweep(notebook, parse_grid({"parameters": {"a": [1]}}), out, progress=False)
+    finally:
+        os.close(held)
     assert not (out / "a-1").exists()
 
 
@@ -534,7 +540,7 @@ def test_every_grid_in_sweeps_fits_its_notebook(grid_name, tmp_path):
         assert load_grid(path).replicates >= 2
 
 
-def test_the_cyclegan_grid_is_seed_report_003s_optimiser_by_learning_rate():
+def test_the_cyclegan_grid_is_optimiser_by_learning_rate():
     grid = load_grid(Path(__file__).parents[2] / "sweeps" / "cyclegan_optimizer_lr.yaml")
     assert grid.parameters == {"optimizer": ["adam", "rmsprop"], "lr": [1e-4, 2e-4, 4e-4]}
 
