@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Tests run the notebooks in the smoke profile; GANCOURSE_HEADLESS skips live redraws nobody watches.
 TEST_ENV := GANCOURSE_PROFILE=smoke GANCOURSE_HEADLESS=1 MPLBACKEND=Agg
 
-.PHONY: install test test-offline course lint benchmarks clean-runs
+.PHONY: install test test-offline test-full-profile test-colab course lint benchmarks clean-runs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=600 -q -p no:cacheprovider
+	$(TEST_ENV) $(BIN)/python -m pytest tests -q -p no:cacheprovider
 
 # The suite as a new user offline runs it: no data root given, no network (stand-ins, skips). The notebooks
 # run here through the `slow` sweep test (every numbered notebook, two combinations, budgets below smoke), so
@@ -25,7 +25,30 @@ test: $(STAMP)
 # other data than it was trained on, so they stay apart from `make test`'s real-data runs).
 test-offline: $(STAMP)
 	env -u GANCOURSE_DATA GANCOURSE_OFFLINE=1 GANCOURSE_RUNS="$(CURDIR)/runs/offline" $(TEST_ENV) \
-		$(BIN)/python -m pytest tests -m "slow or not slow" -q -p no:cacheprovider
+		$(BIN)/python -m pytest tests -m "(slow or not slow) and not notebook" -k "not test_full_profile" -q \
+		-p no:cacheprovider
+
+# Every numbered notebook in the full profile (Colab's default on a GPU) with each training cut to a few steps
+# (GANCOURSE_STEP_CAP), on the data the suite finds: shapes, sample counts, sections, resume and peak memory.
+test-full-profile: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest tests/course/test_full_profile.py -m slow -q -p no:cacheprovider
+
+# Colab's package versions (tests/colab_versions.txt) in a second environment: the package is installed as the
+# notebooks' first cell installs it, with Colab's packages as constraints (nothing preinstalled moves), plus what
+# Colab lacks; then the unit tests and notebooks 01 and 05 (widgets included) in the smoke profile.
+COLAB_VENV ?= .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
+$(COLAB_STAMP): pyproject.toml tests/colab_versions.txt
+	$(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COLAB_VENV)/bin/python -m pip install --quiet -r tests/colab_versions.txt
+	$(COLAB_VENV)/bin/python -m pip install --quiet -c tests/colab_versions.txt -e . pytest nbmake "dask[distributed]" cryptography
+	touch $(COLAB_STAMP)
+
+test-colab: $(COLAB_STAMP)
+	$(COLAB_VENV)/bin/python -m pip check
+	env GANCOURSE_RUNS="$(CURDIR)/runs/colab" $(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest tests -m "not slow and not notebook" \
+		notebooks/01_mnist_dcgan.ipynb notebooks/05_quickdraw_cgan.ipynb --nbmake --nbmake-timeout=900 -q -p no:cacheprovider
 
 course: $(STAMP)
 	$(BIN)/gancourse course --profile quick --out runs/course

@@ -23,7 +23,7 @@ Results are appended to ``<out>/results.jsonl`` as each (candidate, seed, length
 ones are skipped, so an interrupted benchmark resumes and several invocations add to one table. Each run
 also saves its per-category grid at every length (``runs/<candidate>-seed<N>/class_grid_<steps>.png``).
 
-Measured (the table, command, seeds and machine load are in the README): ``acgan`` is accurate at 1k steps and
+Measured (the table, command, seeds and machine load are in docs/performance.md): ``acgan`` is accurate at 1k steps and
 collapses per category by 2k (spread 0.52 -> 0.34, second classifier 95% -> 67%, seed 0); ``acgan-ms`` (= cgan's
 defaults) kept spread around 0.7 and accuracy above 98% from 2k to 10k steps; the hinge + spectral-norm
 candidates (projection only, class head 0.2, TAC-GAN twin) collapsed within 1k steps (spread ~0.1, seed 0).

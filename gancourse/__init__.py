@@ -8,7 +8,7 @@ The tree shows the layers:
 
 - core: ``data/``, ``models/``, ``losses``, ``recipes/``, ``metrics/``
 - foundation modules everything may use: ``errors``, ``devices``, ``paths``, ``files`` (atomic writes),
-  ``checkpoints``, ``runs`` (the run directory)
+  ``locks`` (one writer per folder), ``checkpoints``, ``runs`` (the run directory)
 - ``engine/``: training loop, a run end to end, variants, budgets, sampling, restore, distributed
 - ``viz/``: plots, widgets, latent walks
 - ``course/``: notebook setup, profiles, exercises, the course runner, doctor
@@ -35,7 +35,7 @@ _EXPORTS: dict[str, str] = {
     "make_evaluator": "gancourse.engine.experiment",
     "matching_test_split": "gancourse.engine.experiment",
     "fit": "gancourse.engine.training",
-    "Loop": "gancourse.engine.training",
+    "Loop": "gancourse.engine.spec",
     "run_variants": "gancourse.engine.comparisons",
     "RECIPES": "gancourse.recipes",
     # what a run leaves
@@ -57,6 +57,56 @@ _EXPORTS: dict[str, str] = {
     "show_images": "gancourse.viz.plots",
     "show_sample_file": "gancourse.viz.plots",
     "training_gif": "gancourse.viz.plots",
+    # what notebooks 01 and 02 need beyond the above
+    "to_unit_range": "gancourse.data",
+    "MinimaxLoss": "gancourse.losses",
+    "NonSaturatingLoss": "gancourse.losses",
+    "fid_from_features": "gancourse.metrics",
+    "kid_from_features": "gancourse.metrics",
+    "precision_recall": "gancourse.metrics",
+    "feature_evaluator": "gancourse.metrics",
+    "inception_status": "gancourse.metrics.inception",
+    "inception_fid_of_generator": "gancourse.metrics.inception",
+    "checkerboard_energy": "gancourse.metrics.artifacts",
+    "sample_generator": "gancourse.engine.sampling",
+    "beside_reference": "gancourse.course.exercises.compare",
+    "generators_of_run": "gancourse.ema",
+    "normalise_policy": "gancourse.augment",
+    "DiffAugment": "gancourse.augment",
+    "Generator": "gancourse.models",
+    "Discriminator": "gancourse.models",
+    "interpolation_strip": "gancourse.viz.latent",
+    "LatentExplorer": "gancourse.viz.widgets",
+    "SampleScrubber": "gancourse.viz.widgets",
+    # what notebooks 03, 04 and 07 need beyond the above
+    "DCGAN": "gancourse.recipes",
+    "critic_gradient_norms": "gancourse.recipes.wgan",
+    "equal_time_steps": "gancourse.engine.budget",
+    "measure_step_rate": "gancourse.engine.budget",
+    "restore_recipe": "gancourse.engine.restore",
+    "plot_variants": "gancourse.engine.comparisons",
+    "variants_table": "gancourse.engine.comparisons",
+    "kl_from_uniform": "gancourse.metrics.scores",
+    "mode_histogram": "gancourse.metrics.scores",
+    "loss_tracking": "gancourse.metrics.tracking",
+    "stacked_mnist_evaluator": "gancourse.metrics.stacked",
+    "ParameterError": "gancourse.course.profiles",
+    # what notebooks 05 and 06 need beyond the above
+    "BatchStream": "gancourse.data",
+    "download_command": "gancourse.data",
+    "check_categories": "gancourse.data.quickdraw",
+    "parse_categories": "gancourse.data.quickdraw",
+    "check_range": "gancourse.course.profiles",
+    "CGAN": "gancourse.recipes",
+    "ConditionalEvaluator": "gancourse.metrics.conditional",
+    "CycleGAN": "gancourse.recipes.cyclegan",
+    "UnpairedSet": "gancourse.data.unpaired",
+    "every_kth": "gancourse.data.curation",
+    "plot_ranked_strip": "gancourse.data.curation",
+    "rank_by_vibrancy": "gancourse.data.curation",
+    "translation_evaluator": "gancourse.metrics.translation",
+    "inception_fid": "gancourse.metrics.inception",
+    "inception_weights": "gancourse.metrics.inception",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -1,5 +1,6 @@
-"""``gancourse exercises``: list the course's checked exercises; ``--check-reference`` runs every checker
-against its reference solution (the instructors' check that the answers still pass)."""
+"""``gancourse exercises``: list the course's checked exercises (notebook, title, checker, the name that
+``show_solution`` takes); ``--check-reference`` runs every checker against its reference solution (the
+instructors' check that the answers still pass)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ def run(args: argparse.Namespace) -> int:
     from ..course.exercises import EXERCISES, check_references
 
     if not args.check_reference:
+        print(f"nb  {'exercise':<36} {'checker':<32} solution")
         for exercise in EXERCISES:
             if not args.notebook or exercise.notebook == args.notebook:
-                print(f"{exercise.notebook}  {exercise.title:<36} {exercise.checker.__name__}")
-        print("Solutions: gancourse.course.exercises.solutions; check them with --check-reference.")
+                print(f"{exercise.notebook}  {exercise.title:<36} {exercise.checker.__name__:<32} {exercise.name}")
+        print("Solutions: gancourse.course.exercises.solutions; show one with show_solution(\"name\"), "
+              "check them all with --check-reference.")
         return 0
     results = check_references(args.notebook, verbose=True)
     failed = [name for name, ok in results.items() if not ok]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from ..devices import pick_device
 from ..engine.spec import RunSpec
 from ..paths import REPO_ROOT, data_root, runs_root
-from .profiles import resolve_profile
+from .profiles import budget, check_parameters, resolve_profile
 
 
 def repository_url() -> str:
@@ -43,31 +45,47 @@ class NotebookEnv:
     data_root: Path
     runs_root: Path
     in_colab: bool
+    notebook: str = ""
+    budget: SimpleNamespace = field(default_factory=SimpleNamespace)  # the notebook's budgets in this profile
 
     def run_dir(self, name: str) -> Path:
         """Where this notebook's run goes: ``runs/<notebook>/<name>`` (papermill may override)."""
         return self.runs_root / name
 
-    def run_for(self, notebook: str, spec: RunSpec, source: str = "real", yours: str = "") -> Path:
+    def run_for(self, notebook: str | RunSpec, spec: RunSpec | str | None = None, source: str = "real",
+                yours: str = "") -> Path:
         """The run directory of ``spec`` in ``notebook``: ``runs/<notebook>/<profile>-<spec.run_name(source)>``.
 
         Named by the spec, so a changed setting starts a new run and the same settings resume theirs
         (``steps`` is not in the name: a larger budget extends the run). ``yours``: a tag of the student's
-        code (``code_tag``), for an exercise's run beside the package's.
+        code (``code_tag``), for an exercise's run beside the package's. ``env.run_for(spec)`` names the
+        notebook given to :func:`setup`.
         """
+        if isinstance(notebook, RunSpec):  # run_for(spec) or run_for(spec, source): this notebook's run
+            notebook, spec, source = self.notebook, notebook, spec if isinstance(spec, str) else source
         name = f"{self.profile}-{spec.run_name(source)}" + (f"-yours-{yours}" if yours else "")
         return self.runs_root / notebook / name
 
 
-def setup(profile: str = "", quiet: bool = False) -> NotebookEnv:
-    """Pick the device and profile, and say where data and runs live, so nothing needs editing."""
+def setup(profile: str = "", notebook: str = "", parameters: dict[str, Any] | None = None,
+          quiet: bool = False) -> NotebookEnv:
+    """Pick the device and profile, and say where data and runs live, so nothing needs editing.
+
+    ``notebook`` (e.g. "01_mnist_dcgan") with its ``parameters`` (the notebook passes ``globals()``): check
+    them (a value out of range stops here, naming what is allowed) and give the profile's budgets as
+    ``env.budget``.
+    """
     import matplotlib.pyplot as plt
 
     plt.rcParams.update({"figure.dpi": 100, "image.cmap": "gray", "axes.grid": False})
     in_colab = "google.colab" in sys.modules
     if in_colab and "GANCOURSE_DATA" not in os.environ:
         os.environ["GANCOURSE_DATA"] = "/content/gancourse-data"
-    env = NotebookEnv(str(pick_device()), resolve_profile(profile), data_root(), runs_root(), in_colab)
+    if notebook and parameters is not None:
+        check_parameters(notebook, parameters)
+    resolved = resolve_profile(profile)
+    env = NotebookEnv(str(pick_device()), resolved, data_root(), runs_root(), in_colab, notebook,
+                      budget(notebook, resolved))
     if not quiet:
         import torch
 

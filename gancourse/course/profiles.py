@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from ..errors import UserError
@@ -109,7 +110,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, Range | Choice]] = {
         "dataset": Choice(("mnist", "fashion-mnist")), "seed": SEED, "steps": STEPS,
         "lr_g": LEARNING_RATE, "lr_d": LEARNING_RATE, "beta1": Range(0.0, 0.99), "batch_size": Range(8, 1024),
         "d_norm": Choice(("batch", "spectral", "none")),
-        "eval_every": Range(0, 1_000_000), "eval_samples": Range(100, 10_000, default=0),
+        "eval_every": Range(0, 1_000_000), "eval_samples": Range(100, 10_000, default=0), "compare": FLAG,
     },
     "02_wikiart_dcgan": {
         "image_size": Choice((64, 128, 256)), "d_norm": Choice(("batch", "spectral", "none")), "flip": FLAG,
@@ -149,6 +150,48 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, Range | Choice]] = {
         "steps": Range(0, 10**7),
     },
 }
+
+
+# Each notebook's budgets that are not parameters, as (smoke, quick, full): the notebook reads them as
+# ``env.budget.<name>`` (``setup(profile, notebook, globals())``), so its setup cell holds no numbers per profile.
+NOTEBOOK_BUDGETS: dict[str, dict[str, tuple[Any, Any, Any]]] = {
+    "01_mnist_dcgan": {
+        "steps": (250, 3000, 12000), "evaluations": (2, 6, 12), "eval_samples": (500, 2000, 5000),
+        "ema_steps": (250, 1500, 12000),
+    },
+    "02_wikiart_dcgan": {  # steps, width: the parameters' 0; smoke compares at image_size to reuse its feature network
+        "steps": (20, 800, 6000), "width": (16, 32, 64), "max_batch_size": (16, 256, 256),
+        "eval_every": (10, 200, 1000), "eval_samples": (200, 2000, 5000), "feature_steps": (20, 300, 300),
+        "compare_steps": (4, 300, 2000), "compare_at_image_size": (True, False, False), "min_compare_size": (0, 0, 64),
+        "cure_steps": (10, 500, 3000), "monitor_every": (10, 50, 200),
+    },
+    "03_mode_collapse": {  # steps: stacked MNIST per variant; cures: the smoke profile trains three of them
+        "steps": (20, 1200, 6000), "mnist_steps": (30, 1500, 4000), "toy_steps": (200, 2000, 4000),
+        "mode_samples": (1000, 10_000, 26_000), "feature_samples": (300, 2000, 5000), "evaluations": (2, 6, 12),
+        "cures": (("baseline", "pack 2", "WGAN-GP"), NOTEBOOK_PARAMETERS["03_mode_collapse"]["cures"].allowed,
+                  NOTEBOOK_PARAMETERS["03_mode_collapse"]["cures"].allowed),
+    },
+    "04_wgan_gp": {  # budget_s: compute seconds per recipe; probe_steps: steps timed to convert seconds to steps
+        "budget_s": (5, 150, 900), "evaluations": (2, 8, 12), "eval_samples": (500, 2000, 5000),
+        "probe_steps": (1, 3, 10),
+    },
+    "05_quickdraw_cgan": {  # steps, max_per_class, frame_every, eval_per_class: the parameters' 0 (or -1)
+        "steps": (150, 1000, 10000), "max_per_class": (1000, 5000, 0), "frame_every": (50, 250, 500),
+        "eval_per_class": (50, 300, 1000), "evaluations": (1, 4, 10),
+    },
+    "06_monet_cyclegan": {  # the CycleGAN's own budgets are its presets (gancourse.lessons.cyclegan_presets)
+        "baseline_steps": (10, 1500, 5000),  # the simple GAN of section 7
+    },
+    "fashion_dcgan": {  # notebook 07's sweep target: one run per combination
+        "steps": (10, 500, 5000), "sample_every": (5, 50, 500), "eval_samples": (500, 2000, 5000),
+    },
+}
+
+
+def budget(notebook: str, profile: str) -> SimpleNamespace:
+    """``notebook``'s budgets for ``profile`` (``NOTEBOOK_BUDGETS``), as attributes: ``budget(nb, p).steps``."""
+    index = PROFILES.index(check_choice("profile", profile, PROFILES))
+    return SimpleNamespace(**{name: values[index] for name, values in NOTEBOOK_BUDGETS.get(notebook, {}).items()})
 
 
 def check_parameters(notebook: str, values: dict[str, Any]) -> None:

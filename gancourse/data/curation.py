@@ -1,4 +1,4 @@
-"""Data curation by colour vibrancy (seed report 003): rank paintings from subdued to vivid, keep every k-th.
+"""Data curation by colour vibrancy: rank paintings from subdued to vivid, keep every k-th.
 
 Each painting's dominant colours are found by k-means over its pixels; a colour's vibrancy is
 ``(max + min) * (max - min) / max`` of its RGB components (in [0, 1]): the saturation ``(max - min) / max``

@@ -1,4 +1,4 @@
-"""Per-class sample grids of a conditional generator: one row per class, the same noise in every row.
+"""Notebook 05 (Quick Draw cGAN): per-class sample grids of a conditional generator, one row per class.
 
 Keeping the noise fixed across rows makes each column one "style" drawn as every class, and keeping it
 fixed across training (``ClassGridRecorder``, a ``fit`` hook) turns the saved grids into an animation of

@@ -1,4 +1,4 @@
-"""A class picker for conditional generators: a dropdown of classes and a seed slider that redraw live.
+"""Notebook 05 (Quick Draw cGAN): a class picker, a dropdown of classes and a seed slider that redraw live.
 
 Where no one can move a widget (papermill, nbmake, ``GANCOURSE_HEADLESS=1``, or ipywidgets missing) it
 shows the static per-class grid instead, so an executed notebook still shows what the picker would.

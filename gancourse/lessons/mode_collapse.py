@@ -19,10 +19,8 @@ from ..metrics.samples import EVAL_SEED, draw_samples
 from ..metrics.scores import mode_histogram
 
 # The baseline collapses by the Unrolled GAN paper's recipe: D a quarter of the width of G (and G learning
-# five times faster, the setting that collapsed the 2-D toys). Measured on stacked MNIST (seed 0, batch 64,
-# 1200 steps, 10,000 samples, 1 thread): 17 of 1000 modes, KL 6.44, precision 0.78 and recall 0: a few digit
-# triples drawn well. With D as wide as G (32) the same budget covers 837 modes (KL 0.79). At 3000 steps the
-# baseline creeps up to 162 modes (KL 3.47): collapse here is a trap training leaves slowly, not forever.
+# five times faster, the setting that collapsed the 2-D toys): a few digit triples drawn well, which training
+# leaves only slowly. What it and each cure measured: docs/results/03_mode_collapse.md.
 BASELINE: dict[str, Any] = dict(g_width=32, d_width=8, lr_g=1e-3, lr_d=2e-4)
 
 # Each cure is the baseline plus these options (``recipe`` picks another recipe); D keeps the baseline's

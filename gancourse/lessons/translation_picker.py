@@ -1,4 +1,4 @@
-"""The CycleGAN photo picker: choose a held-out image and see it translated both ways and back.
+"""Notebook 06 (Monet CycleGAN): choose a held-out image and see it translated both ways and back.
 
 Live in JupyterLab or Colab (a slider over the images of each domain); where no one can move a widget
 (papermill, nbmake, ``GANCOURSE_HEADLESS=1``) :meth:`TranslationPicker.show` draws the static table of

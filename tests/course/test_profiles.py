@@ -68,3 +68,22 @@ def test_the_cures_notebook_3_accepts_are_the_package_cures():
     from gancourse.lessons.mode_collapse import CURES
 
     assert NOTEBOOK_PARAMETERS["03_mode_collapse"]["cures"].allowed == tuple(CURES)
+
+
+def test_a_notebooks_budgets_follow_its_profile_and_setup_checks_its_parameters():
+    from gancourse.course.notebook import setup
+    from gancourse.course.profiles import NOTEBOOK_BUDGETS, budget
+
+    for notebook, budgets in NOTEBOOK_BUDGETS.items():
+        assert notebook in NOTEBOOK_PARAMETERS
+        for name, values in budgets.items():
+            assert len(values) == 3, f"{notebook}.{name}: one value per profile (smoke, quick, full)"
+            assert getattr(budget(notebook, "quick"), name) == values[1]
+    assert budget("01_mnist_dcgan", "smoke").steps < budget("01_mnist_dcgan", "full").steps
+    values = notebook_parameters(notebook_path("01_mnist_dcgan"))
+    env = setup("smoke", "01_mnist_dcgan", values, quiet=True)
+    assert env.budget.steps == NOTEBOOK_BUDGETS["01_mnist_dcgan"]["steps"][0] and env.notebook == "01_mnist_dcgan"
+    with pytest.raises(ParameterError, match="lr_g=1.0"):
+        setup("smoke", "01_mnist_dcgan", {**values, "lr_g": 1.0}, quiet=True)
+    with pytest.raises(ParameterError, match="profile"):
+        budget("01_mnist_dcgan", "fast")

@@ -20,11 +20,19 @@ class Attempt(Exception):
         self.hint, self.attempted = hint, attempted
 
 
-def report(name: str, ok: bool, hint: str = "", attempted: bool = True) -> bool:
+def stuck(solution: str) -> str:
+    """What a FAIL line ends with: how to see the reference answer of exercise ``solution``."""
+    return f'stuck? show_solution("{solution}") prints the reference'
+
+
+def report(name: str, ok: bool, hint: str = "", attempted: bool = True, solution: str = "") -> bool:
+    """Print the verdict line; a FAIL names how to see the reference (``solution``: the exercise's name)."""
     if not attempted:
         print(f"NOT YET  {name}: {NOT_ATTEMPTED}")
+    elif ok:
+        print(f"PASS  {name}" + (f" ({hint})" if hint else ""))
     else:
-        print(f"PASS  {name}" + (f" ({hint})" if ok and hint else "") if ok else f"FAIL  {name}: {hint}")
+        print(f"FAIL  {name}: {hint}" + (f"; {stuck(solution)}" if solution else ""))
     return ok
 
 
@@ -40,15 +48,19 @@ def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
         raise Attempt(f"it raised {type(exc).__name__}: {exc}") from None
 
 
-def guarded(name: str, body: Callable[[], str | None], note: Callable[[], str] | None = None) -> bool:
-    """Run a checker's ``body``: it returns None (pass), a hint (fail), or raises :class:`Attempt`."""
+def guarded(name: str, body: Callable[[], str | None], note: Callable[[], str] | None = None, *,
+            solution: str) -> bool:
+    """Run a checker's ``body``: it returns None (pass), a hint (fail), or raises :class:`Attempt`.
+
+    ``solution`` is the exercise's name (the reference's name in :mod:`.solutions`), named after a FAIL.
+    """
     try:
         hint = body()
     except Attempt as attempt:
-        return report(name, False, attempt.hint, attempt.attempted)
+        return report(name, False, attempt.hint, attempt.attempted, solution)
     if hint is None:
         return report(name, True, note() if note else "")
-    return report(name, False, hint)
+    return report(name, False, hint, solution=solution)
 
 
 def scalar(value: Any, what: str = "the loss") -> torch.Tensor:

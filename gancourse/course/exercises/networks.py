@@ -78,7 +78,7 @@ def check_generator_module(factory: Callable[..., nn.Module], nz: int = 64) -> b
             return "every z gives the same image: the output must depend on z"
         return _learning_hint(G, "G", out, out.mean())
 
-    return guarded("generator for 28 px", body)
+    return guarded("generator for 28 px", body, solution="Generator28")
 
 
 def check_discriminator_module(factory: Callable[[], nn.Module]) -> bool:
@@ -109,7 +109,7 @@ def check_discriminator_module(factory: Callable[[], nn.Module]) -> bool:
             return "no gradient reaches the input image, so G could not learn from D"
         return None
 
-    return guarded("discriminator for 28 px", body)
+    return guarded("discriminator for 28 px", body, solution="Discriminator28")
 
 
 def _reference_std(x: torch.Tensor, group_size: int, contiguous: bool) -> torch.Tensor:
@@ -166,7 +166,7 @@ def check_minibatch_std(factory: Callable[[int], nn.Module]) -> bool:
                     "averaged over (C, H, W), one value per group, repeated for its samples")
         return None
 
-    return guarded("minibatch standard deviation", body)
+    return guarded("minibatch standard deviation", body, solution="MinibatchStd")
 
 
 def check_image_pool(factory: Callable[[int], Any]) -> bool:
@@ -182,7 +182,7 @@ def check_image_pool(factory: Callable[[int], Any]) -> bool:
             torch.manual_seed(0)
             return _pool_hint(call(factory, 10), 10, factory)
 
-    return guarded("image pool", body)
+    return guarded("image pool", body, solution="Pool")
 
 
 def _pool_hint(pool: Any, size: int, factory: Callable[[int], Any]) -> str | None:

@@ -14,10 +14,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from ...checkpoints import GENERATOR_CLASSES
 from ...data import Batch
 from ...losses import gradient_penalty
-from ...models import Generator
 from ...recipes.cyclegan import CycleGAN
 from ...recipes.dcgan import DCGAN
 from ...recipes.wgan import WGANGP
@@ -151,38 +149,6 @@ def plain_critic_step(recipe: CriticExercise, batch: Batch) -> dict[str, float]:
     loss_g.backward()
     recipe.optimizers["G"].step()
     return {"loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach())}
-
-
-class LabelInputGenerator(Generator):
-    """The package's conditional generator with its input built by ``label_input(z, labels, self.embed)``
-    (default: ``torch.cat([z, embed(labels)], 1)``, the package's own)."""
-
-    @staticmethod
-    def label_input(z: torch.Tensor, labels: torch.Tensor, embedding: nn.Embedding) -> torch.Tensor:
-        return torch.cat([z, embedding(labels)], dim=1)
-
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        if self.embed is None:
-            return super().forward(z, labels)
-        if labels is None:
-            raise ValueError("this generator is conditional: pass labels")
-        return self.net(self.label_input(z, labels, self.embed)[:, :, None, None])
-
-
-GENERATOR_CLASSES["LabelInputGenerator"] = LabelInputGenerator
-
-
-def with_label_input(recipe: DCGAN, label_input: Callable[..., torch.Tensor]) -> DCGAN:
-    """``recipe`` (a conditional one, e.g. ``CGAN``) with its generator's input built by ``label_input``:
-    same weights, fresh optimisers. Returns the recipe."""
-    old = recipe.G
-    new = LabelInputGenerator(**old.config).to(recipe.device)
-    new.load_state_dict(old.state_dict())
-    new.label_input = label_input
-    recipe.G = new
-    recipe.modules["G"] = new
-    recipe.optimizers = recipe.build_optimizers()
-    return recipe
 
 
 class _PoolWithoutState:

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from scipy import linalg
+from scipy.stats import rankdata
 
 from ...recipes.cyclegan import ImagePool
 from .scaffold import CriticExercise, GANExercise, plain_critic_step, plain_gan_step
@@ -57,6 +59,24 @@ class GAN(GANExercise):
         return plain_gan_step(self, batch)
 
 
+def fid(real_features: np.ndarray, fake_features: np.ndarray) -> float:
+    """||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) between Gaussians fitted to the features."""
+    mu_r, mu_f = real_features.mean(axis=0), fake_features.mean(axis=0)
+    s_r, s_f = np.cov(real_features, rowvar=False), np.cov(fake_features, rowvar=False)
+    covmean = linalg.sqrtm(s_r @ s_f).real  # sqrtm may return tiny imaginary parts from rounding
+    return float(((mu_r - mu_f) ** 2).sum() + np.trace(s_r + s_f - 2 * covmean))
+
+
+def kid(real_features: torch.Tensor, fake_features: torch.Tensor) -> float:
+    """Unbiased MMD^2 with the kernel k(x, y) = (x.y / d + 1)^3: the diagonals k(x_i, x_i) are left out."""
+    x, y = real_features.double(), fake_features.double()
+    n, m, d = len(x), len(y), x.shape[1]
+    k_xx, k_yy, k_xy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
+    within_real = (k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))
+    within_fake = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
+    return float(within_real + within_fake - 2 * k_xy.mean())
+
+
 # -- notebook 02 -------------------------------------------------------------------------------------------
 
 def translate(images: torch.Tensor, max_shift: float = 0.125) -> torch.Tensor:
@@ -73,6 +93,14 @@ def translate(images: torch.Tensor, max_shift: float = 0.125) -> torch.Tensor:
 
 def nearest_neighbours(queries: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
     return torch.cdist(queries, references).argmin(dim=1)
+
+
+def r1_penalty(D: nn.Module, real: torch.Tensor) -> torch.Tensor:
+    """mean over the batch of ||grad_x D(x)||^2 at the real images (the caller multiplies by gamma / 2)."""
+    real = real.detach().requires_grad_(True)
+    scores = D(real)
+    (grad,) = torch.autograd.grad(scores.sum(), real, create_graph=True)  # create_graph: D learns from it
+    return grad.flatten(1).pow(2).sum(dim=1).mean()
 
 
 # -- notebook 03 -------------------------------------------------------------------------------------------
@@ -117,14 +145,25 @@ def per_class_accuracy(predicted: torch.Tensor, requested: torch.Tensor, num_cla
     return torch.stack([(predicted[requested == c] == c).float().mean() for c in range(num_classes)])
 
 
-def label_input(z: torch.Tensor, labels: torch.Tensor, embedding: nn.Embedding) -> torch.Tensor:
-    return torch.cat([z, embedding(labels)], dim=1)
+def projection_logits(features: torch.Tensor, labels: torch.Tensor, psi: nn.Linear, embed: nn.Embedding
+                      ) -> torch.Tensor:
+    """psi(phi(x)) + <embed(y), phi(x)>: how real the image looks, plus how well it matches its label."""
+    return psi(features).squeeze(1) + (embed(labels) * features).sum(dim=1)
 
 
 # -- notebook 06 -------------------------------------------------------------------------------------------
 
-def cycle_loss(original: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
-    return (original - reconstructed).abs().mean()
+def lsgan_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Real patches pulled towards 1, fakes towards 0, by squared distances; CycleGAN halves it."""
+    return 0.5 * (((real_logits - 1) ** 2).mean() + (fake_logits**2).mean())
+
+
+def receptive_field(layers: list[tuple[int, int]]) -> int:
+    """Walking back from the last layer: one unit sees `kernel` positions of its input, spaced `stride` apart."""
+    r = 1
+    for kernel, stride in reversed(layers):
+        r = r * stride + (kernel - stride)
+    return r
 
 
 def cyclegan_generator_loss(G_AB, G_BA, D_A, D_B, real_a, real_b, lambda_cycle, lambda_identity):
@@ -142,7 +181,5 @@ class Pool(ImagePool):
 # -- notebook 07 -------------------------------------------------------------------------------------------
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    from scipy.stats import rankdata
-
     rx, ry = rankdata(x), rankdata(y)
     return float(np.corrcoef(rx, ry)[0, 1])

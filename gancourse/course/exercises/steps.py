@@ -225,7 +225,7 @@ def check_gan_step(recipe_cls: type) -> bool:
         variants = {k: (_gan_flaw(k), hint) for k, hint in _GAN_VARIANTS.items()}
         return _diagnose(got, variants, lambda step: _run(fresh(), batches, latents, step), expected)
 
-    return guarded("GAN training step", body)
+    return guarded("GAN training step", body, solution="GAN")
 
 
 # -- the WGAN-GP step (notebook 04) --------------------------------------------------------------------------
@@ -287,37 +287,52 @@ _CRITIC_VARIANTS = {
 }
 
 
+_NO_PENALTY_HINT = (
+    "the critic's loss never called self.penalty(real, fake): add c.gp_weight * self.penalty(real, fake) to each "
+    "critic loss. If you computed the gradient penalty yourself, use self.penalty instead: your penalty from "
+    "exercise 4 is plugged in there, and through it the checker gives you and the reference the same interpolates")
+
+
 def check_critic_step(recipe_cls: type) -> bool:
     """Notebook 04's step: ``recipe_cls`` subclasses :class:`CriticExercise` and writes ``step(batch)``:
     ``n_critic`` critic updates, each on fresh detached fakes with ``gp_weight * self.penalty(real, fake)``,
-    then one generator update. Compared update for update with the reference (the same interpolates)."""
+    then one generator update. Compared update for update with the reference (the same interpolates, handed to
+    both through ``self.penalty``: a step that computes its penalty without it is told so)."""
 
     def body() -> str | None:
         config = _critic_config()
         # fresh noise for every critic update and for G's: the k-th call of a step gets the k-th batch
         student, fresh, batches, latents = _setup(config, CriticExercise, recipe_cls, 2, 6, noise_draws=8)
 
-        def with_fixed_penalty(recipe: Any) -> Any:
-            recipe.penalty = lambda real, fake: _fixed_penalty(recipe.D, real, fake)
+        def with_fixed_penalty(recipe: Any, calls: list | None = None) -> Any:
+            def penalty(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+                if calls is not None:
+                    calls.append(real.shape[0])
+                return _fixed_penalty(recipe.D, real, fake)
+
+            recipe.penalty = penalty
             return recipe
 
         returned: list[Any] = []
+        penalty_calls: list[int] = []
 
         def student_step(r: Any, b: Batch) -> None:
             returned.append(_student_step(r, b))
 
-        got = _run(with_fixed_penalty(student), batches, latents, student_step)
+        got = _run(with_fixed_penalty(student, penalty_calls), batches, latents, student_step)
         hint = _check_returns(returned[-1])
         if hint:
             return hint
         expected = _run(with_fixed_penalty(fresh()), batches, latents, plain_critic_step)
         if _first_difference(got, expected) is None:
             return None
+        if not penalty_calls:
+            return _NO_PENALTY_HINT
         variants = {k: (_critic_flaw(k), hint) for k, hint in _CRITIC_VARIANTS.items()}
         return _diagnose(got, variants, lambda step: _run(with_fixed_penalty(fresh()), batches, latents, step),
                          expected)
 
-    return guarded("WGAN-GP training step", body)
+    return guarded("WGAN-GP training step", body, solution="WGANGP")
 
 
 # -- CycleGAN's generator loss (notebook 06) -----------------------------------------------------------------
@@ -390,4 +405,4 @@ def check_cyclegan_generator_loss(fn: Callable[..., torch.Tensor]) -> bool:
                     "lambda_identity * lambda_cycle * identity L1")
         return None
 
-    return guarded("CycleGAN generator loss", body)
+    return guarded("CycleGAN generator loss", body, solution="cyclegan_generator_loss")
