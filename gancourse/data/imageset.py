@@ -72,6 +72,11 @@ class ImageSet:
         """The first ``n`` images (all if ``n`` is 0 or larger than the set)."""
         return self if not n or n >= len(self) else self.subset(slice(0, n))
 
+    def stream(self, batch_size: int, device: torch.device | str = "cpu", *, flip: bool = False, seed: int = 0,
+               shard: tuple[int, int] = (0, 1)) -> BatchStream:
+        """An endless, resumable stream of shuffled batches of this set (what ``fit`` trains on)."""
+        return BatchStream(self, batch_size, device, flip=flip, seed=seed, shard=shard)
+
     def describe(self) -> str:
         kind = "REAL data" if not self.is_stand_in else "GENERATED STAND-IN (not the real data set)"
         return (f"{self.name}: {len(self)} images {self.channels}x{self.size}x{self.size}, "

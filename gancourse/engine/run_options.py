@@ -1,8 +1,8 @@
 """What a run gets for the options its caller left out, and the checks of the options given.
 
-Defaults follow the recipe (CycleGAN: batch size 1, CPU-sized networks on a CPU). A recipe option is
-checked by name and by the type of its default before the recipe sees it, so ``--set lr_d=abc`` is one
-line that names the option instead of a comparison error from inside the config.
+Defaults follow the recipe (``Recipe.defaults_for``; CycleGAN: batch size 1, CPU-sized networks on a CPU).
+A recipe option is checked by name and by the type of its default before the recipe sees it, so
+``--set lr_d=abc`` is one line that names the option instead of a comparison error from inside the config.
 """
 
 from __future__ import annotations
@@ -16,24 +16,11 @@ import torch
 from ..errors import UnknownOption, UserError
 from ..recipes import recipe_class
 
-DEFAULT_BATCH_SIZE = 64
-
 
 def recipe_defaults(recipe: str, dataset: str, device: torch.device) -> dict[str, Any]:
-    """What a run gets for the settings its caller left out: batch size, dataset and recipe options.
-
-    CycleGAN follows its reference: batch size 1, and on a CPU the course's CPU-sized networks at 128 px
-    (``recipes.cyclegan.PRESETS["quick"]``) instead of the 256 px reference networks, a GPU's job.
-    """
-    if recipe != "cyclegan":
-        return {"batch_size": DEFAULT_BATCH_SIZE, "data_options": {}, "recipe_options": {}}
-    from ..data import DATASETS
-    from ..recipes.cyclegan import PRESETS
-
-    chosen = PRESETS["full" if device.type == "cuda" else "quick"]
-    sized = dataset in DATASETS and "size" in DATASETS[dataset].options
-    return {"batch_size": chosen["batch_size"], "data_options": {"size": chosen["size"]} if sized else {},
-            "recipe_options": dict(chosen["recipe"])}
+    """What a run gets for the settings its caller left out: batch size, dataset and recipe options (the
+    recipe's own ``defaults_for``)."""
+    return recipe_class(recipe).defaults_for(device, dataset)
 
 
 def fill_defaults(recipe: str, dataset: str, device: torch.device, batch_size: int | None,
@@ -42,10 +29,10 @@ def fill_defaults(recipe: str, dataset: str, device: torch.device, batch_size: i
     defaults = recipe_defaults(recipe, dataset, device)
     filled_data = {} if data_given else {k: v for k, v in defaults["data_options"].items() if k not in data_options}
     filled_recipe = {k: v for k, v in defaults["recipe_options"].items() if k not in recipe_options}
-    if recipe == "cyclegan" and (filled_data or filled_recipe):
+    if filled_data or filled_recipe:
         said = ", ".join(f"{k}={v}" for k, v in {**filled_data, **filled_recipe}.items())
         print(f"[gancourse] {recipe} on {device.type}: {said} (the course's {device.type}-sized defaults; "
-              "change them with --data-option size=... --set ngf=...)", file=sys.stderr)
+              "change them with --data-option KEY=VALUE and --set KEY=VALUE)", file=sys.stderr)
     return (defaults["batch_size"] if batch_size is None else batch_size, {**filled_data, **data_options},
             {**filled_recipe, **recipe_options})
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +20,45 @@ from typing import Any
 from ..errors import UserError
 
 MIN_EVAL_SAMPLES = 2  # a covariance (FID) needs two samples at least
+MAX_SEED = 2**63 - 1  # torch and NumPy take seeds up to a signed 64-bit integer (with room for offsets)
 
 # What makes two runs the same run: a resume must find the same values there. The budget, the
 # evaluation and the cadence of samples and checkpoints may change between the two calls (a larger
 # ``steps`` extends a finished run).
 IDENTITY = ("dataset", "recipe", "data_options", "recipe_options", "seed", "batch_size", "flip", "limit")
+
+
+@dataclass(frozen=True)
+class Loop:
+    """How long ``fit`` trains and how often it logs, samples, checkpoints and evaluates.
+
+    The budget part of a run: ``RunSpec.loop()`` makes one from a spec; a notebook exercise that trains its
+    own recipe builds one.
+    """
+
+    steps: int = 0
+    epochs: float = 0
+    time_budget: float = 0.0  # seconds
+    batch_size: int = 64
+    seed: int = 0
+    flip: bool = False
+    sample_every: int = 0  # 0: ten grids over the run
+    checkpoint_every: int = 0  # 0: with every sample grid
+    eval_every: int = 0  # 0: once, at the end (when there is an evaluator)
+    log_every: int = 10
+    n_samples: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "epochs", "time_budget", "sample_every", "checkpoint_every", "eval_every"):
+            value = getattr(self, name)  # a negative would mean 'never' or 'always'
+            if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise UserError(f"{name} must be a number >= 0 (0: the default), got {value!r}")
+        if not (self.steps or self.epochs or self.time_budget):
+            raise UserError("give a training budget: steps, epochs or time_budget (seconds) above 0 "
+                            "(CLI: --steps N, --epochs E or --time-budget SECONDS)")
+        if self.batch_size < 1 or self.log_every < 1 or self.n_samples < 1:
+            raise UserError(f"batch_size, log_every and n_samples must be >= 1, got {self.batch_size}, "
+                            f"{self.log_every}, {self.n_samples}")
 
 
 def _plain(value: Any) -> Any:
@@ -82,6 +117,9 @@ class RunSpec:
         if self.recipe not in RECIPES:
             raise UserError(f"unknown recipe {self.recipe!r}; choose one of: {', '.join(sorted(RECIPES))}")
         options = checked_recipe_options(self.recipe, _plain(dict(self.recipe_options or {})))
+        for name, value in options.items():  # inf passes "lr_d > 0" checks and diverges at step 1
+            if isinstance(value, float) and not math.isfinite(value):
+                raise UserError(f"option {name}={value!r} is not valid: {name} takes a finite number")
         try:  # the Config's own checks (loss names, ranges) before anything is loaded or written
             recipe_class(self.recipe).Config(**options)
         except (ValueError, TypeError) as exc:
@@ -95,8 +133,10 @@ class RunSpec:
                 raise UserError(f"{name} must be a whole number >= 0, got {value!r}")
         for name in ("epochs", "time_budget"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise UserError(f"{name} must be a number >= 0 (0: not used), got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise UserError(f"{name} must be a finite number >= 0 (0: not used), got {value!r}")
+        if self.seed > MAX_SEED:
+            raise UserError(f"seed must be at most 2**63 - 1 = {MAX_SEED}, got {self.seed}")
         if self.batch_size is not None and (isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int)
                                             or self.batch_size < 1):
             raise UserError(f"batch_size must be a whole number >= 1 (or None: the recipe's), got {self.batch_size!r}")
@@ -113,10 +153,8 @@ class RunSpec:
                             "(CLI: --steps N, --epochs E or --time-budget SECONDS)")
 
     def loop(self, batch_size: int | None = None):
-        """The :class:`~gancourse.engine.training.Loop` of this spec (``batch_size``: the one resolved for the
+        """The :class:`Loop` of this spec (``batch_size``: the one resolved for the
         recipe)."""
-        from .training import Loop
-
         return Loop(steps=self.steps, epochs=self.epochs, time_budget=self.time_budget,
                     batch_size=batch_size or self.batch_size or 64, seed=self.seed, flip=self.flip,
                     sample_every=self.sample_every, checkpoint_every=self.checkpoint_every,
@@ -146,7 +184,9 @@ class RunSpec:
     @classmethod
     def from_json(cls, value: dict[str, Any] | str) -> RunSpec:
         """The spec back from :meth:`to_json` (a dict, or its JSON text); unknown keys are refused by name."""
-        value = json.loads(value) if isinstance(value, str) else dict(value)
+        value = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(value, dict):
+            raise UserError(f"a run spec is a JSON object of its fields, got {type(value).__name__}: {value!r:.60}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(value) - names)
         if unknown:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import os
 import platform
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +34,15 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..checkpoints import export_generator, load_training_checkpoint, remove_stale_temporaries, save_rotating
-from ..data import BatchStream, ImageSet
+from ..data import ImageSet
 from ..devices import rng_state, seed_everything, set_rng_state
 from ..errors import CheckpointDamaged, UserError
 from ..recipes import Recipe
 from ..runs import RunDir
 from . import distributed
 from .divergence import non_finite_weights, stop_if_diverged, stop_if_weights_diverged
-from .spec import resume_differences
+from .dry_run import sittings
+from .spec import Loop, resume_differences
 
 Hook = Callable[[str, dict[str, Any]], None]  # (event, info with step, run, recipe): "log", "sample", "eval", "end"
 Evaluator = Callable[[Recipe], dict[str, float]]
@@ -58,26 +59,6 @@ class FitResult:
     @property
     def history(self) -> list[dict[str, Any]]:
         return self.run.read_history()
-
-
-@dataclass(frozen=True)
-class Loop:
-    """How long ``fit`` trains and how often it logs, samples, checkpoints and evaluates.
-
-    ``RunSpec.loop()`` makes one from a run spec; a notebook exercise that trains its own recipe builds one.
-    """
-
-    steps: int = 0
-    epochs: float = 0
-    time_budget: float = 0.0  # seconds
-    batch_size: int = 64
-    seed: int = 0
-    flip: bool = False
-    sample_every: int = 0  # 0: ten grids over the run
-    checkpoint_every: int = 0  # 0: with every sample grid
-    eval_every: int = 0  # 0: once, at the end (when there is an evaluator)
-    log_every: int = 10
-    n_samples: int = 64
 
 
 def describe_data(data: ImageSet) -> dict[str, Any]:
@@ -102,19 +83,6 @@ def _check_same_run(run: RunDir, config: dict[str, Any], defaults: dict[str, Any
             f"\nUse another output directory, or delete {run.path} to start over.")
 
 
-def check_budget(**values: float) -> None:
-    """Refuse a negative budget or interval (``steps=-5``), naming it: a negative would mean 'never' or 'always'."""
-    for name, value in values.items():
-        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise UserError(f"{name} must be a number >= 0 (0: the default), got {value!r}")
-
-
-def check_budget_given(steps: int, time_budget: float) -> None:
-    if not steps and not time_budget:
-        raise UserError("give a training budget: steps, epochs or time_budget (seconds) above 0 "
-                        "(CLI: --steps N, --epochs E or --time-budget SECONDS)")
-
-
 @contextlib.contextmanager
 def writing(run: RunDir, main: bool = True) -> Iterator[RunDir]:
     """Hold ``run``'s lock while training into it (rank 0 only); clear what a killed save left behind."""
@@ -128,14 +96,26 @@ def writing(run: RunDir, main: bool = True) -> Iterator[RunDir]:
         yield run
 
 
+def _set_aside(path: Path) -> Path:
+    """Rename a damaged checkpoint to ``<name>.damaged`` beside it (replacing an older one, never a folder)."""
+    target, n = path.with_name(f"{path.name}.damaged"), 1
+    while target.is_dir():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged.{n}")
+    path.replace(target)
+    return target
+
+
 def _resume_state(run: RunDir, map_location: str | torch.device) -> dict[str, Any] | None:
     """The checkpoint to resume from: ``last.pt``, else ``previous.pt`` when ``last.pt`` is damaged.
 
-    A damaged ``last.pt`` is kept as ``last.pt.damaged`` beside it for a look (and so that the next save
-    does not keep it as the previous checkpoint); without a good previous one the user chooses.
+    Damage is anything :func:`~gancourse.checkpoints.load_checkpoint` refuses (cut, empty, changed bytes,
+    NaN or inf, not a checkpoint). A damaged ``last.pt`` is kept as ``last.pt.damaged`` beside it for a look
+    (and so that the next save does not keep it as the previous checkpoint); without a good previous one the
+    user chooses.
     """
     last, previous = run.last_checkpoint, run.previous_checkpoint
-    if not last.is_file():  # a damaged last.pt set aside by an earlier start
+    if not os.path.lexists(last):  # a damaged last.pt set aside by an earlier start
         return {**load_training_checkpoint(previous, map_location), "fell_back": True} if previous.is_file() else None
     try:
         return load_training_checkpoint(last, map_location)
@@ -148,9 +128,9 @@ def _resume_state(run: RunDir, map_location: str | torch.device) -> dict[str, An
             raise CheckpointDamaged(
                 f"{damaged} Either restore a good copy of it (there is no usable {previous.name}), or delete "
                 f"{run.path} to start over.") from damaged
-        last.replace(last.with_name(last.name + ".damaged"))
+        kept = _set_aside(last)
         print(f"[gancourse] {damaged}; resuming from {previous} (step {state['step']}) instead; "
-              f"the damaged file is kept as {last.name}.damaged", file=sys.stderr)
+              f"the damaged file is kept as {kept.name}", file=sys.stderr)
         return {**state, "fell_back": True}
 
 
@@ -175,177 +155,228 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, loop: Loop, *, eval
     a NaN or infinite loss or weight raises :class:`~gancourse.errors.TrainingDiverged` before anything
     of that step is saved.
     """
-    check_budget(steps=loop.steps, epochs=loop.epochs, time_budget=loop.time_budget,
-                 sample_every=loop.sample_every, checkpoint_every=loop.checkpoint_every, eval_every=loop.eval_every)
-    check_budget_given(loop.steps, loop.time_budget or loop.epochs)
-    if loop.batch_size < 1 or loop.log_every < 1 or loop.n_samples < 1:
-        raise UserError(f"batch_size, log_every and n_samples must be >= 1, got {loop.batch_size}, "
-                        f"{loop.log_every}, {loop.n_samples}")
     world = distributed.world_size()
     if loop.batch_size % world:
         raise UserError(f"batch_size {loop.batch_size} is the global batch, split across {world} processes: "
                         f"make it a multiple of {world}")
-    with writing(RunDir(run_dir), main=distributed.rank() == 0) as run:
-        return _fit(recipe, data, run, loop, evaluator=evaluator, hooks=hooks, progress=progress,
-                    extra_config=record)
+    for sitting in sittings(loop):  # one; the full-profile dry run (GANCOURSE_STEP_CAP) trains in two
+        if sitting is not loop:  # what the notebook asked for, so that a GPU check can project the full run
+            record = {**(record or {}), "dry_run": {"steps": loop.steps, "epochs": loop.epochs,
+                                                    "time_budget": loop.time_budget, "cap": sitting.steps}}
+        with writing(RunDir(run_dir), main=distributed.rank() == 0) as run:
+            result = _train(Training(recipe, data, run, sitting, evaluator, hooks, record), progress)
+    return result
 
 
-def _fit(recipe: Recipe, data: ImageSet, run: RunDir, loop: Loop, *, evaluator: Evaluator | None,
-         hooks: Sequence[Hook], progress: bool, extra_config: dict[str, Any] | None) -> FitResult:
-    """``fit`` once the arguments are checked and ``run`` is locked for this process."""
-    world, rank = distributed.world_size(), distributed.rank()
-    main = rank == 0
-    steps, epochs, time_budget, batch_size = loop.steps, loop.epochs, loop.time_budget, loop.batch_size
-    seed, flip, log_every, eval_every, n_samples = loop.seed, loop.flip, loop.log_every, loop.eval_every, loop.n_samples
-    sample_every, checkpoint_every = loop.sample_every, loop.checkpoint_every
-    # Data that streams itself (an UnpairedSet: two domains per batch) builds its own stream.
-    make_stream = data.stream if hasattr(data, "stream") else partial(BatchStream, data)
-    stream = make_stream(batch_size // world, recipe.device, flip=flip, seed=seed, shard=(rank, world))
-    if epochs:
-        steps = max(steps, math.ceil(epochs * stream.batches_per_epoch))
-    check_budget_given(steps, time_budget)
-    total = steps or None
-    sample_every = sample_every or max(1, (steps or 1000) // 10)
-    checkpoint_every = checkpoint_every or sample_every
+def _train(training: Training, progress: bool) -> FitResult:
+    """The loop: resume, then step (logging, sampling, evaluating and checkpointing when due), then finish."""
+    loop = training.loop
+    training.resume()
+    with training.progress_bar(progress):
+        while training.goes_on():
+            training.step()
+            if training.due(loop.log_every):
+                training.log()
+            if training.due(training.sample_every):
+                training.sample()
+            if training.due(loop.eval_every):
+                training.evaluate()
+            if training.due(training.checkpoint_every):
+                training.checkpoint()
+    return training.finish()
 
-    config = {
-        "recipe": recipe.name,
-        "recipe_config": dataclasses.asdict(recipe.config),
-        "data": describe_data(data),
-        "seed": seed, "batch_size": batch_size, "flip": flip,
-        "budget": {"steps": steps, "epochs": epochs, "time_budget": time_budget},
-        "device": str(recipe.device), "torch": torch.__version__, "gancourse": __version__,
-        "python": platform.python_version(), "parameters": recipe.parameter_counts(),
-        **(extra_config or {}),
-    }
-    if world > 1:
-        config["distributed"] = {"world_size": world, "backend": torch.distributed.get_backend()}
 
-    def read_checkpoint() -> dict[str, Any] | None:
-        if not (run.last_checkpoint.is_file() or run.previous_checkpoint.is_file()):
+class Training:
+    """A run in progress: the recipe, its data stream, the run directory and the loop's counters.
+
+    :func:`fit` drives it one part at a time: ``resume``, then ``step`` while it ``goes_on`` (with ``log``,
+    ``sample``, ``evaluate`` and ``checkpoint`` when each is due), then ``finish``. Under torchrun every rank
+    holds one; rank 0 (``main``) alone writes the run directory.
+    """
+
+    def __init__(self, recipe: Recipe, data: ImageSet, run: RunDir, loop: Loop, evaluator: Evaluator | None,
+                 hooks: Sequence[Hook], record: dict[str, Any] | None) -> None:
+        self.recipe, self.data, self.run, self.loop = recipe, data, run, loop
+        self.evaluator, self.hooks = evaluator, hooks
+        self.world, self.rank = distributed.world_size(), distributed.rank()
+        self.main = self.rank == 0
+        self.stream = data.stream(loop.batch_size // self.world, recipe.device, flip=loop.flip, seed=loop.seed,
+                                  shard=(self.rank, self.world))
+        epochs = math.ceil(loop.epochs * self.stream.batches_per_epoch) if loop.epochs else 0
+        self.steps = max(loop.steps, epochs)  # 0: a time budget alone
+        self.sample_every = loop.sample_every or max(1, (self.steps or 1000) // 10)
+        self.checkpoint_every = loop.checkpoint_every or self.sample_every
+        self.config = self._config(record or {})
+        self.step_count, self.elapsed_before, self.saved_step = 0, 0.0, -1  # saved_step: the newest checkpoint's
+        self.sums: dict[str, float] = defaultdict(float)  # losses summed over the logging window
+        self.count, self.stopped_by, self.metrics, self.now = 0, "steps", {}, 0.0
+        self.bar = None
+
+    def _config(self, record: dict[str, Any]) -> dict[str, Any]:
+        """What config.json records of this run (``record``: more, e.g. the run's spec from ``train``)."""
+        recipe, loop = self.recipe, self.loop
+        config = {
+            "recipe": recipe.name, "recipe_config": dataclasses.asdict(recipe.config), "data": describe_data(self.data),
+            "seed": loop.seed, "batch_size": loop.batch_size, "flip": loop.flip,
+            "budget": {"steps": self.steps, "epochs": loop.epochs, "time_budget": loop.time_budget},
+            "device": str(recipe.device), "torch": torch.__version__, "gancourse": __version__,
+            "python": platform.python_version(), "parameters": recipe.parameter_counts(), **record,
+        }
+        if self.world > 1:
+            config["distributed"] = {"world_size": self.world, "backend": torch.distributed.get_backend()}
+        return config
+
+    # -- resume --------------------------------------------------------------------------------------------------
+
+    def resume(self) -> None:
+        """Continue from the run's checkpoint (networks, optimisers, RNGs, stream position, logging window), or
+        start afresh; then write config.json and draw the first grid of a new run."""
+        state = distributed.from_main(self._read_checkpoint)
+        if state is not None:
+            self._restore(state)
+        else:
+            seed_everything(distributed.rank_seed(self.loop.seed, self.rank))
+            if self.main:  # a run killed before its first checkpoint starts over: its history too
+                self.run.clear_history()
+        if self.main:
+            self.run.write_config(self.config)
+        self.networks = distributed.DistributedNetworks(self.recipe)
+        self.recipe.prepare(self.data)
+        self.fixed = self.recipe.fixed_inputs(self.loop.n_samples, self.loop.seed)
+        self.recipe.train()
+        self.start = time.perf_counter()
+        if self.step_count == 0:
+            self.sample()
+
+    def _read_checkpoint(self) -> dict[str, Any] | None:
+        run = self.run
+        if not any(os.path.lexists(p) for p in (run.last_checkpoint, run.previous_checkpoint)):
             return None
-        _check_same_run(run, config, _field_defaults(recipe.config))
+        _check_same_run(run, self.config, _field_defaults(self.recipe.config))
         # Several ranks: rank 0 reads it on the CPU and hands it to the others (its CUDA tensors would
         # arrive on rank 0's GPU); load_state_dict then moves each piece to its rank's device.
-        return _resume_state(run, map_location=recipe.device if world == 1 else "cpu")
+        return _resume_state(run, map_location=self.recipe.device if self.world == 1 else "cpu")
 
-    step, elapsed_before, resumed_window = 0, 0.0, {}
-    saved = {"step": -1}  # the step of the newest checkpoint on disk, when it holds this very state
-    state = distributed.from_main(read_checkpoint)
-    if state is not None:
-        recipe.load_state_dict(state["recipe"])
-        stream.load_state_dict(state["stream"])
+    def _restore(self, state: dict[str, Any]) -> None:
+        self.recipe.load_state_dict(state["recipe"])
+        self.stream.load_state_dict(state["stream"])
         ranks = state.get("ranks", [{"rng": state["rng"], "log_window": state.get("log_window", {})}])
-        step, elapsed_before = int(state["step"]), float(state["elapsed"])
-        if rank < len(ranks):
-            set_rng_state(ranks[rank]["rng"])
-            resumed_window = ranks[rank]["log_window"]
+        self.step_count, self.elapsed_before = int(state["step"]), float(state["elapsed"])
+        window = {}
+        if self.rank < len(ranks):
+            set_rng_state(ranks[self.rank]["rng"])
+            window = ranks[self.rank]["log_window"]
         else:  # a rank the checkpointed run did not have: a fresh random stream of its own
-            seed_everything(distributed.rank_seed(seed, rank, step))
-        if main:
-            run.truncate_history(step)
+            seed_everything(distributed.rank_seed(self.loop.seed, self.rank, self.step_count))
+        self.sums, self.count = defaultdict(float, window.get("sums", {})), window.get("count", 0)
+        if self.main:
+            self.run.truncate_history(self.step_count)
         if not state.get("fell_back"):  # resumed from last.pt itself: it holds this very state
-            saved["step"] = step
-    else:
-        seed_everything(distributed.rank_seed(seed, rank))
-        if main:  # a run killed before its first checkpoint starts over: its history too
-            run.clear_history()
-    if main:
-        run.write_config(config)
-    networks = distributed.DistributedNetworks(recipe)
+            self.saved_step = self.step_count
 
-    if hasattr(recipe, "prepare"):  # a recipe that keeps something from the data (CycleGAN: preview images)
-        recipe.prepare(data)
-    fixed = recipe.fixed_inputs(n_samples, seed)
-    nrow = recipe.config.n_classes if getattr(recipe.config, "n_classes", 0) else int(math.sqrt(n_samples))
-    recipe.train()
+    # -- the loop's parts ----------------------------------------------------------------------------------------
 
-    def emit(event: str, **info: Any) -> None:
-        if not main:
-            return
-        for hook in hooks:
-            hook(event, {"step": step, "run": run, "recipe": recipe, **info})
+    @contextlib.contextmanager
+    def progress_bar(self, show: bool) -> Iterator[None]:
+        self.bar = tqdm(total=self.steps or None, initial=self.step_count, unit="step", dynamic_ncols=True,
+                        desc=f"{self.recipe.name} on {self.data.name}", disable=not (show and self.main),
+                        mininterval=0.5)
+        try:
+            yield
+        finally:
+            self.bar.close()
 
-    def checkpoint() -> None:
-        # Every rank's RNGs and logging window, so that a resume under the same N is exact.
-        stop_if_weights_diverged(recipe, run, step)  # every rank holds the same weights: all stop together
-        saved["step"] = step
-        ranks = distributed.gather({"rng": rng_state(), "log_window": {"sums": dict(sums), "count": count}})
-        if not main:
-            return
-        state = {"recipe": recipe.state_dict(), "stream": stream.state_dict(), "rng": ranks[0]["rng"],
-                 "step": step, "elapsed": elapsed_before + (time.perf_counter() - start),
-                 "log_window": ranks[0]["log_window"]}
-        if world > 1:
-            state["ranks"] = ranks
-        save_rotating(state, run.last_checkpoint, run.previous_checkpoint)
+    def elapsed(self) -> float:
+        """Seconds of training in this run, earlier sessions included."""
+        return self.elapsed_before + time.perf_counter() - self.start
 
-    def save_samples() -> None:
-        if non_finite_weights(recipe):  # no black grid: the next step's loss check stops the run
-            return
-        images = recipe.sample_fixed(fixed)
-        path = run.samples_dir / f"step_{step:06d}.png"
-        save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=1)
-        emit("sample", path=path, images=images)
+    def goes_on(self) -> bool:
+        """Another step, unless the steps are done or the time budget is spent (on any rank: all stop together)."""
+        self.now = self.elapsed()
+        if self.steps and self.step_count >= self.steps:
+            return False
+        if self.loop.time_budget and distributed.any_rank(self.now >= self.loop.time_budget):
+            self.stopped_by = "time budget"
+            return False
+        return True
 
-    def evaluate() -> dict[str, float]:
-        stop_if_weights_diverged(recipe, run, step)  # NaN samples would only get a metric's internal error
-        metrics = {k: float(v) for k, v in evaluator(recipe).items()}
-        run.append_history({"step": step, "eval": metrics})
-        emit("eval", metrics=metrics)
-        return metrics
+    def due(self, every: int) -> bool:
+        return bool(every) and self.step_count % every == 0
 
-    start = time.perf_counter()
-    # Losses are averaged over each logging window; a resumed run continues the window it was in.
-    sums: dict[str, float] = defaultdict(float, resumed_window.get("sums", {}))
-    count, stopped_by, metrics = resumed_window.get("count", 0), "steps", {}
-    bar = tqdm(total=total, initial=step, desc=f"{recipe.name} on {data.name}", disable=not (progress and main),
-               unit="step", dynamic_ncols=True, mininterval=0.5)
-    if step == 0 and main:
-        save_samples()
-    while True:
-        now = elapsed_before + time.perf_counter() - start
-        if total is not None and step >= total:
-            break
-        if time_budget and distributed.any_rank(now >= time_budget):  # all ranks stop at the same step
-            stopped_by = "time budget"
-            break
-        with networks.active():
-            scalars = recipe.step(stream.next())
-        distributed.sync_extra_state(recipe)
-        step += 1
-        stop_if_diverged(recipe, run, step, scalars)
+    def step(self) -> None:
+        """One step of the recipe; a non-finite loss stops the run before anything of it is saved."""
+        with self.networks.active():
+            scalars = self.recipe.step(self.stream.next())
+        distributed.sync_extra_state(self.recipe)
+        self.step_count += 1
+        stop_if_diverged(self.recipe, self.run, self.step_count, scalars)
         for k, v in scalars.items():
-            sums[k] += v
-        count += 1
-        bar.update(1)
-        if step % log_every == 0:
-            means = distributed.mean_over_ranks({k: v / count for k, v in sums.items()})
-            if main:
-                run.append_history({"step": step, "time": round(now, 3), "epoch": stream.epoch, **means})
-            bar.set_postfix({k: f"{means[k]:.3f}" for k in list(means)[:3]}, refresh=False)
-            emit("log", scalars=means)
-            sums.clear()
-            count = 0
-        if main and step % sample_every == 0:
-            save_samples()
-        if main and evaluator is not None and eval_every and step % eval_every == 0:
-            metrics = evaluate()
-        if step % checkpoint_every == 0:
-            checkpoint()
-    bar.close()
+            self.sums[k] += v
+        self.count += 1
+        self.bar.update(1)
 
-    if main and not run.samples_dir.joinpath(f"step_{step:06d}.png").is_file():
-        save_samples()
-    if saved["step"] != step:  # not twice the same step: previous.pt must stay the checkpoint before it
-        checkpoint()  # checks the weights first: a diverged run exports nothing
-    if main:
-        export_generator(recipe.generator_export(), run.generator_path)
-    if main and evaluator is not None:
-        if not metrics or run.evaluations()[-1]["step"] != step:
-            metrics = evaluate()
-        run.write_metrics({"step": step, **metrics})
-    wall = elapsed_before + time.perf_counter() - start
-    emit("end", metrics=metrics, wall_time=wall)
-    distributed.barrier()  # every rank returns once rank 0 has written the run directory
-    return FitResult(run, step, wall, stopped_by, metrics)
+    def log(self) -> None:
+        """The losses averaged over the logging window (and the ranks) into history.jsonl and the bar."""
+        means = distributed.mean_over_ranks({k: v / self.count for k, v in self.sums.items()})
+        if self.main:
+            self.run.append_history({"step": self.step_count, "time": round(self.now, 3),
+                                     "epoch": self.stream.epoch, **means})
+        self.bar.set_postfix({k: f"{means[k]:.3f}" for k in list(means)[:3]}, refresh=False)
+        self.emit("log", scalars=means)
+        self.sums.clear()
+        self.count = 0
+
+    def sample(self) -> None:
+        """A grid from the fixed inputs into samples/ (none from non-finite weights: the next step stops the run)."""
+        if not self.main or non_finite_weights(self.recipe):
+            return
+        images = self.recipe.sample_fixed(self.fixed)
+        path = self.run.samples_dir / f"step_{self.step_count:06d}.png"
+        save_image(images, path, nrow=self.recipe.grid_columns(self.loop.n_samples), normalize=True,
+                   value_range=(-1, 1), padding=1)
+        self.emit("sample", path=path, images=images)
+
+    def evaluate(self) -> None:
+        if not self.main or self.evaluator is None:
+            return
+        stop_if_weights_diverged(self.recipe, self.run, self.step_count)  # NaN samples would only get a metric's error
+        self.metrics = {k: float(v) for k, v in self.evaluator(self.recipe).items()}
+        self.run.append_history({"step": self.step_count, "eval": self.metrics})
+        self.emit("eval", metrics=self.metrics)
+
+    def checkpoint(self) -> None:
+        """last.pt (the one before kept as previous.pt), with every rank's RNGs and logging window, so that a
+        resume under the same number of ranks is exact."""
+        stop_if_weights_diverged(self.recipe, self.run, self.step_count)  # every rank holds the same weights
+        self.saved_step = self.step_count
+        ranks = distributed.gather({"rng": rng_state(), "log_window": {"sums": dict(self.sums), "count": self.count}})
+        if not self.main:
+            return
+        state = {"recipe": self.recipe.state_dict(), "stream": self.stream.state_dict(), "rng": ranks[0]["rng"],
+                 "step": self.step_count, "elapsed": self.elapsed(), "log_window": ranks[0]["log_window"]}
+        if self.world > 1:
+            state["ranks"] = ranks
+        save_rotating(state, self.run.last_checkpoint, self.run.previous_checkpoint)
+
+    def emit(self, event: str, **info: Any) -> None:
+        if self.main:
+            for hook in self.hooks:
+                hook(event, {"step": self.step_count, "run": self.run, "recipe": self.recipe, **info})
+
+    def finish(self) -> FitResult:
+        """The last grid, checkpoint, exported generator and evaluation (each unless the last step has it)."""
+        step, run = self.step_count, self.run
+        if not run.samples_dir.joinpath(f"step_{step:06d}.png").is_file():
+            self.sample()
+        if self.saved_step != step:  # not twice the same step: previous.pt must stay the checkpoint before it
+            self.checkpoint()  # checks the weights first: a diverged run exports nothing
+        if self.main:
+            export_generator(self.recipe.generator_export(), run.generator_path)
+        if self.main and self.evaluator is not None:
+            if not self.metrics or run.evaluations()[-1]["step"] != step:
+                self.evaluate()
+            run.write_metrics({"step": step, **self.metrics})
+        wall = self.elapsed()
+        self.emit("end", metrics=self.metrics, wall_time=wall)
+        distributed.barrier()  # every rank returns once rank 0 has written the run directory
+        return FitResult(run, step, wall, self.stopped_by, self.metrics)

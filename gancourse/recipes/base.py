@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, ClassVar
 
 import torch
@@ -42,6 +43,12 @@ class Recipe:
             base["n_classes"] = data.num_classes if cls.conditional else 0
         return cls.Config(**{k: v for k, v in base.items() if k in fields} | overrides)
 
+    @classmethod
+    def defaults_for(cls, device: torch.device, dataset: str) -> dict[str, Any]:
+        """What a run of this recipe gets for the settings its caller left out, on ``device`` and ``dataset``:
+        ``batch_size``, ``data_options`` and ``recipe_options``."""
+        return {"batch_size": 64, "data_options": {}, "recipe_options": {}}
+
     def step(self, batch: Batch) -> dict[str, float]:
         raise NotImplementedError
 
@@ -56,6 +63,13 @@ class Recipe:
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None
                ) -> torch.Tensor:
         raise NotImplementedError
+
+    def prepare(self, data: Any) -> None:
+        """Called by ``fit`` once before training, with the training data (CycleGAN keeps preview images)."""
+
+    def grid_columns(self, n: int) -> int:
+        """How many of ``n`` fixed samples a row of the saved sample grid holds."""
+        return max(1, int(math.sqrt(n)))
 
     def fixed_inputs(self, n: int, seed: int = 1234) -> dict[str, torch.Tensor]:
         """The inputs of the sample grids saved during training, identical at every step and on resume."""

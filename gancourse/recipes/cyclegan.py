@@ -36,7 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..augment import DiffAugment, normalise_policy
-from ..data import to_unit_range
+from ..data import DATASETS, to_unit_range
 from ..devices import autocast
 from ..ema import EMA, check_ema
 from ..losses import get_loss
@@ -153,7 +153,7 @@ class CycleGANConfig:
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # a fraction of lambda_cycle (0.5 -> weight 5); 0 switches it off
     pool_size: int = 50
-    optimizer: str = "adam"  # adam (the reference) | rmsprop (seed report 003 compared them)
+    optimizer: str = "adam"  # adam (the reference) | rmsprop
     diffaugment: str = ""  # DiffAugment policy for every image D_A and D_B see (gancourse.augment); "" is off
     # EMA of both generators, which translate, are scored and are exported: a decay per step in (0, 1), or a
     # half-life in images (gancourse.ema); 0 is off
@@ -204,6 +204,15 @@ class CycleGANConfig:
 class CycleGAN(Recipe):
     name = "cyclegan"
     Config = CycleGANConfig
+
+    @classmethod
+    def defaults_for(cls, device: torch.device, dataset: str) -> dict[str, Any]:
+        """The reference's batch size 1; on a GPU the reference networks at 256 px, on a CPU the course's
+        CPU-sized ones at 128 px (``PRESETS``)."""
+        chosen = PRESETS["full" if torch.device(device).type == "cuda" else "quick"]
+        sized = dataset in DATASETS and "size" in DATASETS[dataset].options
+        return {"batch_size": chosen["batch_size"], "data_options": {"size": chosen["size"]} if sized else {},
+                "recipe_options": dict(chosen["recipe"])}
 
     def __init__(self, config: CycleGANConfig, device: torch.device | str = "cpu") -> None:
         super().__init__(config, torch.device(device))

@@ -246,6 +246,10 @@ class DCGAN(Recipe):
         g.train(was_training)
         return images.float()
 
+    def grid_columns(self, n: int) -> int:
+        """One column per class for a conditional G (its fixed labels cycle through them), else a square."""
+        return self.config.n_classes or super().grid_columns(n)
+
     def fixed_inputs(self, n: int, seed: int = 1234) -> dict[str, torch.Tensor]:
         g = torch.Generator().manual_seed(seed)
         inputs = {"z": torch.randn(n, self.config.nz, generator=g)}
