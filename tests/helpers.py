@@ -214,3 +214,17 @@ def error_line(capsys) -> str:
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gancourse ")]
     assert len(lines) == 1, lines
     return lines[0]
+
+
+# -- the exercise checkers ---------------------------------------------------------------------------------------
+
+def verdict(capsys) -> str:
+    """What a checker printed since the last call."""
+    return capsys.readouterr().out
+
+
+def rejects(capsys, checker, wrong, hint: str) -> None:
+    """``checker`` fails ``wrong`` and its FAIL line names ``hint``."""
+    assert not checker(wrong), f"{checker.__name__} passed a wrong answer"
+    printed = verdict(capsys)
+    assert hint in printed, printed

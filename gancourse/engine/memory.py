@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..data import BatchStream, ImageSet
+from ..data import ImageSet
 from ..devices import rng_state, set_rng_state
 from ..errors import NotEnoughMemory
 
@@ -183,10 +183,6 @@ def _averaged_copies(recipe) -> int:
 
 # -- the reference it is calibrated against ----------------------------------------------------------------------
 
-def _probe_stream(data: ImageSet, device: torch.device, batch: int):
-    if hasattr(data, "stream"):  # unpaired data streams itself
-        return data.stream(batch, device, seed=0)
-    return BatchStream(data, batch, device, seed=0)
 
 
 def activation_bytes(recipe, data: ImageSet, batch: int = PROBE_BATCH) -> int:
@@ -199,7 +195,7 @@ def activation_bytes(recipe, data: ImageSet, batch: int = PROBE_BATCH) -> int:
     try:
         with _counting_layer_outputs(list(probe_copy.modules.values())) as total:
             probe_copy.train()
-            probe_copy.step(_probe_stream(data, probe_copy.device, batch).next())
+            probe_copy.step(data.stream(batch, probe_copy.device, seed=0).next())
     finally:
         set_rng_state(saved)
     return total[0]

@@ -4,7 +4,7 @@ It owns the things a recipe should not care about: the data stream, the step bud
 wall-clock seconds), the progress bar, history, sample grids from fixed noise, checkpoints and resume,
 and metric evaluations. A recipe only knows how to take one step.
 
-What it guarantees when things go wrong (README, "What happens when"): one process at a time trains
+What it guarantees when things go wrong (docs/reliability.md): one process at a time trains
 into a run directory (an OS lock); a checkpoint is written beside the old one and renamed over it, the
 one before kept as ``previous.pt``; a non-finite loss or weight stops training at once, before anything
 of that step is saved; a resume cuts the history back to the checkpoint it restarts from.

@@ -10,9 +10,7 @@ from gancourse.course.exercises import solutions
 from gancourse.losses import NonSaturatingLoss, gradient_penalty
 from gancourse.metrics import fid_from_features, kl_from_uniform
 
-
-def verdict(capsys) -> str:
-    return capsys.readouterr().out
+from ..helpers import verdict
 
 
 def test_every_exercise_passes_its_reference_solution(capsys):

@@ -9,9 +9,7 @@ import torch.nn.functional as F
 from gancourse.course import exercises
 from gancourse.losses import NonSaturatingLoss
 
-
-def verdict(capsys) -> str:
-    return capsys.readouterr().out
+from ..helpers import rejects, verdict
 
 
 def test_loss_checkers_name_the_mistakes(capsys):
@@ -51,12 +49,9 @@ def test_augment_checker_names_the_mistakes(capsys):
         return torch.stack([torch.roll(img, (int(dy), int(dx)), (1, 2))
                             for img, (dy, dx) in zip(x, shifts, strict=True)])
 
-    assert not exercises.check_augment(detached)
-    assert "no gradient flows back" in verdict(capsys)
-    assert not exercises.check_augment(same_shift)
-    assert "same shift" in verdict(capsys)
-    assert not exercises.check_augment(wraps)
-    assert "wraps the image around" in verdict(capsys)
+    for wrong, hint in ((detached, "no gradient flows back"), (same_shift, "same shift"),
+                        (wraps, "wraps the image around")):
+        rejects(capsys, exercises.check_augment, wrong, hint)
 
 
 def _penalty(where="between", per="sample", norm_dims=None, reduce=True):

@@ -9,9 +9,7 @@ import torch.nn.functional as F
 from gancourse.course import exercises
 from gancourse.course.exercises import solutions
 
-
-def verdict(capsys) -> str:
-    return capsys.readouterr().out
+from ..helpers import verdict
 
 
 def test_fid_checker_rejects_means_only(capsys):

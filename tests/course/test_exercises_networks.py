@@ -8,9 +8,7 @@ import torch.nn.functional as F
 from gancourse.course import exercises
 from gancourse.course.exercises import solutions
 
-
-def verdict(capsys) -> str:
-    return capsys.readouterr().out
+from ..helpers import rejects, verdict
 
 
 def test_network_checkers_name_the_mistakes(capsys):
@@ -40,12 +38,9 @@ def test_network_checkers_name_the_mistakes(capsys):
         def forward(self, x):
             return super().forward(x)[:, None]
 
-    assert not exercises.check_discriminator_module(WithSigmoid)
-    assert "no nn.Sigmoid" in verdict(capsys)
-    assert not exercises.check_discriminator_module(UnusedLayer)
-    assert "does not reach extra.weight" in verdict(capsys)
-    assert not exercises.check_discriminator_module(Column)
-    assert "shape (B,)" in verdict(capsys)
+    for wrong, hint in ((WithSigmoid, "no nn.Sigmoid"), (UnusedLayer, "does not reach extra.weight"),
+                        (Column, "shape (B,)")):
+        rejects(capsys, exercises.check_discriminator_module, wrong, hint)
 
 
 def test_minibatch_std_checker_names_the_mistakes(capsys):
@@ -72,12 +67,9 @@ def test_minibatch_std_checker_names_the_mistakes(capsys):
             std = (x.reshape(-1, g, c, h, w).var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))
             return torch.cat([x, std.repeat_interleave(g)[:, None, None, None].expand(b, 1, h, w)], dim=1)
 
-    assert not exercises.check_minibatch_std(Unbiased)
-    assert "unbiased=False" in verdict(capsys)
-    assert not exercises.check_minibatch_std(PerSample)
-    assert "across the samples" in verdict(capsys)
-    assert not exercises.check_minibatch_std(StdOnly)
-    assert "one extra channel" in verdict(capsys)
+    for wrong, hint in ((Unbiased, "unbiased=False"), (PerSample, "across the samples"),
+                        (StdOnly, "one extra channel")):
+        rejects(capsys, exercises.check_minibatch_std, wrong, hint)
     assert exercises.check_minibatch_std(Consecutive)
 
 
