@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from scipy import linalg
 from scipy.stats import rankdata
 
+from ...models.dcgan import MinibatchStdDev
 from ...recipes.cyclegan import ImagePool
 from .scaffold import CriticExercise, GANExercise, plain_critic_step, plain_gan_step
 
@@ -111,18 +112,7 @@ def kl_from_uniform(predicted: np.ndarray, num_classes: int) -> float:
     return float(np.sum(p * np.log(p * num_classes)))
 
 
-class MinibatchStd(nn.Module):
-    def __init__(self, group_size: int = 4) -> None:
-        super().__init__()
-        self.group_size = group_size
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        g = min(self.group_size, b)
-        while b % g:
-            g -= 1
-        std = (x.reshape(g, -1, c, h, w).var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))
-        return torch.cat([x, std.repeat(g)[:, None, None, None].expand(b, 1, h, w)], dim=1)
+MinibatchStd = MinibatchStdDev  # the package's own layer is the reference
 
 
 # -- notebook 04 -------------------------------------------------------------------------------------------
