@@ -2,7 +2,7 @@
 
 A grid is a YAML file with up to four sections (at least one of ``parameters`` or ``combinations``)::
 
-    description: seed 004's grid, scored by metrics   # optional, free text
+    description: dropout x width, scored by metrics   # optional, free text
     parameters:          # each name takes a list of values; the sweep runs their cartesian product
       dropout: [0.1, 0.3, 0.5]
       width: [64, 128, 256]
