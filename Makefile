@@ -35,7 +35,8 @@ test-full-profile: $(STAMP)
 
 # Colab's package versions (tests/colab_versions.txt) in a second environment: the package is installed as the
 # notebooks' first cell installs it, with Colab's packages as constraints (nothing preinstalled moves), plus what
-# Colab lacks; then the unit tests and notebooks 01 and 05 (widgets included) in the smoke profile.
+# Colab lacks; then the unit tests (a deprecation warned in gancourse's code is an error: Colab's Python is newer) and notebooks 01
+# and 05 (widgets included) in the smoke profile.
 COLAB_VENV ?= .venv-colab
 COLAB_STAMP := $(COLAB_VENV)/.installed
 $(COLAB_STAMP): pyproject.toml tests/colab_versions.txt
@@ -47,7 +48,9 @@ $(COLAB_STAMP): pyproject.toml tests/colab_versions.txt
 
 test-colab: $(COLAB_STAMP)
 	$(COLAB_VENV)/bin/python -m pip check
-	env GANCOURSE_RUNS="$(CURDIR)/runs/colab" $(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest tests -m "not slow and not notebook" \
+	env GANCOURSE_RUNS="$(CURDIR)/runs/colab" $(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest tests \
+		-m "not slow and not notebook" -W "error::DeprecationWarning:gancourse" -q -p no:cacheprovider
+	env GANCOURSE_RUNS="$(CURDIR)/runs/colab" $(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest \
 		notebooks/01_mnist_dcgan.ipynb notebooks/05_quickdraw_cgan.ipynb --nbmake --nbmake-timeout=900 -q -p no:cacheprovider
 
 course: $(STAMP)

@@ -8,13 +8,15 @@ import argparse
 def register(subparsers) -> None:
     p = subparsers.add_parser("doctor", help="check the environment: torch, device, datasets, caches, disk")
     p.add_argument("--no-data", action="store_true", help="skip looking for datasets")
+    p.add_argument("--profile", choices=("smoke", "quick", "full"), default="",
+                   help="full: also estimate each notebook's GPU memory in the full profile on a 16 GB T4")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..course.doctor import diagnose
 
-    report = diagnose(check_data=not args.no_data)
+    report = diagnose(check_data=not args.no_data, profile=args.profile)
     print(report.render())
     problems = report.problems
     print(f"\n{len(problems)} thing(s) to look at." if problems else "\nAll good.")

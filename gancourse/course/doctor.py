@@ -103,7 +103,18 @@ def data_checks(root: Path) -> list[Check]:
     return checks
 
 
-def diagnose(check_data: bool = True) -> Report:
+def gpu_memory_checks() -> list[Check]:
+    """The full profile's largest run per notebook against a 16 GB T4: the memory guard's estimate."""
+    from .gpu_memory import MARGIN, gpu_memory_table
+
+    return [Check(f"{notebook}: GPU memory (estimate)", fits,
+                  f"{fp32:.1f} GiB in fp32, {amp:.1f} GiB with bf16 autocast, of a 16 GB T4's 15",
+                  "" if fits else f"over {MARGIN:.0%} of a T4: lower the notebook's batch_size on a 16 GB GPU")
+            for notebook, fp32, amp, fits in gpu_memory_table()]
+
+
+def diagnose(check_data: bool = True, profile: str = "") -> Report:
+    """What this environment has; ``profile="full"`` adds the full profile's GPU memory per notebook."""
     import torch
 
     from ..devices import pick_device
@@ -120,8 +131,9 @@ def diagnose(check_data: bool = True) -> Report:
     report.add("data root", root.is_dir(), str(root),
                "" if root.is_dir() else f"create it or set GANCOURSE_DATA (mkdir -p {root})")
     if check_data:
-        for check in data_checks(root):
-            report.checks.append(check)
+        report.checks.extend(data_checks(root))
+    if profile == "full":
+        report.checks.extend(gpu_memory_checks())
     cache = cache_dir()
     report.add("cache", True, f"{cache} ({_gib(_folder_size(cache))})")
     report.add("runs", True, str(runs_root()))

@@ -46,3 +46,21 @@ def test_diagnose_reports_the_data_root_and_says_how_to_create_a_missing_one(tmp
     root = next(c for c in report.checks if c.name == "data root")
     assert not root.ok and "GANCOURSE_DATA" in root.advice
     assert isinstance(root, Check)
+
+
+def test_the_full_profile_fits_a_t4_by_the_memory_guards_estimate_and_the_doctor_says_so(capsys):
+    from gancourse.cli import main
+    from gancourse.course.gpu_memory import LARGEST_FULL_RUN, MARGIN, T4_BYTES, bytes_needed, gpu_memory_table
+    from gancourse.course.profiles import NOTEBOOK_PARAMETERS
+
+    numbered = sorted(n for n in NOTEBOOK_PARAMETERS if n[:2].isdigit())
+    assert sorted(LARGEST_FULL_RUN) == numbered  # a row per notebook
+    rows = gpu_memory_table()
+    for notebook, fp32, amp, fits in rows:
+        assert fits and amp < fp32 <= MARGIN * T4_BYTES / 1024**3, notebook
+    step = LARGEST_FULL_RUN["06_monet_cyclegan"].estimate()
+    assert bytes_needed(step, amp=True) < bytes_needed(step, amp=False)  # bf16 halves the activations alone
+    assert main(["doctor", "--no-data", "--profile", "full"]) == 0
+    printed = capsys.readouterr().out
+    assert all(f"{notebook}: GPU memory (estimate)" in printed for notebook in numbered)
+    assert main(["doctor", "--no-data"]) == 0 and "GPU memory" not in capsys.readouterr().out
