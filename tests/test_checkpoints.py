@@ -273,10 +273,9 @@ def test_a_full_disk_in_a_save_is_one_error_with_both_checkpoints_intact(tmp_pat
     path, previous = tmp_path / "last.pt", tmp_path / "previous.pt"
     save_rotating({"step": 1, "w": torch.randn(1000)}, path, previous)
     save_rotating({"step": 2, "w": torch.randn(1000)}, path, previous)
-    full_disk_at(where, monkeypatch)
-    with pytest.raises(DiskFull) as info:
+    with monkeypatch.context() as patched, pytest.raises(DiskFull) as info:
+        full_disk_at(where, patched)
         save_rotating({"step": 3, "w": torch.randn(1000)}, path, previous)
-    monkeypatch.undo()
     message = str(info.value)
     assert f"could not write {path}" in message and "Free some space" in message and "\n" not in message
     assert ("quota" in message) == (where == "quota")
@@ -288,12 +287,12 @@ def test_a_full_disk_during_training_is_one_line_exit_2_and_the_run_resumes(offl
                                                                              capsys):
     out = tmp_path / "run"
     assert main(["train", *TINY, "--steps", "4", "--out", str(out)]) == 0
-    full_disk_at("torch.save", monkeypatch)
     capsys.readouterr()
-    assert main(["train", *TINY, "--steps", "8", "--out", str(out)]) == 2
+    with monkeypatch.context() as patched:  # the disk is full for this command only (the test's environment stays)
+        full_disk_at("torch.save", patched)
+        assert main(["train", *TINY, "--steps", "8", "--out", str(out)]) == 2
     line = error_line(capsys)
     assert "last.pt" in line and "Free some space" in line and "run the same command again" in line
-    monkeypatch.undo()
     run = RunDir(out)
     assert load_checkpoint(run.last_checkpoint)["step"] == 4 and not list(run.checkpoints_dir.glob(".*.tmp"))
     assert main(["train", *TINY, "--steps", "8", "--out", str(out)]) == 0
