@@ -15,7 +15,6 @@ repeats more often are not scaled, so it is a lower bound.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -25,10 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from gancourse.engine.dry_run import execute_full_profile  # noqa: E402
 from gancourse.runs import RunDir  # noqa: E402
-
-EXECUTE = ("import sys, papermill; papermill.execute_notebook(sys.argv[1], sys.argv[2], "
-           "parameters={'profile': 'full'}, progress_bar=False, cwd=sys.argv[3])")
 
 
 class GpuMemoryPoll:
@@ -74,14 +71,10 @@ def check(notebook: Path, out: Path, steps: int, device: str) -> dict:
     runs = out / notebook.stem
     shutil.rmtree(runs, ignore_errors=True)
     runs.mkdir(parents=True)
-    env = {**os.environ, "GANCOURSE_STEP_CAP": str(steps), "GANCOURSE_RUNS": str(runs / "runs"),
-           "GANCOURSE_PROFILE": "full", "GANCOURSE_HEADLESS": "1", "MPLBACKEND": "Agg"}
-    if device:
-        env["GANCOURSE_DEVICE"] = device
+    env = {"GANCOURSE_DEVICE": device} if device else {}
     start = time.perf_counter()
     with GpuMemoryPoll() as memory:
-        proc = subprocess.run([sys.executable, "-c", EXECUTE, str(notebook), str(runs / "executed.ipynb"),
-                               str(notebook.parent)], env=env, capture_output=True, text=True)
+        proc, _ = execute_full_profile(notebook, runs / "executed.ipynb", runs / "runs", steps, **env)
     wall = time.perf_counter() - start
     if proc.returncode:
         return {"notebook": notebook.stem, "error": proc.stderr.strip().splitlines()[-1:] or ["failed"]}

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import TypeVar
 
 from ..errors import UserError
@@ -51,3 +54,25 @@ def sittings(loop: L) -> list[L]:
         return [full]
     return [dataclasses.replace(full, steps=half, log_every=min(full.log_every, half), sample_every=half,
                                 checkpoint_every=half, eval_every=half if full.eval_every else 0), full]
+
+
+# papermill in a process of its own: the notebook's kernel is its child, so RUSAGE_CHILDREN is the kernel's peak
+_EXECUTE = """
+import resource, sys
+import papermill
+papermill.execute_notebook(sys.argv[1], sys.argv[2], parameters={"profile": "full"}, progress_bar=False,
+                           cwd=sys.argv[3])
+print("peak_rss_kb", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def execute_full_profile(notebook: Path, executed: Path, runs: Path, cap: int,
+                         **env: str) -> tuple[subprocess.CompletedProcess, float]:
+    """Run ``notebook`` with papermill in the full profile, every training capped at ``cap`` steps and its runs
+    in ``runs``; (the finished process, the kernel's peak resident memory in GB). ``env``: more variables."""
+    variables = {**os.environ, STEP_CAP: str(cap), "GANCOURSE_RUNS": str(runs), "GANCOURSE_PROFILE": "full",
+                 "GANCOURSE_HEADLESS": "1", "MPLBACKEND": "Agg", **env}
+    proc = subprocess.run([sys.executable, "-c", _EXECUTE, str(notebook), str(executed), str(notebook.parent)],
+                          env=variables, capture_output=True, text=True)
+    peak = int(proc.stdout.split("peak_rss_kb")[-1]) / 1024**2 if "peak_rss_kb" in proc.stdout else 0.0
+    return proc, peak

@@ -10,14 +10,12 @@ run must fit a 16 GB T4 by the memory guard's estimate. Slow: ``pytest -m slow -
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gancourse.course.gpu_memory import LARGEST_FULL_RUN, MARGIN, T4_BYTES, bytes_needed
+from gancourse.engine.dry_run import execute_full_profile
 from gancourse.engine.memory import estimate
 from gancourse.recipes import recipe_class
 from gancourse.runs import RunDir
@@ -27,24 +25,11 @@ NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 RSS_LIMIT_GB = 10.0
 CAP = 2
 
-# papermill in a process of its own: the kernel is its child, so RUSAGE_CHILDREN is the notebook's peak memory
-EXECUTE = """
-import resource, sys
-import papermill
-papermill.execute_notebook(sys.argv[1], sys.argv[2], parameters={"profile": "full"}, progress_bar=False,
-                           cwd=sys.argv[3])
-print("peak_rss_kb", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
-
-
 def execute_full(notebook: Path, out: Path, runs: Path, cap: int) -> float:
     """Execute ``notebook`` in the full profile with every training capped at ``cap`` steps; its peak RSS in GB."""
-    env = {**os.environ, "GANCOURSE_STEP_CAP": str(cap), "GANCOURSE_RUNS": str(runs),
-           "GANCOURSE_PROFILE": "full", "GANCOURSE_HEADLESS": "1", "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, "-c", EXECUTE, str(notebook), str(out), str(notebook.parent)],
-                          env=env, capture_output=True, text=True)
+    proc, peak = execute_full_profile(notebook, out, runs, cap)
     assert proc.returncode == 0, f"{notebook.name} failed in the full profile (cap {cap}):\n{proc.stderr[-4000:]}"
-    return int(proc.stdout.split("peak_rss_kb")[-1]) / 1024**2
+    return peak
 
 
 def trained_runs(runs: Path) -> dict[Path, int]:
