@@ -148,9 +148,8 @@ class RunSpec:
                             f"{self.eval_samples!r}; or switch evaluation off (evaluate=False, --no-eval)")
 
     def check_budget_given(self) -> None:
-        if not (self.steps or self.epochs or self.time_budget):
-            raise UserError("give a training budget: steps, epochs or time_budget (seconds) above 0 "
-                            "(CLI: --steps N, --epochs E or --time-budget SECONDS)")
+        """Refuse a spec that cannot train (no steps, epochs or time budget): its :class:`Loop` checks that."""
+        self.loop()
 
     def loop(self, batch_size: int | None = None):
         """The :class:`Loop` of this spec (``batch_size``: the one resolved for the
