@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Tests run the notebooks in the smoke profile; GANCOURSE_HEADLESS skips live redraws nobody watches.
 TEST_ENV := GANCOURSE_PROFILE=smoke GANCOURSE_HEADLESS=1 MPLBACKEND=Agg
+# One pytest worker per core, each on one torch thread: the cores stay busy through the tests' Python and file
+# work, and a busy neighbour slows one worker instead of stalling every parallel region (docs/performance.md).
+PARALLEL := GANCOURSE_THREADS=1
+XDIST := -n auto --dist load
 
 .PHONY: install test test-offline test-full-profile test-colab course lint benchmarks clean-runs
 
@@ -17,15 +21,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest tests -q -p no:cacheprovider
+	$(TEST_ENV) $(PARALLEL) $(BIN)/python -m pytest tests $(XDIST) -q -p no:cacheprovider
 
 # The suite as a new user offline runs it: no data root given, no network (stand-ins, skips). The notebooks
 # run here through the `slow` sweep test (every numbered notebook, two combinations, budgets below smoke), so
 # the offline pass also proves that every notebook can be swept; runs go to runs/offline/ (a run refuses
 # other data than it was trained on, so they stay apart from `make test`'s real-data runs).
 test-offline: $(STAMP)
-	env -u GANCOURSE_DATA GANCOURSE_OFFLINE=1 GANCOURSE_RUNS="$(CURDIR)/runs/offline" $(TEST_ENV) \
-		$(BIN)/python -m pytest tests -m "(slow or not slow) and not notebook" -k "not test_full_profile" -q \
+	env -u GANCOURSE_DATA GANCOURSE_OFFLINE=1 GANCOURSE_RUNS="$(CURDIR)/runs/offline" $(TEST_ENV) $(PARALLEL) \
+		$(BIN)/python -m pytest tests -m "(slow or not slow) and not notebook" -k "not test_full_profile" $(XDIST) -q \
 		-p no:cacheprovider
 
 # Every numbered notebook in the full profile (Colab's default on a GPU) with each training cut to a few steps
@@ -43,13 +47,13 @@ $(COLAB_STAMP): pyproject.toml tests/colab_versions.txt
 	$(PYTHON) -m venv $(COLAB_VENV)
 	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(COLAB_VENV)/bin/python -m pip install --quiet -r tests/colab_versions.txt
-	$(COLAB_VENV)/bin/python -m pip install --quiet -c tests/colab_versions.txt -e . pytest nbmake "dask[distributed]" cryptography
+	$(COLAB_VENV)/bin/python -m pip install --quiet -c tests/colab_versions.txt -e . pytest pytest-xdist nbmake "dask[distributed]" cryptography
 	touch $(COLAB_STAMP)
 
 test-colab: $(COLAB_STAMP)
 	$(COLAB_VENV)/bin/python -m pip check
-	env GANCOURSE_RUNS="$(CURDIR)/runs/colab" $(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest tests \
-		-m "not slow and not notebook" -W "error::DeprecationWarning:gancourse" -q -p no:cacheprovider
+	env GANCOURSE_RUNS="$(CURDIR)/runs/colab" $(TEST_ENV) $(PARALLEL) $(COLAB_VENV)/bin/python -m pytest tests \
+		-m "not slow and not notebook" $(XDIST) -W "error::DeprecationWarning:gancourse" -q -p no:cacheprovider
 	env GANCOURSE_RUNS="$(CURDIR)/runs/colab" $(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest \
 		notebooks/01_mnist_dcgan.ipynb notebooks/05_quickdraw_cgan.ipynb --nbmake --nbmake-timeout=900 -q -p no:cacheprovider
 

@@ -7,8 +7,8 @@
    quick profile (1000 steps), beside the untrained generator (the same initial weights), the photos left
    as they are and the real-vs-real floor; and the photo -> Monet -> photo reconstruction error.
 
-The quality run IS notebook 06's quick-profile run (same settings, same run directory
-``runs/06_monet_cyclegan/cyclegan-resnet-128px-1000steps-...``): whichever of the two runs first trains it,
+The quality run IS notebook 06's quick-profile run (the same ``RunSpec``, so the same run directory
+``runs/06_monet_cyclegan/quick-monet2photo-cyclegan-...``): whichever of the two runs first trains it,
 the other reuses it, and an interrupted run resumes where it stopped.
 
     python benchmarks/cyclegan_cpu.py                   # ~4 min on 2 idle cores; seconds if notebook 06
@@ -32,13 +32,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gancourse.checkpoints import load_checkpoint  # noqa: E402
+from gancourse.course.notebook import setup  # noqa: E402
 from gancourse.data import load_dataset, to_unit_range  # noqa: E402
 from gancourse.devices import seed_everything  # noqa: E402
-from gancourse.engine.experiment import load_run_data  # noqa: E402
-from gancourse.engine.training import Loop, fit  # noqa: E402
-from gancourse.lessons.cyclegan_presets import NOTEBOOK, preset, run_name  # noqa: E402
+from gancourse.engine.experiment import load_run_data, train  # noqa: E402
+from gancourse.engine.restore import restore_recipe  # noqa: E402
+from gancourse.engine.spec import RunSpec  # noqa: E402
+from gancourse.lessons.cyclegan_presets import preset  # noqa: E402
 from gancourse.metrics.translation import translation_evaluator  # noqa: E402
-from gancourse.paths import runs_root  # noqa: E402
 from gancourse.recipes.cyclegan import CycleGAN, CycleGANConfig  # noqa: E402
 from gancourse.runs import RunDir  # noqa: E402
 
@@ -75,23 +76,20 @@ def trained_run(profile: str, time_budget: float, allow_stand_in: bool, seed: in
     """(trained recipe, untrained twin, data, run) of notebook 06's run for ``profile`` (trained here if needed)."""
     plan = preset(profile)
     data = load_dataset("monet2photo", size=plan["size"], allow_stand_in=allow_stand_in)
-    # exactly the notebook's call (its default parameters), so the run directory is shared
-    config = CycleGAN.config_for(data, generator="resnet", **plan["recipe"])
-    seed_everything(seed)
-    untrained = CycleGAN(config, "cpu")
-    seed_everything(seed)
-    recipe = CycleGAN(config, "cpu")
-    evaluator = translation_evaluator(data, feature_steps=plan["feature_steps"])
     steps = plan["steps"]
-    run_dir = runs_root() / NOTEBOOK / run_name(config, plan["size"], steps, seed=seed)
+    # exactly the notebook's spec (its default parameters), so the run directory is shared
+    spec = RunSpec("monet2photo", "cyclegan", data_options={"size": plan["size"], "curate_every": 0},
+                   recipe_options=plan["recipe"] | dict(generator="resnet", optimizer="adam", lr=2e-4), seed=seed,
+                   batch_size=plan["batch_size"], flip=True, allow_stand_in=True, steps=steps, time_budget=time_budget,
+                   eval_every=max(1, steps // plan["evaluations"]), sample_every=max(1, steps // 10))
+    seed_everything(seed)
+    untrained = CycleGAN(CycleGAN.config_for(data, **spec.recipe_options), "cpu")
+    evaluator = translation_evaluator(data, feature_steps=plan["feature_steps"])
+    run_dir = setup(profile, "06_monet_cyclegan", quiet=True).run_for(spec, data.source)
     print(f"training (or resuming) {run_dir}")
-    loop = Loop(steps=steps, time_budget=time_budget, batch_size=plan["batch_size"], seed=seed, flip=True,
-                eval_every=max(1, steps // plan["evaluations"]), sample_every=max(1, steps // 10))
-    result = fit(recipe, data, run_dir, loop, evaluator=evaluator,
-                 record={"dataset": "monet2photo", "data_options": {"size": plan["size"], "curate_every": 0},
-                         "limit": 0})
+    result = train(spec, out=run_dir, data=data, evaluator=evaluator, device="cpu")
     print(f"{result.step} of {steps} steps ({result.stopped_by}), {result.wall_time:.0f} s of training in all")
-    return recipe, untrained, data, evaluator, result.run
+    return restore_recipe(result.run, "cpu"), untrained, data, evaluator, result.run
 
 
 def existing_run(path: Path):

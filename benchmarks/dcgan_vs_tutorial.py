@@ -40,8 +40,10 @@ from gancourse.engine.spec import RunSpec
 from gancourse.metrics import evaluator_for
 from gancourse.paths import data_root
 
-# Notebook 01's configuration: the GANConfig defaults plus this batch size (the notebook's `batch_size`).
+# Notebook 01's configuration: the GANConfig defaults plus this batch size (the notebook's `batch_size`). The
+# options train() would otherwise fill in for MNIST (the 2018 discriminator) are spelled out at GANConfig's values.
 OURS_BATCH_SIZE = 64
+OURS_OPTIONS = {"d_norm": "batch", "beta1": 0.5, "lr_g": 2e-4, "lr_d": 2e-4, "ema": 0.0}
 
 # The tutorial's settings (dcgan_faces_tutorial.py; pytorch/examples dcgan/main.py for MNIST).
 TUTORIAL = dict(image_size=64, nz=100, ngf=64, ndf=64, batch_size=128, lr=2e-4, beta1=0.5, workers=2, seed=999)
@@ -182,7 +184,8 @@ def tutorial_samples(netG: nn.Module, n: int, train_mode: bool, seed: int = 4321
 # ---- (b) ours ---------------------------------------------------------------------------------------------
 
 def train_ours(out: Path, seconds: float, progress: bool) -> dict:
-    spec = RunSpec("mnist", "dcgan", batch_size=OURS_BATCH_SIZE, seed=0, time_budget=seconds, evaluate=False)
+    spec = RunSpec("mnist", "dcgan", recipe_options=OURS_OPTIONS, batch_size=OURS_BATCH_SIZE, seed=0,
+                   time_budget=seconds, evaluate=False)
     result = train(spec, out=out, progress=progress)
     return {"G": load_generator(result.run.generator_path), "steps": result.step,
             "images": result.step * OURS_BATCH_SIZE, "seconds": result.wall_time}

@@ -7,8 +7,8 @@ end to end) -> a run directory that ``metrics``, ``viz`` and ``sweeps`` read.
 The tree shows the layers:
 
 - core: ``data/``, ``models/``, ``losses``, ``recipes/``, ``metrics/``
-- foundation modules everything may use: ``errors``, ``devices``, ``paths``, ``files`` (atomic writes),
-  ``locks`` (one writer per folder), ``checkpoints``, ``runs`` (the run directory)
+- foundation modules everything may use: ``errors``, ``cpu_threads`` (torch-free), ``devices``, ``paths``,
+  ``files`` (atomic writes, one writer per folder), ``checkpoints``, ``runs`` (the run directory)
 - ``engine/``: training loop, a run end to end, variants, budgets, sampling, restore, distributed
 - ``viz/``: plots, widgets, latent walks
 - ``course/``: notebook setup, profiles, exercises, the course runner, doctor
@@ -23,6 +23,10 @@ from __future__ import annotations
 
 import importlib
 from typing import Any
+
+from . import cpu_threads
+
+cpu_threads.prepare_environment()  # OpenMP reads its wait policy once, when torch loads: before any import of it
 
 __version__ = "0.1.0"
 
@@ -71,8 +75,8 @@ _EXPORTS: dict[str, str] = {
     "sample_generator": "gancourse.engine.sampling",
     "beside_reference": "gancourse.course.exercises.compare",
     "generators_of_run": "gancourse.ema",
-    "normalise_policy": "gancourse.augment",
-    "DiffAugment": "gancourse.augment",
+    "normalise_policy": "gancourse.recipes.augment",
+    "DiffAugment": "gancourse.recipes.augment",
     "Generator": "gancourse.models",
     "Discriminator": "gancourse.models",
     "interpolation_strip": "gancourse.viz.latent",

@@ -29,8 +29,10 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from . import models
 from .errors import CheckpointDamaged, MissingInput, UserError
 from .files import TMP_SUFFIX, atomic_write
+from .models import cyclegan  # its generators are not re-exported by models, and exports name them
 
 FORMAT = "gancourse-checkpoint/2"  # {"format": FORMAT, "sha256": state_digest(state), "state": state}
 
@@ -146,7 +148,7 @@ def _finite(t: torch.Tensor) -> bool:
         return True
     if t.is_complex():
         return bool(torch.isfinite(t).all())
-    low, high = torch.aminmax(t.detach())  # NaN propagates to both; 25x faster than isfinite().all()
+    low, high = torch.aminmax(t.detach())  # NaN propagates to both; much faster than isfinite().all()
     return bool(torch.isfinite(low) and torch.isfinite(high))
 
 
@@ -231,9 +233,6 @@ def export_generator(export: dict[str, Any], path: str | os.PathLike) -> Path:
 def generator_class(name: str, path: str | os.PathLike) -> type[nn.Module]:
     """The generator class an export names (its ``class``): a registered one, one of ``gancourse.models``, or a
     CycleGAN generator; ``path`` (the export's) names the file in the error for any other."""
-    from . import models
-    from .models import cyclegan  # not re-exported by models, and a fresh process may not have imported it
-
     cls = GENERATOR_CLASSES.get(name) or getattr(models, name, None) or cyclegan.GENERATORS_BY_CLASS.get(name)
     if cls is None:
         raise UserError(f"{path}: unknown generator class {name!r}")

@@ -1,13 +1,22 @@
-"""Device choice, seeding and mixed precision: the only place that knows about CUDA and MPS."""
+"""Device choice, CPU threads, seeding and mixed precision: the only place that knows about CUDA and MPS."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import os
 import random
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
+
+from .cpu_threads import ThreadGovernor, ThreadSetting, parse_threads, usable_cores, wait_policy_set_in_time
+from .errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def pick_device(preference: str | None = None) -> torch.device:
@@ -16,6 +25,7 @@ def pick_device(preference: str | None = None) -> torch.device:
     A preference this machine cannot honour (a typo, ``cuda`` without a GPU) is a
     :class:`~gancourse.errors.UserError` naming what it has, not an error from deep inside torch later.
     """
+    configure_cpu_threads()  # before the first heavy work, also when the work then goes to a GPU
     preference = preference or os.environ.get("GANCOURSE_DEVICE") or "auto"
     if preference != "auto":
         return _available(preference)
@@ -37,8 +47,6 @@ def available_devices() -> list[str]:
 
 
 def _available(preference: str) -> torch.device:
-    from .errors import UserError
-
     have = ", ".join(["auto", *available_devices()])
     try:
         device = torch.device(preference)
@@ -50,6 +58,82 @@ def _available(preference: str) -> torch.device:
         raise UserError(f"device {preference!r} is not available on this machine (it has: {have}); "
                         "leave --device out (or set it to auto) to use the best one there is")
     return device
+
+
+_threads: dict[str, object] = {}  # this process's setting (once configured) and governor
+
+
+def configure_cpu_threads(setting: ThreadSetting | None = None) -> ThreadSetting:
+    """Apply ``GANCOURSE_THREADS`` (or ``setting``) to torch, once per process (later calls return the setting).
+
+    ``auto`` and ``adaptive`` only ever lower torch's thread count to the usable cores (a quota torch does not
+    see), so a caller that pinned fewer keeps them; a number is applied as asked. The wait policy can only
+    be chosen before torch loads (``gancourse/__init__``); asked for too late, it is said in a debug log.
+    """
+    if "setting" in _threads and setting is None:
+        return _threads["setting"]  # type: ignore[return-value]
+    setting = setting or parse_threads()
+    if setting.mode == "fixed":
+        torch.set_num_threads(setting.threads)
+    elif torch.get_num_threads() > usable_cores():
+        torch.set_num_threads(usable_cores())
+    if setting.passive and not wait_policy_set_in_time():
+        log.debug("passive OpenMP waiting was asked for after torch loaded: the runtime keeps its own policy; "
+                  "import gancourse before torch, or set OMP_WAIT_POLICY=PASSIVE in the environment")
+    _threads.clear()
+    _threads["setting"] = setting
+    return setting
+
+
+def govern_threads() -> int | None:
+    """The training loop's hook (at log time): under ``GANCOURSE_THREADS=adaptive``, fit torch's threads to the
+    cores other processes leave free (:class:`~gancourse.cpu_threads.ThreadGovernor`); the new count if it
+    changed. Nothing under any other setting, and nothing off Linux (no /proc/stat)."""
+    if configure_cpu_threads().mode != "adaptive" or not Path("/proc/stat").is_file():
+        return None
+    governor = _threads.get("governor")
+    if governor is None:
+        governor = _threads["governor"] = ThreadGovernor(torch.get_num_threads(), torch.set_num_threads,
+                                                         torch.get_num_threads)
+        return None
+    threads = governor.tick()  # type: ignore[union-attr]
+    if threads is not None and threads < governor.ceiling and not _threads.get("said"):
+        _threads["said"] = True  # once per process: the reason a run slowed down, and how to keep it exact
+        print(f"[gancourse] another program keeps a CPU core busy: training on {threads} thread(s) until it frees "
+              "the core (results then differ in the last digits; GANCOURSE_THREADS=auto keeps the thread count "
+              "fixed)", file=sys.stderr)
+    return threads
+
+
+def cpu_bf16_supported(flags: set[str] | None = None) -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512_BF16 or AMX): elsewhere CPU autocast to bf16 is
+    emulated and slower than fp32. ``flags``: the CPU's flags (default: /proc/cpuinfo, else torch's reading)."""
+    if flags is None:
+        flags = _cpu_flags()
+    if flags:
+        return bool(flags & {"avx512_bf16", "amx_bf16"})
+    return "AMX" in torch.backends.cpu.get_cpu_capability()
+
+
+@functools.cache  # autocast asks at every step
+def _cpu_flags() -> set[str]:
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return set()
+    for line in cpuinfo.read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def cpu_bf16_requested() -> bool:
+    """``GANCOURSE_CPU_BF16=1`` asks for bfloat16 autocast on the CPU; granted only where the CPU supports it
+    (:func:`cpu_bf16_supported`), so elsewhere the same setting trains in fp32. Off by default until measured
+    no worse in quality (issue 31; benchmarks/cpu_levers.py measures its speed)."""
+    asked = os.environ.get("GANCOURSE_CPU_BF16", "0")
+    if asked not in ("0", "1"):
+        raise UserError(f"GANCOURSE_CPU_BF16={asked!r}: use 1 (bfloat16 autocast where the CPU supports it) or 0")
+    return asked == "1" and cpu_bf16_supported()
 
 
 def seed_everything(seed: int) -> None:
@@ -66,9 +150,12 @@ def seed_everything(seed: int) -> None:
 
 
 def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
-    """bfloat16 autocast on CUDA only: bf16 needs no loss scaler, and CPU/MPS autocast costs more than it saves."""
+    """bfloat16 autocast on CUDA (bf16 needs no loss scaler); on the CPU only when ``GANCOURSE_CPU_BF16=1`` and the
+    CPU supports it (:func:`cpu_bf16_requested`); never on MPS, where it costs more than it saves."""
     if enabled and device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
+    if enabled and device.type == "cpu" and cpu_bf16_requested():
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 

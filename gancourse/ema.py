@@ -18,6 +18,9 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from .checkpoints import generator_class, load_checkpoint
+from .runs import RunDir
+
 
 def ema_beta(ema: float, batch_size: int) -> float:
     """The per-step decay for the ``ema`` knob: a decay itself if in (0, 1), else a half-life in images."""
@@ -60,9 +63,6 @@ class EMA:
 def generators_of_run(run_dir) -> dict[str, nn.Module]:
     """``{"G": ..., "EMA of G": ...}`` of a finished run trained with ``ema``, rebuilt from its last checkpoint,
     in eval mode: the network that was trained and the average that was exported, side by side."""
-    from .checkpoints import generator_class, load_checkpoint
-    from .runs import RunDir
-
     run = RunDir(run_dir)
     export = load_checkpoint(run.generator_path)
     state = load_checkpoint(run.last_checkpoint)["recipe"]

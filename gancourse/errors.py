@@ -50,3 +50,13 @@ class DiskFull(UserError, OSError):
 
 class LockUnavailable(UserError):
     """A lock file that cannot be used: a symbolic link, not a regular file, or a file system without locks."""
+
+
+# The two below are user errors too (the CLI shows them as one line) but keep the base classes callers
+# catch them by; they live here so that the CLI can name them without loading the data package.
+class DatasetNotFound(FileNotFoundError):
+    """The dataset is neither under the data root nor downloadable; the message says what to do."""
+
+
+class DownloadError(RuntimeError):
+    """No mirror delivered a file (network down, 404, cut-off transfer, or a checksum mismatch)."""

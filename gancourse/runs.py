@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NotARunDirectory, RunDirectoryBusy, UserError
-from .files import write_json_atomic, write_text_atomic
-from .locks import FileLock
+from .files import FileLock, write_json_atomic, write_text_atomic
 
 
 class RunFileDamaged(UserError):
@@ -53,7 +52,7 @@ class RunDir:
     def _refuse_folders_where_files_go(self) -> None:
         """A folder named ``last.pt`` (or config.json, ...) would fail the first save, after the training: fail now."""
         for path in (self.config_path, self.history_path, self.metrics_path, self.last_checkpoint,
-                     self.previous_checkpoint, self.generator_path):
+                     self.previous_checkpoint, self.generator_path, self.path / "timing.json"):
             if path.exists() and not path.is_file():
                 raise UserError(f"{path} is a folder (or another non-file) where the run keeps a file, so the run "
                                 f"could not save it; move it aside (mv {path} {path}.old) and run the same "
@@ -193,7 +192,7 @@ class RunLock(FileLock):
 
     Another process asking for it is refused with :class:`~gancourse.errors.RunDirectoryBusy` naming the
     first; the rest (released by the kernel however its holder dies, no symlinks followed, a file system
-    without locks said as such) is :class:`~gancourse.locks.FileLock`'s.
+    without locks said as such) is :class:`~gancourse.files.FileLock`'s.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:

@@ -2,7 +2,8 @@
 
 - every test starts from the same ``GANCOURSE_*`` environment, whatever the caller exported (autouse):
   offline (no test reaches the internet; the local-server fixtures below switch it back on), the smoke
-  profile, headless, runs in the test's own temporary folder, every other variable cleared. Kept: the
+  profile, headless, runs in the test's own temporary folder, a fixed thread count (``GANCOURSE_THREADS``:
+  the caller's, else ``auto``), every other variable cleared. Kept: the
   data root ``$GANCOURSE_DATA`` and the cache ``$GANCOURSE_CACHE``, which change what is found, not what
   is right (the real data when CI passes it; stand-ins and skips without it).
 - ``tmp_data_root``: an empty data root and cache in a temporary folder, set as ``$GANCOURSE_DATA`` and
@@ -37,7 +38,7 @@ import pytest
 
 from gancourse.paths import data_root
 
-KEPT_VARIABLES = ("GANCOURSE_DATA", "GANCOURSE_CACHE")
+KEPT_VARIABLES = ("GANCOURSE_DATA", "GANCOURSE_CACHE", "GANCOURSE_THREADS")
 FIXED_VARIABLES = {"GANCOURSE_OFFLINE": "1", "GANCOURSE_PROFILE": "smoke", "GANCOURSE_HEADLESS": "1"}
 
 
@@ -51,6 +52,8 @@ def fixed_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in FIXED_VARIABLES.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("GANCOURSE_RUNS", str(tmp_path / "runs"))
+    # A fixed thread count keeps the bit-for-bit tests exact on a busy machine (the default adapts to the load).
+    monkeypatch.setenv("GANCOURSE_THREADS", os.environ.get("GANCOURSE_THREADS", "auto"))
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""The locks of a run directory and a sweep folder (gancourse.locks): they never write through a planted file,
+"""The locks of a run directory and a sweep folder (gancourse.files): they never write through a planted file,
 and only a held lock is "busy"."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from gancourse.cli import main
 from gancourse.errors import LockUnavailable, RunDirectoryBusy
-from gancourse.locks import FileLock
+from gancourse.files import FileLock
 from gancourse.runs import RunDir
 from gancourse.sweeps.runner import LOCK_FILE, _Lock
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from ..sweeps import markdown_table, replicate_markdown, replicate_table, write_report
+from ..sweeps.report import has_replicates
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "collect", help="tabulate a sweep: parameters x metrics x wall time, heat-map, contact sheet",
+        "collect",
         description="Reads each combination's run directory (metrics.json, samples/) and status.json; writes "
                     "summary.csv, summary.md, heatmap_<metric>.png (two-parameter grids) and contact_sheet.png "
                     "into the sweep folder. A sweep that varies `seed` (replicates) also gets replicates.csv: "
@@ -22,9 +25,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..sweeps import markdown_table, replicate_markdown, replicate_table, write_report
-    from ..sweeps.report import has_replicates
-
     df, paths = write_report(args.sweep_dir, args.metric)
     if args.metric not in df:
         print(f"note: no metric {args.metric!r} in this sweep, so nothing is ranked; its metrics: "

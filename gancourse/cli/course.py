@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..course.profiles import PROFILES
+from ..course.runner import course_notebooks, run_course
 from ..errors import UserError
+from ..paths import runs_root
 
 
 def register(subparsers) -> None:
-    from ..course.profiles import PROFILES
-
-    p = subparsers.add_parser("course", help="run every notebook (papermill) and write an index page")
+    p = subparsers.add_parser("course")
     p.add_argument("--profile", default="quick", choices=PROFILES, help="(default: quick)")
     p.add_argument("--out", default=None, help="output folder (default: runs/course); the notebooks' training runs "
                                                "go into OUT/runs unless $GANCOURSE_RUNS says otherwise")
@@ -22,9 +23,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..course.runner import course_notebooks, run_course
-    from ..paths import runs_root
-
     notebooks = course_notebooks()
     if args.only:
         chosen = [nb for nb in notebooks if any(nb.name.startswith(o) or str(nb) == o or nb.stem == o

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from ..course.doctor import diagnose
+
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("doctor", help="check the environment: torch, device, datasets, caches, disk")
+    p = subparsers.add_parser("doctor")
     p.add_argument("--no-data", action="store_true", help="skip looking for datasets")
     p.add_argument("--profile", choices=("smoke", "quick", "full"), default="",
                    help="full: also estimate each notebook's GPU memory in the full profile on a 16 GB T4")
@@ -14,8 +16,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..course.doctor import diagnose
-
     report = diagnose(check_data=not args.no_data, profile=args.profile)
     print(report.render())
     problems = report.problems

@@ -13,7 +13,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..data import DATASETS, course_mirror, download_dataset
 from ..errors import UserError
+from ..metrics.inception import download_inception
+from ..paths import data_root
 from .options import parse_assignments
 
 EXTRAS = ("inception", "all")
@@ -26,11 +29,8 @@ def course_downloads() -> list[tuple[str, dict]]:
 
 
 def register(subparsers) -> None:
-    from ..data import DATASETS
-
     p = subparsers.add_parser(
-        "download", help="download a dataset (or the FID Inception weights, or all) into the data root",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "download", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset", choices=[*sorted(DATASETS), *EXTRAS],
                    help="a dataset, 'inception' (pytorch-fid's FID weights) or 'all' (what the course uses)")
     p.add_argument("--root", "--to", dest="root", default=None,
@@ -43,23 +43,15 @@ def register(subparsers) -> None:
 
 def fetch(what: str, root: str | None, options: dict) -> str:
     """Download one thing (from the course mirror when ``$GANCOURSE_MIRROR`` is set); returns where it is."""
-    from ..data import course_mirror
-
     if course_mirror.mirror_url() is not None:
         if options:
             raise UserError(f"the course mirror ({course_mirror.mirror_url()}) serves {what} as the instructor "
                             "prepared it; unset GANCOURSE_MIRROR to pass --data-option")
-        from ..paths import data_root
-
         return str(course_mirror.fetch(what, root if root is not None else data_root()))
     if what == "inception":
         if options:
             raise UserError(f"inception takes no --data-option, got {', '.join(options)}")
-        from ..metrics.inception import download_inception
-
         return str(download_inception(root))
-    from ..data import download_dataset
-
     return str(download_dataset(what, root, **options))
 
 
@@ -82,9 +74,6 @@ def run(args: argparse.Namespace) -> int:
               "to resume them", file=sys.stderr)
         return 1
     print("everything the course uses is in place; `gancourse doctor` lists it per notebook")
-    from ..data import course_mirror
-    from ..paths import data_root
-
     if course_mirror.mirror_url() is None:
         folder = Path(args.root) if args.root is not None else data_root()
         try:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from ..engine.experiment import evaluate_run
+from .options import check_at_least
+
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("eval", help="compute a run's metrics and store them in its metrics.json",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = subparsers.add_parser("eval", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("run_dir", help="a run directory made by `gancourse train`")
     p.add_argument("--n", type=int, default=2000, help="number of generated (and real) images to compare")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.experiment import evaluate_run
-    from .options import check_at_least
-
     check_at_least(args, {"n": 2})
     metrics = evaluate_run(args.run_dir, n=args.n)
     width = max(map(len, metrics))

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import argparse
 
+from ..course.exercises import EXERCISES, check_references
+from ..course.notebooks import COURSE
 from ..errors import UserError
 
-NOTEBOOKS = ("01", "02", "03", "04", "05", "06", "07")
+NOTEBOOKS = tuple(notebook.number for notebook in COURSE)
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("exercises", help="list the checked exercises, or check them against the solutions")
+    p = subparsers.add_parser("exercises")
     p.add_argument("--check-reference", action="store_true",
                    help="run every exercise's checker on its reference solution; exit 1 if one fails")
     p.add_argument("--notebook", default="", metavar="NN", help="only this notebook's exercises, e.g. 04")
@@ -22,8 +24,6 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.notebook and args.notebook not in NOTEBOOKS:
         raise UserError(f"--notebook must be one of {', '.join(NOTEBOOKS)}, got {args.notebook!r}")
-    from ..course.exercises import EXERCISES, check_references
-
     if not args.check_reference:
         print(f"nb  {'exercise':<36} {'checker':<32} solution")
         for exercise in EXERCISES:

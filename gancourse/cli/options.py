@@ -1,12 +1,15 @@
-"""Parsing of ``key=value`` options shared by the commands, and checks of numeric arguments."""
+"""Parsing of ``key=value`` options shared by the commands, and the checks of ``sample``'s and ``eval``'s numbers.
+
+``gancourse train``'s numbers are checked by the run's spec (:mod:`gancourse.cli.train`), not here.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import yaml
 
+from ..engine.spec import MAX_SEED
 from ..errors import UserError
 
 
@@ -55,18 +58,8 @@ def parse_assignments(items: list[str] | None, flag: str) -> dict[str, Any]:
 
 def check_seed(seed: int) -> None:
     """Refuse a seed torch cannot take (it wants a 64-bit integer) in one line, before any work."""
-    from ..engine.spec import MAX_SEED
-
     if not 0 <= seed <= MAX_SEED:
         raise UserError(f"--seed must be a whole number from 0 to 2**63 - 1 = {MAX_SEED}, got {seed}")
-
-
-def check_finite(args: Any, names: tuple[str, ...]) -> None:
-    """Refuse ``inf`` or ``nan`` for a float flag in one line naming the flag (``--epochs inf`` never ends)."""
-    for name in names:
-        value = getattr(args, name)
-        if value is not None and not math.isfinite(value):
-            raise UserError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
 
 
 def check_at_least(args: Any, minimums: dict[str, float]) -> None:

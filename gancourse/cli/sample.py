@@ -5,13 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import torch
+from torchvision.utils import save_image
+
+from ..checkpoints import load_generator
+from ..engine.sampling import sample_generator
 from ..errors import UserError
+from ..files import atomic_write
+from ..recipes.cgan import class_index
+from ..runs import RunDir
 from .options import check_at_least, check_seed
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("sample", help="draw N images from a run's generator into a .pt file",
-                              description="Writes a float tensor (N, C, H, W) in [-1, 1] with torch.save.",
+    p = subparsers.add_parser("sample", description="Writes a float tensor (N, C, H, W) in [-1, 1] with torch.save.",
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("run_dir", help="a run directory made by `gancourse train`")
     p.add_argument("--n", type=int, default=64, help="number of images")
@@ -24,14 +31,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-    from torchvision.utils import save_image
-
-    from ..checkpoints import load_generator
-    from ..engine.sampling import sample_generator
-    from ..files import atomic_write
-    from ..runs import RunDir
-
     check_at_least(args, {"n": 1})
     check_seed(args.seed)
     out = _output_file(args.out, "--out", "samples.pt")
@@ -70,8 +69,6 @@ def _output_file(name: str, flag: str, example: str) -> Path:
 
 def _label_index(run_dir, generator, label: str) -> int:
     """The class index of ``label`` in a conditional run; a clear error listing the run's classes."""
-    from ..recipes.cgan import class_index
-
     n_classes = getattr(generator, "n_classes", 0)
     if not n_classes:
         raise UserError(f"{run_dir.path} is not a conditional run: --label needs one (e.g. --recipe cgan)")

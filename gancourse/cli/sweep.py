@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import signal
 
+from ..sweeps import load_grid, run_sweep
+from ..sweeps.worker import raise_keyboard_interrupt
 from .options import parse_assignments
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "sweep", help="execute a notebook for every combination of a grid (papermill); rerun to resume",
+        "sweep",
         description="Each combination runs in its own process into OUT/<combination>/ (executed notebook, "
                     "status.json, run directory). Combinations already complete are skipped when the same "
                     "command runs again; interrupted ones resume from their checkpoints. Grid format: "
@@ -37,9 +39,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..sweeps import load_grid, run_sweep
-    from ..sweeps.worker import raise_keyboard_interrupt
-
     # `kill` of the driver stops its workers as Ctrl-C does (they would otherwise train on, orphaned)
     signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     fixed = {k: v for k, v in parse_assignments(args.set, "--set").items()}

@@ -1,5 +1,10 @@
 """``gancourse train``: train a recipe on a dataset into a run directory; the same command resumes.
 
+The flags that set the run (``--steps``, ``--batch-size``, ``--no-eval``, ...) are generated from the
+fields of :class:`~gancourse.engine.spec.RunSpec` (their help, least values and choices), as cleanrl turns
+one ``Args`` dataclass into flags; the spec then checks the values, once, and a value it refuses is one
+line naming the flag. ``--recipe NAME --options`` lists what ``--set`` takes.
+
 Under torchrun (``torchrun --nproc_per_node N -m gancourse train ...``) every process runs this command
 and together they train one run (see ``gancourse.engine.distributed``); ``--distributed`` insists on that.
 """
@@ -7,47 +12,61 @@ and together they train one run (see ``gancourse.engine.distributed``); ``--dist
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import typing
+from typing import Any
 
+from ..data import DATASETS, load_dataset
+from ..engine import distributed
+from ..engine.experiment import train
+from ..engine.run_options import describe_options
+from ..engine.spec import BadValue, RunSpec
 from ..errors import UserError
-from .options import check_at_least, check_finite, check_seed, parse_assignments
+from .options import parse_assignments
 
-# The least each numeric flag accepts (0 means "the default" or "off" where it is allowed).
-MINIMUMS = {"steps": 0, "epochs": 0, "time_budget": 0, "batch_size": 1, "limit": 0, "eval_every": 0,
-            "eval_samples": 2, "sample_every": 0}
+
+class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows the default of options that take one, unless their help says it (an on/off flag: always "off")."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        said = action.nargs == 0 or action.default is None or "default" in (action.help or "")
+        return action.help if said else super()._get_help_string(action)
+
+
+def spec_fields() -> list[dataclasses.Field]:
+    """The RunSpec fields that have a flag (their metadata names it)."""
+    return [f for f in dataclasses.fields(RunSpec) if "flag" in f.metadata]
+
+
+def add_spec_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per RunSpec field that names one, with the field's default, help, choices and type."""
+    types = typing.get_type_hints(RunSpec)
+    for f in spec_fields():
+        meta, kind = f.metadata, types[f.name]
+        if kind is bool:  # a flag that switches away from the default: --flip on, --no-eval off
+            parser.add_argument(meta["flag"], dest=f.name, action="store_false" if f.default else "store_true",
+                                help=meta["help"])
+            continue
+        value_type = next(t for t in (int, float, str) if t in (kind, *typing.get_args(kind)))
+        parser.add_argument(meta["flag"], dest=f.name, type=value_type, default=f.default, help=meta["help"],
+                            choices=meta.get("choices"), metavar=meta.get("metavar"))
 
 
 def register(subparsers) -> None:
-    from ..data import DATASETS
-    from ..recipes import RECIPES
-
     p = subparsers.add_parser(
-        "train", help="train a GAN into a run directory (run it again to resume)",
-        description="Train a GAN. Running the same command again resumes from the run's last checkpoint; "
-                    "a larger --steps extends a finished run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
-    p.add_argument("--recipe", default="dcgan", choices=sorted(RECIPES))
-    p.add_argument("--steps", type=int, default=0, help="number of training steps")
-    p.add_argument("--epochs", type=float, default=0, help="or a number of epochs")
-    p.add_argument("--time-budget", type=float, default=0, metavar="SECONDS", help="or a wall-clock budget")
-    p.add_argument("--batch-size", type=int, default=None,
-                   help="images per step (default: the recipe's: 64, CycleGAN 1)")
-    p.add_argument("--seed", type=int, default=0)
+        "train", description="Train a GAN. Running the same command again resumes from the run's last checkpoint; "
+                             "a larger --steps extends a finished run.",
+        formatter_class=_HelpWithDefaults)
+    add_spec_flags(p)
     p.add_argument("--out", default=None,
                    help="run directory (default: runs/<dataset>-<recipe>-<options>-seed<seed>-<hash>, "
                         "named by the run's settings)")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
-    p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
-    p.add_argument("--flip", action="store_true", help="random horizontal flips")
-    p.add_argument("--allow-stand-in", action="store_true",
-                   help="train on a generated stand-in when the real data is missing (offline)")
-    p.add_argument("--eval-every", type=int, default=0, help="evaluate metrics every N steps (0: at the end)")
-    p.add_argument("--eval-samples", type=int, default=2000, help="generated (and real) images per evaluation")
-    p.add_argument("--no-eval", action="store_true", help="skip metrics")
-    p.add_argument("--sample-every", type=int, default=0, help="save a sample grid every N steps")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="a recipe option, e.g. --set lr_d=4e-4 --set d_norm=spectral (repeatable)")
+                   help="a recipe option, e.g. --set lr_d=4e-4 --set d_norm=spectral (repeatable); "
+                        "--recipe NAME --options lists them with their defaults")
+    p.add_argument("--options", action="store_true", help="list the recipe's options (--set) and exit")
     p.add_argument("--data-option", action="append", metavar="KEY=VALUE",
                    help="a dataset option, e.g. --data-option categories=apple,cat (repeatable)")
     p.add_argument("--categories", default=None, metavar="A,B,...",
@@ -60,27 +79,30 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..engine import distributed
-    from ..engine.experiment import train
-    from ..engine.spec import RunSpec
-
-    check_at_least(args, MINIMUMS)
-    check_finite(args, ("epochs", "time_budget"))
-    check_seed(args.seed)
-    if not (args.steps or args.epochs or args.time_budget):
-        raise UserError("give a budget: --steps N, --epochs E or --time-budget SECONDS")
-    recipe_options = parse_assignments(args.set, "--set")
+def spec_from(args: argparse.Namespace) -> RunSpec:
+    """The run the flags describe, checked by RunSpec; a value it refuses is one line naming its flag."""
     data_options = parse_assignments(args.data_option, "--data-option")
     if args.categories is not None:
         _add_categories(args.dataset, args.categories, data_options)
-    spec = RunSpec(args.dataset, args.recipe, data_options=data_options, recipe_options=recipe_options,
-                   seed=args.seed, batch_size=args.batch_size, flip=args.flip, limit=args.limit,
-                   allow_stand_in=args.allow_stand_in, steps=args.steps, epochs=args.epochs,
-                   time_budget=args.time_budget, evaluate=not args.no_eval, eval_every=args.eval_every,
-                   eval_samples=args.eval_samples, sample_every=args.sample_every)
-    if args.out is None:
-        _point_at_the_old_default(spec)
+    values = {f.name: getattr(args, f.name) for f in spec_fields()}
+    try:
+        spec = RunSpec(**values, data_options=data_options, recipe_options=parse_assignments(args.set, "--set"))
+    except BadValue as bad:
+        raise UserError(f"{flag_of(bad.name)} {bad.problem}") from None
+    spec.check_budget_given()  # before a torchrun group forms or anything loads
+    return spec
+
+
+def flag_of(name: str) -> str:
+    """The flag that sets RunSpec field ``name`` (``time_budget`` -> ``--time-budget``)."""
+    return RunSpec.__dataclass_fields__[name].metadata.get("flag", name)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.options:
+        print(describe_options(args.recipe))
+        return 0
+    spec = spec_from(args)
     parallel = args.distributed or distributed.launched_by_torchrun()
     data, main_process = None, True
     if parallel:
@@ -88,8 +110,6 @@ def run(args: argparse.Namespace) -> int:
         main_process = distributed.is_main()
     try:
         if parallel:
-            from ..data import load_dataset
-
             with distributed.main_first():  # rank 0 downloads and prepares caches; the others then read them
                 data = load_dataset(spec.dataset, "train", allow_stand_in=spec.allow_stand_in, limit=spec.limit,
                                     **spec.data_options)
@@ -107,25 +127,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _point_at_the_old_default(spec) -> None:
-    """Run directories used to be named ``<dataset>-<recipe>-seed<seed>``: say how to resume such a run."""
-    import sys
-
-    from ..paths import runs_root
-
-    old = runs_root() / f"{spec.dataset}-{spec.recipe}-seed{spec.seed}"
-    if (old / "config.json").is_file():
-        print(f"[gancourse] note: {old} holds a run named the old way (before run names listed the settings); "
-              f"this command trains into a directory named by its settings. To resume the old run: --out {old}",
-              file=sys.stderr)
-
-
-def _add_categories(dataset: str, categories: str, data_options: dict) -> None:
-    from ..data import DATASETS
-
+def _add_categories(dataset: str, categories: str, data_options: dict[str, Any]) -> None:
     if "categories" not in DATASETS[dataset].options:
         raise UserError(f"--categories: {dataset} takes no categories; datasets that do: "
-                         f"{', '.join(n for n, s in sorted(DATASETS.items()) if 'categories' in s.options)}")
+                        f"{', '.join(n for n, s in sorted(DATASETS.items()) if 'categories' in s.options)}")
     if "categories" in data_options:
         raise UserError("give the categories once: --categories or --data-option categories=..., not both")
     names = [c.strip() for c in categories.split(",") if c.strip()]

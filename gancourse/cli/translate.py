@@ -8,14 +8,24 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+import torch
+from PIL import Image
+from torchvision.utils import save_image
+
+from ..checkpoints import load_translators
+from ..data import to_unit_range
+from ..data.folders import square_image
+from ..devices import pick_device
+from ..engine.restore import restore_recipe
 from ..errors import UserError
+from ..runs import RunDir
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "translate", help="translate images with a trained CycleGAN run (e.g. photo -> Monet)",
+        "translate",
         description="Centre-crops each image to a square, resizes it to the run's image size (or --size), "
                     "translates it and writes <name>_<direction>.png into --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -53,8 +63,6 @@ def refuse_huge_image(path: Path) -> None:
     A 400-megapixel PNG can be a few bytes on disk and gigabytes once decoded; Pillow only warns between
     its limit and twice that, and raises an error that is not an OSError above.
     """
-    from PIL import Image
-
     limit = Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
@@ -89,10 +97,6 @@ def output_names(paths: list[Path], direction: str) -> list[str]:
 
 def load_run_translators(run_dir: Path, device) -> tuple[dict, int]:
     """({direction: generator}, training image size) from the run's export, else from its last checkpoint."""
-    from ..checkpoints import load_translators
-    from ..engine.restore import restore_recipe
-    from ..runs import RunDir
-
     run = RunDir(run_dir)
     config = run.read_config()  # a clear error when this is not a run directory
     if config.get("recipe") != "cyclegan":
@@ -112,13 +116,6 @@ def load_run_translators(run_dir: Path, device) -> tuple[dict, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-    from torchvision.utils import save_image
-
-    from ..data import to_unit_range
-    from ..data.folders import square_image
-    from ..devices import pick_device
-
     device = pick_device(args.device)
     translators, size = load_run_translators(Path(args.run_dir), device)
     direction = args.direction or next(iter(translators))  # the export's main direction comes first

@@ -1,1 +1,2 @@
-"""Course plumbing: notebook setup, profiles, write-it-yourself exercises, the course runner, doctor."""
+"""Course plumbing: the notebooks' manifest, notebook setup, profiles, write-it-yourself exercises, the course
+runner, doctor."""

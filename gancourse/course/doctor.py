@@ -7,6 +7,17 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
+from ..data import DATASETS, download_command
+from ..data.download import offline
+from ..data.quickdraw import STAND_IN_CATEGORIES
+from ..devices import pick_device
+from ..metrics.inception import DOWNLOAD_COMMAND, inception_weights
+from ..paths import cache_dir, data_root, runs_root
+from .gpu_memory import MARGIN, gpu_memory_table
+from .notebooks import COURSE
+
 
 @dataclass
 class Check:
@@ -45,23 +56,8 @@ def _gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB"
 
 
-# What each notebook reads (with the notebook's default options): the doctor reports these per notebook.
-NOTEBOOK_DATA: dict[str, list[tuple[str, dict]]] = {
-    "01_mnist_dcgan": [("mnist", {})],
-    "02_wikiart_dcgan": [("wikiart", {"style": "Impressionism"})],
-    "03_mode_collapse": [("mnist", {}), ("stacked-mnist", {})],
-    "04_wgan_gp": [("mnist", {})],
-    "05_quickdraw_cgan": [("quickdraw", {"categories": "COURSE"})],
-    "06_monet_cyclegan": [("monet2photo", {})],
-    "07_hyperparameter_sweeps": [("fashion-mnist", {})],
-}
-
-
 def dataset_status(name: str, root: Path, options: dict) -> tuple[str, str]:
     """("real" | "stand-in" | "missing" | "broken", detail) for one dataset under ``root``."""
-    from ..data import DATASETS
-    from ..data.download import offline
-
     spec = DATASETS[name]
     try:
         found = spec.find(root, "train", **options)
@@ -76,14 +72,11 @@ def dataset_status(name: str, root: Path, options: dict) -> tuple[str, str]:
 
 
 def data_checks(root: Path) -> list[Check]:
-    """Per notebook: is its data real, a stand-in, or still to download, and how big is the download."""
-    from ..data import DATASETS, download_command
-    from ..data.quickdraw import STAND_IN_CATEGORIES
-    from ..metrics.inception import DOWNLOAD_COMMAND, inception_weights
-
+    """Per notebook (its manifest entry's datasets): is its data real, a stand-in, or still to download, and how
+    big is the download."""
     checks, seen = [], {}
-    for notebook, needs in NOTEBOOK_DATA.items():
-        for name, options in needs:
+    for notebook in COURSE:
+        for name, options in notebook.datasets:
             if options.get("categories") == "COURSE":
                 options = {**options, "categories": ",".join(STAND_IN_CATEGORIES)}
             if name not in seen:
@@ -92,7 +85,7 @@ def data_checks(root: Path) -> list[Check]:
             size = DATASETS[name].size_note
             command = download_command(name, options if name != "quickdraw" else {})  # its default: the ten
             advice = "" if state == "real" else f"`{command}`" + (f" ({size})" if size else "")
-            checks.append(Check(f"{notebook}: {name}", state == "real", detail, advice))
+            checks.append(Check(f"{notebook.name}: {name}", state == "real", detail, advice))
     weights = inception_weights()
     if weights is not None:
         checks.append(Check("inception FID (02, 06)", True, f"pytorch-fid's weights at {weights}"))
@@ -105,8 +98,6 @@ def data_checks(root: Path) -> list[Check]:
 
 def gpu_memory_checks() -> list[Check]:
     """The full profile's largest run per notebook against a 16 GB T4: the memory guard's estimate."""
-    from .gpu_memory import MARGIN, gpu_memory_table
-
     return [Check(f"{notebook}: GPU memory (estimate)", fits,
                   f"{fp32:.1f} GiB in fp32, {amp:.1f} GiB with bf16 autocast, of a 16 GB T4's 15",
                   "" if fits else f"over {MARGIN:.0%} of a T4: lower the notebook's batch_size on a 16 GB GPU")
@@ -115,11 +106,6 @@ def gpu_memory_checks() -> list[Check]:
 
 def diagnose(check_data: bool = True, profile: str = "") -> Report:
     """What this environment has; ``profile="full"`` adds the full profile's GPU memory per notebook."""
-    import torch
-
-    from ..devices import pick_device
-    from ..paths import cache_dir, data_root, runs_root
-
     report = Report()
     report.add("python", True, platform.python_version())
     device = pick_device()

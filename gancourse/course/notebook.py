@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
+import tomllib
 from dataclasses import dataclass, field
+from importlib.metadata import metadata
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import torch
+
+from ..data import SOURCES_USED
 from ..devices import pick_device
 from ..engine.spec import RunSpec
 from ..paths import REPO_ROOT, data_root, runs_root
@@ -23,11 +30,7 @@ def repository_url() -> str:
     """
     pyproject = REPO_ROOT / "pyproject.toml"
     if pyproject.is_file():
-        import tomllib
-
         return tomllib.loads(pyproject.read_text())["project"]["urls"]["Repository"]
-    from importlib.metadata import metadata
-
     for entry in metadata("gancourse").get_all("Project-URL") or []:
         label, _, url = entry.partition(",")
         if label.strip().lower() == "repository":
@@ -75,7 +78,7 @@ def setup(profile: str = "", notebook: str = "", parameters: dict[str, Any] | No
     them (a value out of range stops here, naming what is allowed) and give the profile's budgets as
     ``env.budget``.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: sweeps read REPOSITORY from here without drawing anything
 
     plt.rcParams.update({"figure.dpi": 100, "image.cmap": "gray", "axes.grid": False})
     in_colab = "google.colab" in sys.modules
@@ -87,8 +90,6 @@ def setup(profile: str = "", notebook: str = "", parameters: dict[str, Any] | No
     env = NotebookEnv(str(pick_device()), resolved, data_root(), runs_root(), in_colab, notebook,
                       budget(notebook, resolved))
     if not quiet:
-        import torch
-
         print(f"torch {torch.__version__} on {env.device} | profile: {env.profile} | "
               f"data: {env.data_root} | runs: {env.runs_root}")
     return env
@@ -103,11 +104,6 @@ def record_headline(metric: str, value: float, *, floor: float | None = None, sa
     on any generated stand-in (``gancourse.data.SOURCES_USED``), so a stand-in number is never a result.
     Outside a course run this only prints the line.
     """
-    import json
-    import shutil
-
-    from ..data import SOURCES_USED
-
     stand_ins = sorted(SOURCES_USED["stand-in"])
     source = source or ("stand-in" if stand_ins else "real")
     record = {"metric": metric, "value": float(value), "floor": None if floor is None else float(floor),

@@ -17,16 +17,18 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..paths import REPO_ROOT
+from .notebooks import COURSE
 from .profiles import PROFILES, check_choice
 
 
 def course_notebooks(folder: Path | None = None) -> list[Path]:
+    """The course's notebooks in order: the numbered entries of the manifest (:mod:`.notebooks`), in ``folder``."""
     folder = folder or REPO_ROOT / "notebooks"
-    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    return [folder / notebook.file for notebook in COURSE]
 
 
 def export_html(notebook: Path) -> Path:
-    from nbconvert import HTMLExporter
+    from nbconvert import HTMLExporter  # lazy: a heavy import that only the HTML export needs
 
     body, _ = HTMLExporter().from_filename(str(notebook))
     target = notebook.with_suffix(".html")
@@ -59,7 +61,7 @@ def run_course(out: str | Path, profile: str = "quick", notebooks: list[Path] | 
 
 
 def _execute(notebooks: list[Path], out: Path, profile: str, html_export: bool) -> None:
-    import papermill
+    import papermill  # lazy: a heavy import that only executing the course needs
 
     os.environ["GANCOURSE_PROFILE"] = profile
     os.environ.setdefault("GANCOURSE_HEADLESS", "1")

@@ -14,18 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UnknownOption, UserError
+from ..errors import DatasetNotFound, UnknownOption, UserError
 from ..paths import data_root
-from . import course_mirror, idx
+from . import course_mirror, idx, standins
 from .download import DownloadError, fetch_from_mirrors, offline
 from .imageset import Batch, BatchStream, ImageSet, to_uint8, to_unit_range
 
 __all__ = ["Batch", "BatchStream", "DATASETS", "DatasetNotFound", "DatasetSpec", "DownloadError", "ImageSet",
            "download_command", "download_dataset", "load_dataset", "register_dataset", "to_uint8", "to_unit_range"]
-
-
-class DatasetNotFound(FileNotFoundError):
-    """The dataset is neither under the data root nor downloadable; the message says what to do."""
 
 
 @dataclass
@@ -153,7 +149,6 @@ def _idx_download(name: str) -> Callable[..., None]:
 
 def _idx_stand_in(name: str) -> Callable[..., ImageSet]:
     def make(split: str) -> ImageSet:
-        from . import standins
         return standins.make(name, split)
     return make
 

@@ -35,6 +35,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..errors import DownloadError
+
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_RETRY_WAIT_S = 120.0  # total wait on 429/503/5xx/resets before giving up
 DEFAULT_MIN_SPEED = 1024.0  # bytes/s: a slower transfer is a broken mirror, not a slow one
@@ -50,10 +52,6 @@ DEFAULT_HUB = "https://huggingface.co"
 
 _unreachable: dict[str, float] = {}  # host:port -> when it last failed to connect
 _traffic = {"requests": 0, "bytes": 0}  # what this process asked and read (tests, measurements)
-
-
-class DownloadError(RuntimeError):
-    """No mirror delivered a file (network down, 404, cut-off transfer, or a checksum mismatch)."""
 
 
 class ChecksumError(DownloadError):

@@ -113,6 +113,37 @@ def _slug(folder: Path) -> str:
     return "-".join(parts).replace(" ", "_") or "images"
 
 
+def _decode_rows(files: list[Path], out: np.ndarray, workers: int, progress: str) -> tuple[list[str], list[str]]:
+    """Decode, crop and resize ``files`` into the rows of ``out`` in order; (file names kept, skipped).
+
+    ``progress``: the progress bar's title ("" for none).
+    """
+    _, channels, size, _ = out.shape
+    kept: list[str] = []
+    skipped: list[str] = []
+    bar = tqdm(total=len(files), disable=not progress, desc=progress, unit="img", leave=False)
+    with ThreadPoolExecutor(workers) as pool:  # Pillow releases the GIL while decoding and resizing
+        for start in range(0, len(files), 256):  # in chunks, so decoded images never pile up in RAM
+            chunk = files[start:start + 256]
+            for path, row in zip(chunk, pool.map(lambda p: _read_or_none(p, size, channels), chunk), strict=True):
+                if row is None:
+                    skipped.append(path.name)
+                else:
+                    out[len(kept)] = row
+                    kept.append(path.name)
+            bar.update(len(chunk))
+    bar.close()
+    return kept, skipped
+
+
+def _copy_rows(array: np.ndarray, rows: int, path: Path) -> None:
+    """The first ``rows`` rows of ``array`` into a new .npy file at ``path``, in chunks (never all in RAM)."""
+    copy = np.lib.format.open_memmap(path, mode="w+", dtype=array.dtype, shape=(rows, *array.shape[1:]))
+    for start in range(0, rows, 1024):
+        copy[start:start + 1024] = array[start:min(start + 1024, rows)]
+    copy.flush()
+
+
 def prepare_image_folder(folder: str | os.PathLike, size: int, *, channels: int = 3, progress: bool = True,
                          workers: int | None = None, order: Callable[[str], tuple] | None = None
                          ) -> PreparedFolder:
@@ -143,26 +174,11 @@ def prepare_image_folder(folder: str | os.PathLike, size: int, *, channels: int 
     fd, tmp_name = tempfile.mkstemp(prefix=f".{array_path.stem}.", suffix=".npy", dir=array_path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    kept: list[str] = []
-    skipped: list[str] = []
     try:
         # Written row by row into a memory map: the whole set never has to fit in RAM.
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(files), channels, size, size))
-        workers = workers or min(8, os.cpu_count() or 1)
-        bar = tqdm(total=len(files), disable=not progress, desc=f"preparing {folder.name} at {size} px",
-                   unit="img", leave=False)
-        with ThreadPoolExecutor(workers) as pool:  # Pillow releases the GIL while decoding and resizing
-            for start in range(0, len(files), 256):  # in chunks, so decoded images never pile up in RAM
-                chunk = files[start:start + 256]
-                for path, row in zip(chunk, pool.map(lambda p: _read_or_none(p, size, channels), chunk),
-                                     strict=True):
-                    if row is None:
-                        skipped.append(path.name)
-                    else:
-                        out[len(kept)] = row
-                        kept.append(path.name)
-                bar.update(len(chunk))
-        bar.close()
+        kept, skipped = _decode_rows(files, out, workers or min(8, os.cpu_count() or 1),
+                                     f"preparing {folder.name} at {size} px" if progress else "")
         if skipped:
             warnings.warn(f"{folder}: skipped {len(skipped)} of {len(files)} files that are not readable images "
                           f"(corrupt or not an image), e.g. {skipped[0]!r}", SkippedFilesWarning, stacklevel=2)
@@ -170,16 +186,11 @@ def prepare_image_folder(folder: str | os.PathLike, size: int, *, channels: int 
             raise EmptyImageFolder(f"{folder} holds no readable image ({len(files)} files, none opens with "
                                    "Pillow): put .jpg or .png images directly in it")
         out.flush()
-        if len(kept) < len(files):  # drop the unused rows at the end: copy, in chunks, into a smaller file
-            compact = np.lib.format.open_memmap(tmp.with_suffix(".compact.npy"), mode="w+", dtype=np.uint8,
-                                                shape=(len(kept), channels, size, size))
-            for start in range(0, len(kept), 1024):
-                compact[start:start + 1024] = out[start:min(start + 1024, len(kept))]
-            compact.flush()
-            del compact, out
+        if len(kept) < len(files):  # drop the unused rows at the end
+            _copy_rows(out, len(kept), tmp.with_suffix(".compact.npy"))
+        del out  # the memory map is closed before its file is replaced
+        if tmp.with_suffix(".compact.npy").exists():
             os.replace(tmp.with_suffix(".compact.npy"), tmp)
-        else:
-            del out
         os.replace(tmp, array_path)
     finally:
         for leftover in (tmp, tmp.with_suffix(".compact.npy")):

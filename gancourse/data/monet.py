@@ -27,6 +27,7 @@ import torch
 
 from ..errors import UserError
 from . import DatasetSpec, register_dataset
+from .curation import every_kth, rank_by_vibrancy
 from .folders import image_files, load_image_folder
 from .imageset import ImageSet
 from .monet_download import download_monet2photo
@@ -91,7 +92,6 @@ def _domain_set(layout: str, base: Path, split: str, domain: str, size: int) -> 
 def _curated(monet: ImageSet, every: int) -> ImageSet:
     if every <= 1:
         return monet
-    from .curation import every_kth, rank_by_vibrancy
 
     order, _ = rank_by_vibrancy(monet.images if isinstance(monet.images, torch.Tensor)
                                 else torch.from_numpy(np.asarray(monet.images)))

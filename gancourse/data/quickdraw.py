@@ -30,6 +30,7 @@ import torch
 
 from ..errors import UserError
 from ..paths import cache_dir
+from . import DatasetSpec, register_dataset
 from .download import DownloadError, offline
 from .imageset import ImageSet
 from .npy_range import HEADER_BYTES, fetch_npy_rows, npy_header_bytes, parse_npy_header
@@ -301,8 +302,6 @@ def stand_in_quickdraw(split: str = "train", categories: str | Iterable[str] | N
 
 
 def _register() -> None:
-    from . import DatasetSpec, register_dataset
-
     register_dataset(DatasetSpec(
         name="quickdraw",
         description="Google Quick, Draw! doodles, 28x28 grey, one class per chosen category",

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import DATASETS, DatasetSpec, idx, register_dataset
+from . import DATASETS, DatasetSpec, idx, register_dataset, standins
 from .imageset import ImageSet
 
 CLASS_NAMES = [f"{i:03d}" for i in range(1000)]
@@ -46,8 +46,6 @@ def find_stacked_mnist(root: Path, split: str = "train", n: int = 0) -> ImageSet
 
 
 def stacked_mnist_stand_in(split: str = "train", n: int = 0) -> ImageSet:
-    from . import standins
-
     return stack_digits(standins.make("mnist", split), int(n) or DEFAULT_SIZE[split], _SEEDS[split])
 
 

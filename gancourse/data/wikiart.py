@@ -21,7 +21,7 @@ import torch
 from . import DatasetSpec, register_dataset
 from .folders import prepare_image_folder
 from .imageset import ImageSet
-from .wikiart_download import download_wikiart
+from .wikiart_download import artist_list, download_wikiart
 
 SIZES = (32, 64, 128, 256)
 SPLITS = ("train", "test", "all")
@@ -35,13 +35,6 @@ def artist_of(file_name: str) -> str:
 
 def is_held_out(file_name: str) -> bool:
     return int(hashlib.sha1(file_name.encode()).hexdigest(), 16) % HOLD_OUT_EVERY == 0
-
-
-def _artists(option: str | list[str] | tuple[str, ...] | None) -> list[str]:
-    if option is None or option == "" or option == []:
-        return []
-    names = option.split(",") if isinstance(option, str) else list(option)
-    return [n.strip() for n in names if n.strip()]
 
 
 def _check(split: str, size: int) -> None:
@@ -76,7 +69,7 @@ def find_wikiart(root: Path, split: str = "train", style: str = "Impressionism",
     prepared = prepare_image_folder(folder, size, order=_row_order)
     files = prepared.files
     counts = Counter(artist_of(f) for f in files)
-    wanted = _artists(artist)
+    wanted = artist_list(artist)
     unknown = [a for a in wanted if a not in counts]
     if unknown:
         listing = ", ".join(f"{a} ({n})" for a, n in counts.most_common())
@@ -106,7 +99,7 @@ def wikiart_stand_in(split: str = "train", style: str = "Impressionism", size: i
     They only keep the shapes, dtype and label structure; they look nothing like Impressionism.
     """
     _check(split, size)
-    names = sorted(_artists(artist)) or ["stand-in-artist-a", "stand-in-artist-b", "stand-in-artist-c"]
+    names = sorted(artist_list(artist)) or ["stand-in-artist-a", "stand-in-artist-b", "stand-in-artist-c"]
     per_artist = {"train": 60, "test": 20, "all": 80}[split]
     g = torch.Generator().manual_seed(1000 * size + SPLITS.index(split))
     yy, xx = torch.meshgrid(torch.arange(size).float(), torch.arange(size).float(), indexing="ij")

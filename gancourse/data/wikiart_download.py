@@ -96,6 +96,32 @@ def file_prefix(artist: str) -> str:
     return re.sub(r"[\s_/\\]+", "-", name.strip().lower())
 
 
+def artist_list(option: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """The ``artist`` option as a list: "a,b", ["a", "b"] or nothing (every artist)."""
+    if option is None or option == "" or option == []:
+        return []
+    names = option.split(",") if isinstance(option, str) else list(option)
+    return [n.strip() for n in names if n.strip()]
+
+
+def _check_names(style: str, artists: list[str], styles: list[str], known_artists: list[str]) -> None:
+    """A style or artist not among the dataset's: one clear error, before anything is downloaded."""
+    _index(style, styles, "style")
+    for a in artists:
+        _index(a, known_artists, "artist")
+
+
+def _checked_shards() -> list[hf.RemoteFile]:
+    """The dataset's parquet shards, each with the SHA-256 the Hub publishes for it."""
+    shards = [f for f in hf.list_files(REPO, "data") if SHARD.search(f.path)]
+    if not shards:
+        raise DownloadError(f"{hf.endpoint()}: {REPO} lists no parquet shards under data/")
+    missing = next((s for s in shards if s.sha256 is None), None)
+    if missing is not None:
+        raise DownloadError(f"{missing.url}: the Hub publishes no SHA-256 for it, so it cannot be checked")
+    return shards
+
+
 def _index(wanted: str, names: list[str], what: str) -> int:
     for i, name in enumerate(names):
         if wanted in (name, file_prefix(name)):
@@ -199,37 +225,26 @@ def download_wikiart(root: Path | str, style: str = "Impressionism", artist: str
     ``artist``: one file-name prefix or a list ("claude-monet,alfred-sisley"); ``size`` is accepted and
     ignored (paintings are stored at their original size and resized when loaded).
     """
-    from .wikiart import _artists
-
     root, count = Path(root), int(count)
     keep = str(keep_shards).lower() in {"1", "true", "yes"}
     if count < 0:
         raise UserError(f"count must be >= 0 (0: every painting of the selection), got {count}")
     hf_style = STYLE_ALIASES.get(style, style)
-    wanted = [file_prefix(a) for a in _artists(artist)]
+    wanted = [file_prefix(a) for a in artist_list(artist)]
     folder = root / "wikiart" / style
     have = existing_paintings(folder, wanted)
     if count and have >= count:
         return folder  # enough already: no network at all
     if offline():
         raise DownloadError("not downloading wikiart because GANCOURSE_OFFLINE is set")
-    _index(hf_style, list(STYLES), "style")  # a typo fails before any download
-    for a in wanted:
-        _index(a, list(ARTISTS), "artist")
+    _check_names(hf_style, wanted, list(STYLES), list(ARTISTS))  # a typo fails before any download
 
     work = root / "wikiart" / ".download"
     made = [p for p in (root / "wikiart", work, folder) if not p.exists()]
     try:
-        shards = [f for f in hf.list_files(REPO, "data") if SHARD.search(f.path)]
-        if not shards:
-            raise DownloadError(f"{hf.endpoint()}: {REPO} lists no parquet shards under data/")
-        if any(s.sha256 is None for s in shards):
-            missing = next(s for s in shards if s.sha256 is None)
-            raise DownloadError(f"{missing.url}: the Hub publishes no SHA-256 for it, so it cannot be checked")
+        shards = _checked_shards()
         names = _class_names(shards)
-        _index(hf_style, names["style"], "style")
-        for a in wanted:
-            _index(a, names["artist"], "artist")
+        _check_names(hf_style, wanted, names["style"], names["artist"])
         key = f"{style}|{','.join(sorted(wanted)) or '*'}"
         state = _State(work / "state.json")
         with tqdm(total=count or None, initial=have, unit="painting", desc=f"wikiart/{style} paintings",

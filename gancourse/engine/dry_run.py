@@ -10,6 +10,7 @@ a CPU in minutes (``tests/course/test_full_profile.py``).
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -58,21 +59,22 @@ def sittings(loop: L) -> list[L]:
 
 # papermill in a process of its own: the notebook's kernel is its child, so RUSAGE_CHILDREN is the kernel's peak
 _EXECUTE = """
-import resource, sys
+import json, resource, sys
 import papermill
-papermill.execute_notebook(sys.argv[1], sys.argv[2], parameters={"profile": "full"}, progress_bar=False,
-                           cwd=sys.argv[3])
+papermill.execute_notebook(sys.argv[1], sys.argv[2], parameters={**json.loads(sys.argv[4]), "profile": "full"},
+                           progress_bar=False, cwd=sys.argv[3])
 print("peak_rss_kb", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
-def execute_full_profile(notebook: Path, executed: Path, runs: Path, cap: int,
+def execute_full_profile(notebook: Path, executed: Path, runs: Path, cap: int, parameters: dict | None = None,
                          **env: str) -> tuple[subprocess.CompletedProcess, float]:
     """Run ``notebook`` with papermill in the full profile, every training capped at ``cap`` steps and its runs
-    in ``runs``; (the finished process, the kernel's peak resident memory in GB). ``env``: more variables."""
+    in ``runs``; (the finished process, the kernel's peak resident memory in GB). ``parameters``: more of the
+    notebook's parameters (what it leaves off by default, such as ``compare``). ``env``: more variables."""
     variables = {**os.environ, STEP_CAP: str(cap), "GANCOURSE_RUNS": str(runs), "GANCOURSE_PROFILE": "full",
                  "GANCOURSE_HEADLESS": "1", "MPLBACKEND": "Agg", **env}
-    proc = subprocess.run([sys.executable, "-c", _EXECUTE, str(notebook), str(executed), str(notebook.parent)],
-                          env=variables, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", _EXECUTE, str(notebook), str(executed), str(notebook.parent),
+                           json.dumps(parameters or {})], env=variables, capture_output=True, text=True)
     peak = int(proc.stdout.split("peak_rss_kb")[-1]) / 1024**2 if "peak_rss_kb" in proc.stdout else 0.0
     return proc, peak

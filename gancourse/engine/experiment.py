@@ -11,13 +11,20 @@ from typing import Any
 
 import torch
 
+from ..checkpoints import load_generator
 from ..data import DatasetNotFound, ImageSet, load_dataset
 from ..devices import pick_device, seed_everything
 from ..errors import UserError
+from ..metrics import evaluator_for
+from ..metrics.conditional import ConditionalEvaluator
 from ..paths import runs_root
 from ..recipes import build_recipe, recipe_class
 from ..runs import RunDir
+from . import distributed
+from .divergence import non_finite_parameters
+from .memory import check_memory
 from .run_options import checked_recipe_options, fill_defaults
+from .sampling import GeneratorSampler
 from .spec import MIN_EVAL_SAMPLES, RunSpec
 from .training import Evaluator, FitResult, Hook, fit
 
@@ -57,12 +64,8 @@ def make_evaluator(data: ImageSet, n: int = 2000, device: str = "cpu", progress:
     ``conditional`` (a class-conditional recipe on labelled data with a test split): per-class metrics and
     the diversity alarm (``metrics.conditional``), ``n`` samples spread over the classes.
     """
-    from ..metrics import evaluator_for
-
     try:
         if conditional and data.num_classes and test is not None and test.labels is not None:
-            from ..metrics.conditional import ConditionalEvaluator
-
             return ConditionalEvaluator(data, test, n_per_class=max(50, n // data.num_classes), device=device,
                                         progress=progress)
         return evaluator_for(data, test=test, n=n, device=device, progress=progress)
@@ -129,8 +132,6 @@ def train(spec: RunSpec, *, out: str | Path | None = None, hooks: Sequence[Hook]
 
 def _refuse_what_does_not_fit(recipe: str, config: Any, batch_size: int, device: torch.device) -> None:
     """The memory guard; a combination the recipe refuses (cgan on unlabelled data) is a UserError, as in _built."""
-    from .memory import check_memory
-
     try:
         check_memory(recipe, config, batch_size, device)
     except UserError:  # NotEnoughMemory: its own line
@@ -147,8 +148,6 @@ def _refuse_if_busy(out: Path) -> None:
 
 
 def _distributed() -> bool:
-    from . import distributed
-
     return distributed.is_distributed()
 
 
@@ -162,10 +161,6 @@ def load_run_data(run_dir: str | Path) -> ImageSet:
 
 def evaluate_run(run_dir: str | Path, n: int = 2000, progress: bool = True) -> dict[str, float]:
     """Score a run's exported generator and store the metrics in its ``metrics.json``."""
-    from ..checkpoints import load_generator
-    from .divergence import non_finite_parameters
-    from .sampling import GeneratorSampler
-
     run = RunDir(run_dir)
     config = run.read_config()  # NotARunDirectory when it is not one
     if n < MIN_EVAL_SAMPLES:

@@ -11,9 +11,9 @@ generators, is the estimate.
 
 ``CALIBRATION`` maps this estimate onto :func:`probe`, the older, slower reference that runs one real
 training step of a copy of the recipe and adds up the same layer outputs; the probe itself was checked
-against the peak RSS (CPU, CycleGAN 128 px, ngf 16, 6 blocks, ndf 32: probe 151 MB per image, measured
-130 MB per extra image). The guard exists to refuse configurations that are off by several times
-(CycleGAN at 256 px and batch 64 on a 24 GB machine: about 170 GB), not to pack a batch to the megabyte.
+against the peak RSS (docs/performance.md, "Figures behind code choices"). The guard exists to refuse
+configurations that are off by several times (CycleGAN at 256 px and batch 64 on a laptop), not to pack a
+batch to the megabyte.
 
 The free memory is ``torch.cuda.mem_get_info`` on a GPU; on a CPU the smallest of the system's available
 memory (psutil, else ``/proc/meminfo``), the room under this process's cgroup limits (v2, nested ones
@@ -36,13 +36,13 @@ import torch.nn as nn
 from ..data import ImageSet
 from ..devices import rng_state, set_rng_state
 from ..errors import NotEnoughMemory
+from ..recipes import WGAN, CycleGAN, build_recipe
 
 PROBE_BATCH = 2  # two images, not one: batch statistics (BatchNorm, minibatch std) need two
 PARAMETER_COPIES = 4  # weights, gradients, Adam's two moments
 GB = 1024 ** 3
-# probe() / estimate() per image, measured once on CPU over ten configs (DCGAN 28/32/64 px incl. spectral norm,
-# minibatch std and the relativistic loss; cGAN and AC-GAN 28 px; WGAN 28 px; WGAN-GP 32 px; CycleGAN 32/64/128 px):
-# 1.000 for every one (same layers, same passes), so 1; a recipe whose step changes shows up in test_memory.py.
+# probe() / estimate() per image: the same for every recipe (same layers, same passes), so 1; a recipe whose step
+# changes shows up in test_memory.py, which compares the two.
 CALIBRATION = {"dcgan": 1.0, "cgan": 1.0, "acgan": 1.0, "wgan": 1.0, "wgan-gp": 1.0, "cyclegan": 1.0}
 NO_LIMIT = 2 ** 60  # cgroup v1 writes "no limit" as a number near 2**63
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -117,8 +117,6 @@ def _shapes_only() -> Iterator[None]:
 
 def shape_only_recipe(recipe: str, config):
     """The recipe built from ``config`` on the meta device: every layer and parameter shape, no storage."""
-    from ..recipes import build_recipe
-
     meta = torch.device("meta")
     with meta, _shapes_only():
         return build_recipe(recipe, config, meta)
@@ -126,8 +124,6 @@ def shape_only_recipe(recipe: str, config):
 
 def passes_per_step(recipe) -> dict[str, int]:
     """How many forward passes of each network one training step of ``recipe`` runs (what :func:`probe` sums)."""
-    from ..recipes import WGAN, CycleGAN
-
     c = recipe.config
     if isinstance(recipe, CycleGAN):  # fake, cycle (and identity) per generator; real, fake, fake for G per D
         generator = 3 if c.lambda_identity else 2

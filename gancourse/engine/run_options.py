@@ -16,6 +16,9 @@ import torch
 from ..errors import UnknownOption, UserError
 from ..recipes import recipe_class
 
+# Config fields the data decides (``Recipe.config_for``): not options a caller chooses.
+FROM_DATA = ("image_size", "channels", "n_classes")
+
 
 def recipe_defaults(recipe: str, dataset: str, device: torch.device) -> dict[str, Any]:
     """What a run gets for the settings its caller left out: batch size, dataset and recipe options (the
@@ -30,9 +33,11 @@ def fill_defaults(recipe: str, dataset: str, device: torch.device, batch_size: i
     filled_data = {} if data_given else {k: v for k, v in defaults["data_options"].items() if k not in data_options}
     filled_recipe = {k: v for k, v in defaults["recipe_options"].items() if k not in recipe_options}
     if filled_data or filled_recipe:
-        said = ", ".join(f"{k}={v}" for k, v in {**filled_data, **filled_recipe}.items())
-        print(f"[gancourse] {recipe} on {device.type}: {said} (the course's {device.type}-sized defaults; "
-              "change them with --data-option KEY=VALUE and --set KEY=VALUE)", file=sys.stderr)
+        batch = {"batch_size": defaults["batch_size"]} if batch_size is None else {}
+        said = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                         for k, v in {**batch, **filled_data, **filled_recipe}.items())
+        print(f"[gancourse] {recipe} on {dataset} ({device.type}) fills in the settings left out with its defaults: "
+              f"{said} (change them with --batch-size, --set KEY=VALUE or --data-option KEY=VALUE)", file=sys.stderr)
     return (defaults["batch_size"] if batch_size is None else batch_size, {**filled_data, **data_options},
             {**filled_recipe, **recipe_options})
 
@@ -72,3 +77,24 @@ def checked_recipe_options(recipe: str, options: dict[str, Any]) -> dict[str, An
     if unknown:
         raise UnknownOption(f"{recipe} has no option {', '.join(unknown)}; its options: {', '.join(sorted(fields))}")
     return {k: _checked_value(k, v, fields[k].default) for k, v in options.items()}
+
+
+def describe_options(recipe: str) -> str:
+    """The recipe's options as ``--set`` takes them: one line each, name=default and its help (Config metadata)."""
+    every = dataclasses.fields(recipe_class(recipe).Config)
+    fields = [f for f in every if f.name not in FROM_DATA]
+    shown = [f"{f.name}={_default_text(f)}" for f in fields]
+    width = max(map(len, shown))
+    lines = [f"  {text:<{width}}  {f.metadata.get('help', '')}".rstrip() for text, f in zip(shown, fields, strict=True)]
+    from_data = ", ".join(f.name for f in every if f.name in FROM_DATA)
+    return f"{recipe} options (--set KEY=VALUE; {from_data} follow the data):\n" + "\n".join(lines)
+
+
+def _default_text(f: dataclasses.Field) -> str:
+    """A Config field's default as ``--set`` takes it (true/false, a list with commas, "" for no text)."""
+    default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, (list, tuple)):
+        return ",".join(map(str, default))
+    return '""' if default == "" else str(default)

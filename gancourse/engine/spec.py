@@ -1,9 +1,12 @@
 """A run as a value: :class:`RunSpec` says what to train, on what, for how long and how it is judged.
 
-The CLI, the notebooks, the comparisons and the sweeps all build one and hand it to ``train``. A spec
-checks itself when it is made (a wrong name or value is one line naming what is allowed), names its own
-run directory (:meth:`RunSpec.run_name`), travels in ``config.json`` (:meth:`RunSpec.to_json`,
-:meth:`RunSpec.from_config`) and is what a resume is checked against (:func:`resume_differences`).
+The CLI, the notebooks, the comparisons and the sweeps all build one and hand it to ``train``. A spec is
+the one place a run is checked: each field carries its help text, least value and choices (its
+``metadata``), the spec checks itself from them when it is made (a wrong name or value is one line naming
+what is allowed), and ``gancourse train`` generates its flags from the same fields
+(:mod:`gancourse.cli.train`). A spec names its own run directory (:meth:`RunSpec.run_name`), travels in
+``config.json`` (:meth:`RunSpec.to_json`; :mod:`gancourse.engine.config_schema` reads older files) and is
+what a resume is checked against (:func:`resume_differences`).
 A variant of a run is ``spec.replace(lr_d=4e-4)``: a recipe option goes into the recipe's options.
 """
 
@@ -14,10 +17,14 @@ import hashlib
 import json
 import math
 import re
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..data import DATASETS
 from ..errors import UserError
+from ..recipes import RECIPES, recipe_class
+from .run_options import checked_recipe_options
 
 MIN_EVAL_SAMPLES = 2  # a covariance (FID) needs two samples at least
 MAX_SEED = 2**63 - 1  # torch and NumPy take seeds up to a signed 64-bit integer (with room for offsets)
@@ -42,7 +49,7 @@ class Loop:
     batch_size: int = 64
     seed: int = 0
     flip: bool = False
-    sample_every: int = 0  # 0: ten grids over the run
+    sample_every: int = 0  # 0: ten grids over a run of known length (every 100 steps, at most one per 5 s, on time)
     checkpoint_every: int = 0  # 0: with every sample grid
     eval_every: int = 0  # 0: once, at the end (when there is an evaluator)
     log_every: int = 10
@@ -61,7 +68,37 @@ class Loop:
                             f"{self.log_every}, {self.n_samples}")
 
 
-def _plain(value: Any) -> Any:
+class BadValue(UserError):
+    """A value a spec field refuses: ``name`` is the field, ``problem`` what is wrong with the value.
+
+    The message reads ``"<name> <problem>"``; the CLI says the same with the flag its user typed.
+    """
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name} {problem}")
+        self.name, self.problem = name, problem
+
+    def __reduce__(self) -> tuple:  # pickled back whole (a sweep's worker process sends its errors home)
+        return type(self), (self.name, self.problem)
+
+
+def _knob(default: Any, help: str, *, flag: str | None = None, minimum: float | None = None,
+         maximum: float | None = None, why: str = "", choices: tuple[str, ...] | None = None,
+         metavar: str | None = None, **more: Any) -> Any:
+    """A spec field with what checks it and what ``--help`` says of it, in its ``metadata``.
+
+    ``flag``: the CLI's flag for it (none: the CLI sets it otherwise); ``minimum``/``maximum``: the values
+    allowed; ``why``: said with a value below the minimum; ``choices``: the names allowed.
+    """
+    given = {"help": help, "flag": flag, "minimum": minimum, "maximum": maximum, "why": why, "choices": choices,
+             "metavar": metavar, **more}
+    metadata = {k: v for k, v in given.items() if v not in (None, "")}
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def plain(value: Any) -> Any:
     """``value`` as config.json holds it (tuples become lists), so that a spec equals its round trip."""
     return json.loads(json.dumps(value))
 
@@ -70,37 +107,44 @@ def _plain(value: Any) -> Any:
 class RunSpec:
     """One training run. ``batch_size=None`` and the options left out follow the recipe's defaults."""
 
-    dataset: str = "mnist"
-    recipe: str = "dcgan"
-    data_options: dict[str, Any] = field(default_factory=dict)  # load_dataset's options (size, style, ...)
-    recipe_options: dict[str, Any] = field(default_factory=dict)  # fields of the recipe's Config (lr_d, ...)
-    seed: int = 0
-    batch_size: int | None = None
-    flip: bool = False
-    limit: int = 0  # only the first N training images (0: all)
-    allow_stand_in: bool = False  # a generated stand-in when the real data is missing (recorded in the run)
-    steps: int = 0
-    epochs: float = 0
-    time_budget: float = 0.0  # seconds
-    evaluate: bool = True
-    eval_every: int = 0  # 0: once, at the end
-    eval_samples: int = 2000
-    sample_every: int = 0  # 0: ten grids over the run
-    checkpoint_every: int = 0  # 0: with every sample grid
+    dataset: str = _knob("mnist", "the dataset to train on", flag="--dataset", choices=tuple(sorted(DATASETS)))
+    recipe: str = _knob("dcgan", "the GAN recipe", flag="--recipe", choices=tuple(sorted(RECIPES)))
+    data_options: dict[str, Any] = _knob({}, "load_dataset's options (size, style, ...): --data-option KEY=VALUE")
+    recipe_options: dict[str, Any] = _knob({}, "fields of the recipe's Config (lr_d, ...): --set KEY=VALUE")
+    seed: int = _knob(0, "the random seed (weights, noise, data order)", flag="--seed", minimum=0, maximum=MAX_SEED,
+                     maximum_text=f"2**63 - 1 = {MAX_SEED}")
+    batch_size: int | None = _knob(None, "images per step (default: the recipe's: 64, CycleGAN 1)",
+                                  flag="--batch-size", minimum=1)
+    flip: bool = _knob(False, "random horizontal flips", flag="--flip")
+    limit: int = _knob(0, "use only the first N training images (0: all)", flag="--limit", minimum=0)
+    allow_stand_in: bool = _knob(False, "train on a generated stand-in when the real data is missing (offline; "
+                                "recorded in the run)", flag="--allow-stand-in")
+    steps: int = _knob(0, "number of training steps", flag="--steps", minimum=0)
+    epochs: float = _knob(0.0, "or a number of epochs", flag="--epochs", minimum=0)
+    time_budget: float = _knob(0.0, "or a wall-clock budget in seconds", flag="--time-budget", minimum=0,
+                              metavar="SECONDS")
+    evaluate: bool = _knob(True, "skip metrics", flag="--no-eval")
+    eval_every: int = _knob(0, "evaluate metrics every N steps (0: once, at the end)", flag="--eval-every", minimum=0)
+    eval_samples: int = _knob(2000, "generated (and real) images per evaluation", flag="--eval-samples",
+                             minimum=MIN_EVAL_SAMPLES, checked_if="evaluate",
+                             why="a covariance needs two; or switch evaluation off: evaluate=False, --no-eval")
+    sample_every: int = _knob(0, "save a sample grid every N steps (0: ten grids over the run)", flag="--sample-every",
+                             minimum=0)
+    checkpoint_every: int = _knob(0, "save a checkpoint every N steps (0: with every sample grid)",
+                                 flag="--checkpoint-every", minimum=0)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "data_options", _plain(dict(self.data_options or {})))
+        object.__setattr__(self, "data_options", plain(dict(self.data_options or {})))
         object.__setattr__(self, "recipe_options", self._checked_recipe_options())
         self._check_dataset()
-        self._check_numbers()
+        for f in dataclasses.fields(self):
+            _check_value(f.name, getattr(self, f.name), _TYPES[f.name], f.metadata, self)
 
     def __hash__(self) -> int:  # the option dicts are not hashable themselves; their JSON text is
         return hash(json.dumps(self.to_json(), sort_keys=True))
 
     # ---- validation -------------------------------------------------------------------------------
     def _check_dataset(self) -> None:
-        from ..data import DATASETS
-
         if self.dataset not in DATASETS:
             raise UserError(f"unknown dataset {self.dataset!r}; choose one of: {', '.join(sorted(DATASETS))}")
         allowed = DATASETS[self.dataset].options
@@ -111,12 +155,9 @@ class RunSpec:
 
     def _checked_recipe_options(self) -> dict[str, Any]:
         """The recipe options checked by the recipe's own Config (names, types, values), in one line."""
-        from ..recipes import RECIPES, recipe_class
-        from .run_options import checked_recipe_options
-
         if self.recipe not in RECIPES:
             raise UserError(f"unknown recipe {self.recipe!r}; choose one of: {', '.join(sorted(RECIPES))}")
-        options = checked_recipe_options(self.recipe, _plain(dict(self.recipe_options or {})))
+        options = checked_recipe_options(self.recipe, plain(dict(self.recipe_options or {})))
         for name, value in options.items():  # inf passes "lr_d > 0" checks and diverges at step 1
             if isinstance(value, float) and not math.isfinite(value):
                 raise UserError(f"option {name}={value!r} is not valid: {name} takes a finite number")
@@ -126,34 +167,12 @@ class RunSpec:
             raise UserError(f"{self.recipe}: {exc}") from exc
         return options
 
-    def _check_numbers(self) -> None:
-        for name in ("seed", "limit", "steps", "eval_every", "sample_every", "checkpoint_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise UserError(f"{name} must be a whole number >= 0, got {value!r}")
-        for name in ("epochs", "time_budget"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                raise UserError(f"{name} must be a finite number >= 0 (0: not used), got {value!r}")
-        if self.seed > MAX_SEED:
-            raise UserError(f"seed must be at most 2**63 - 1 = {MAX_SEED}, got {self.seed}")
-        if self.batch_size is not None and (isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int)
-                                            or self.batch_size < 1):
-            raise UserError(f"batch_size must be a whole number >= 1 (or None: the recipe's), got {self.batch_size!r}")
-        for name in ("flip", "allow_stand_in", "evaluate"):
-            if not isinstance(getattr(self, name), bool):
-                raise UserError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.evaluate and (not isinstance(self.eval_samples, int) or self.eval_samples < MIN_EVAL_SAMPLES):
-            raise UserError(f"eval_samples must be at least {MIN_EVAL_SAMPLES} (a covariance needs two), got "
-                            f"{self.eval_samples!r}; or switch evaluation off (evaluate=False, --no-eval)")
-
     def check_budget_given(self) -> None:
         """Refuse a spec that cannot train (no steps, epochs or time budget): its :class:`Loop` checks that."""
         self.loop()
 
-    def loop(self, batch_size: int | None = None):
-        """The :class:`Loop` of this spec (``batch_size``: the one resolved for the
-        recipe)."""
+    def loop(self, batch_size: int | None = None) -> Loop:
+        """The :class:`Loop` of this spec (``batch_size``: the one resolved for the recipe)."""
         return Loop(steps=self.steps, epochs=self.epochs, time_budget=self.time_budget,
                     batch_size=batch_size or self.batch_size or 64, seed=self.seed, flip=self.flip,
                     sample_every=self.sample_every, checkpoint_every=self.checkpoint_every,
@@ -178,7 +197,7 @@ class RunSpec:
     # ---- config.json ------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         """The spec as config.json holds it (under ``"spec"``)."""
-        return _plain(dataclasses.asdict(self))
+        return plain(dataclasses.asdict(self))
 
     @classmethod
     def from_json(cls, value: dict[str, Any] | str) -> RunSpec:
@@ -192,30 +211,10 @@ class RunSpec:
             raise UserError(f"a run spec has no field {', '.join(unknown)}; its fields: {', '.join(sorted(names))}")
         return cls(**value)
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> RunSpec:
-        """The spec of a run directory's config.json, also one written before specs existed.
-
-        An old config has no ``"spec"``: the spec is rebuilt from what it recorded (dataset, recipe, the
-        recipe's config where it differs from the defaults, seed, batch size, flip, budget).
-        """
-        if "spec" in config:
-            return cls.from_json(config["spec"])
-        if "dataset" not in config or "recipe" not in config:
-            raise UserError("this config.json records no dataset or recipe; it was not written by gancourse train "
-                            "(train into another directory)")
-        budget = config.get("budget", {})
-        return cls(dataset=config["dataset"], recipe=config["recipe"], data_options=config.get("data_options", {}),
-                   recipe_options=_options_of(config["recipe"], config.get("recipe_config") or {}),
-                   seed=config.get("seed", 0), batch_size=config.get("batch_size"), flip=config.get("flip", False),
-                   limit=config.get("limit", 0), allow_stand_in=config.get("data", {}).get("source", "real") != "real",
-                   steps=budget.get("steps", 0), epochs=budget.get("epochs", 0),
-                   time_budget=budget.get("time_budget", 0.0), evaluate=False)
-
     # ---- naming -----------------------------------------------------------------------------------
     def identity(self) -> dict[str, Any]:
         """What makes this run this run: equal identities resume each other (see ``IDENTITY``)."""
-        return {name: _plain(getattr(self, name)) for name in IDENTITY}
+        return {name: plain(getattr(self, name)) for name in IDENTITY}
 
     def run_name(self, source: str = "real") -> str:
         """A directory name: readable (dataset, recipe, options, seed) and unique (a hash of the identity).
@@ -241,6 +240,32 @@ class RunSpec:
         return re.sub(r"[^A-Za-z0-9._+=-]", "_", f"{readable}{stand_in}-seed{self.seed}-{digest}")
 
 
+_TYPES = typing.get_type_hints(RunSpec)  # the fields' types, which say how a value is checked
+
+
+def _check_value(name: str, value: Any, kind: Any, metadata: Any, spec: RunSpec) -> None:
+    """Refuse ``value`` for field ``name`` (of type ``kind``) unless its metadata allows it: a :class:`BadValue`."""
+    if kind is bool and not isinstance(value, bool):
+        raise BadValue(name, f"must be True or False, got {value!r}")
+    condition = metadata.get("checked_if")  # eval_samples matters only when the run evaluates
+    if "minimum" not in metadata or (condition and not getattr(spec, condition)):
+        return
+    if value is None and type(None) in typing.get_args(kind):  # None: the recipe's default
+        return
+    whole = int in (kind, *typing.get_args(kind))
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not isinstance(value, int)):
+        raise BadValue(name, f"must be a whole number, got {value!r}" if whole else
+                       f"must be a finite number, got {value!r}")
+    if not math.isfinite(value):
+        raise BadValue(name, f"must be a finite number, got {value!r}")
+    low, high = metadata["minimum"], metadata.get("maximum", math.inf)
+    if "maximum" in metadata and not low <= value <= high:
+        raise BadValue(name, f"must be a whole number from {low} to {metadata['maximum_text']}, got {value!r}")
+    if value < low:
+        why = f" ({metadata['why']})" if "why" in metadata else ""
+        raise BadValue(name, f"must be at least {low}{why}, got {value!r}")
+
+
 def _short(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
@@ -252,35 +277,19 @@ def _short(value: Any) -> str:
 
 
 def _option_names(recipe: str) -> set[str]:
-    from ..recipes import recipe_class
-
     return {f.name for f in dataclasses.fields(recipe_class(recipe).Config)}
 
 
-# Config fields the data decides (``Recipe.config_for``): not options a caller chose.
-_FROM_DATA = ("image_size", "channels", "n_classes")
-
-
-def _options_of(recipe: str, recipe_config: dict[str, Any]) -> dict[str, Any]:
-    """The options behind an old config.json's recipe config: the fields that differ from the defaults."""
-    from ..recipes import recipe_class
-
-    defaults = {f.name: f.default for f in dataclasses.fields(recipe_class(recipe).Config)
-                if f.default is not dataclasses.MISSING}
-    return {k: v for k, v in recipe_config.items()
-            if k in defaults and k not in _FROM_DATA and _plain(defaults[k]) != v}
-
-
-def resume_differences(old: dict[str, Any], new: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
+def resume_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """What differs between a run directory's config.json (``old``) and the run about to resume into it.
 
-    Both are config.json dicts. Compared: the spec's identity when both have a spec (configs written
-    before specs existed have none), then what the loop itself records: recipe, each field of the
-    recipe's config (a field added since, at its default, is no difference), the data (real or
+    Both are config.json dicts of the current schema (:func:`gancourse.engine.config_schema.migrate`).
+    Compared: the spec's identity when both runs have a spec (``fit`` called directly records none),
+    then what the loop itself records: recipe, each field of the recipe's config, the data (real or
     stand-in, size, classes), seed, batch size and flips. One line per difference.
     """
     lines = []
-    if "spec" in old and "spec" in new:
+    if old.get("spec") and new.get("spec"):
         there, here = RunSpec.from_json(old["spec"]).identity(), RunSpec.from_json(new["spec"]).identity()
         for key in IDENTITY:
             if key in ("recipe_options", "data_options"):
@@ -294,14 +303,12 @@ def resume_differences(old: dict[str, Any], new: dict[str, Any], defaults: dict[
     if old.get("recipe") != new.get("recipe"):
         lines.append(f"recipe: there {old.get('recipe')!r}, now {new.get('recipe')!r}")
     else:
-        old_config = {**_plain(defaults), **(old.get("recipe_config") or {})}
-        new_config = _plain(new.get("recipe_config") or {})
+        old_config, new_config = old.get("recipe_config") or {}, plain(new.get("recipe_config") or {})
         for key in sorted(set(old_config) | set(new_config)):
             if old_config.get(key) != new_config.get(key):
                 lines.append(f"{key}: there {old_config.get(key)!r}, now {new_config.get(key)!r}")
-    old_with_flip = {"flip": False, **old}  # saved before flip was recorded: those runs did not flip
     for key in ("data", "seed", "batch_size", "flip"):
-        line = f"{key}: there {old_with_flip.get(key)!r}, now {_plain(new.get(key))!r}"
-        if old_with_flip.get(key) != _plain(new.get(key)) and line not in lines:
+        line = f"{key}: there {old.get(key)!r}, now {plain(new.get(key))!r}"
+        if old.get(key) != plain(new.get(key)) and line not in lines:
             lines.append(line)
     return lines

@@ -2,7 +2,8 @@
 
 It owns the things a recipe should not care about: the data stream, the step budget (steps, epochs or
 wall-clock seconds), the progress bar, history, sample grids from fixed noise, checkpoints and resume,
-and metric evaluations. A recipe only knows how to take one step.
+and metric evaluations, and it times each of these (``timing.json``, ``gancourse.engine.phase_times``).
+A recipe only knows how to take one step.
 
 What it guarantees when things go wrong (docs/reliability.md): one process at a time trains
 into a run directory (an OS lock); a checkpoint is written beside the old one and renamed over it, the
@@ -29,23 +30,29 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torchvision.utils import save_image
+from PIL import Image
+from torchvision.utils import make_grid
 from tqdm.auto import tqdm
 
 from .. import __version__
 from ..checkpoints import export_generator, load_training_checkpoint, remove_stale_temporaries, save_rotating
 from ..data import ImageSet
-from ..devices import rng_state, seed_everything, set_rng_state
+from ..devices import govern_threads, rng_state, seed_everything, set_rng_state
 from ..errors import CheckpointDamaged, UserError
 from ..recipes import Recipe
 from ..runs import RunDir
 from . import distributed
+from .config_schema import SCHEMA, read_config
 from .divergence import non_finite_weights, stop_if_diverged, stop_if_weights_diverged
 from .dry_run import sittings
+from .phase_times import PhaseClock, timed, timing_path
 from .spec import Loop, resume_differences
 
 Hook = Callable[[str, dict[str, Any]], None]  # (event, info with step, run, recipe): "log", "sample", "eval", "end"
 Evaluator = Callable[[Recipe], dict[str, float]]
+# A run budgeted by time alone, at the default cadence, draws a grid every 100 steps but at most one per
+# GRID_SECONDS, and checkpoints at most once per CHECKPOINT_SECONDS: fast steps would write both every second.
+GRID_SECONDS, CHECKPOINT_SECONDS = 5.0, 30.0
 
 
 @dataclass
@@ -55,6 +62,7 @@ class FitResult:
     wall_time: float
     stopped_by: str  # "steps" or "time budget"
     metrics: dict[str, float] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)  # seconds per phase of fit (timing.json)
 
     @property
     def history(self) -> list[dict[str, Any]]:
@@ -66,17 +74,21 @@ def describe_data(data: ImageSet) -> dict[str, Any]:
             "size": data.size, "classes": list(data.class_names)}
 
 
-def _field_defaults(config: Any) -> dict[str, Any]:
-    return {f.name: f.default for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
+def save_grid(images: torch.Tensor, path: Path, columns: int) -> None:
+    """``images`` in [-1, 1] as one PNG grid: the pixels of torchvision's ``save_image``, written at zlib's
+    fastest level (a little larger, several times faster to write than PIL's default level 6)."""
+    grid = make_grid(images.detach(), nrow=columns, normalize=True, value_range=(-1, 1), padding=1)
+    pixels = grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to("cpu", torch.uint8).numpy()
+    Image.fromarray(pixels).save(path, format="PNG", compress_level=1)
 
 
 class ResumeMismatch(UserError):
     """The run directory holds a run of a different recipe, config or dataset."""
 
 
-def _check_same_run(run: RunDir, config: dict[str, Any], defaults: dict[str, Any]) -> None:
-    """Refuse to resume a run of another configuration, listing every difference (old configs included)."""
-    differences = resume_differences(run.read_config(), config, defaults)
+def _check_same_run(run: RunDir, config: dict[str, Any]) -> None:
+    """Refuse to resume a run of another configuration, listing every difference (old configs migrated first)."""
+    differences = resume_differences(read_config(run), config)
     if differences:
         raise ResumeMismatch(
             f"{run.path} already holds another run; what differs:\n  " + "\n  ".join(differences) +
@@ -142,7 +154,8 @@ def fit(recipe: Recipe, data: ImageSet, run_dir: str | Path, loop: Loop, *, eval
 
     Running it again on the same ``run_dir`` resumes from ``checkpoints/last.pt``: networks, optimisers,
     RNGs and the data stream's position are restored, so the continuation is bit-for-bit the run that
-    was never interrupted (on CPU). A larger ``steps`` extends a finished run.
+    was never interrupted (on CPU, at the same thread count: see ``GANCOURSE_THREADS``). A larger ``steps``
+    extends a finished run.
 
     Under torchrun (an initialised process group of N > 1 ranks) ``batch_size`` is the global batch:
     each rank takes ``batch_size / N`` of it, and the ranks' shares at a step are the batch one process
@@ -172,16 +185,17 @@ def _train(training: Training, progress: bool) -> FitResult:
     """The loop: resume, then step (logging, sampling, evaluating and checkpointing when due), then finish."""
     loop = training.loop
     training.resume()
+    training.start_steps()
     with training.progress_bar(progress):
         while training.goes_on():
             training.step()
             if training.due(loop.log_every):
                 training.log()
-            if training.due(training.sample_every):
+            if training.grid_due():
                 training.sample()
             if training.due(loop.eval_every):
                 training.evaluate()
-            if training.due(training.checkpoint_every):
+            if training.checkpoint_due():
                 training.checkpoint()
     return training.finish()
 
@@ -196,6 +210,7 @@ class Training:
 
     def __init__(self, recipe: Recipe, data: ImageSet, run: RunDir, loop: Loop, evaluator: Evaluator | None,
                  hooks: Sequence[Hook], record: dict[str, Any] | None) -> None:
+        self.clock = PhaseClock()  # first: start-up includes making the data stream
         self.recipe, self.data, self.run, self.loop = recipe, data, run, loop
         self.evaluator, self.hooks = evaluator, hooks
         self.world, self.rank = distributed.world_size(), distributed.rank()
@@ -206,6 +221,10 @@ class Training:
         self.steps = max(loop.steps, epochs)  # 0: a time budget alone
         self.sample_every = loop.sample_every or max(1, (self.steps or 1000) // 10)
         self.checkpoint_every = loop.checkpoint_every or self.sample_every
+        paced = bool(loop.time_budget) and not self.steps  # a time budget alone: grids and checkpoints paced too
+        self.grid_seconds = GRID_SECONDS if paced and not loop.sample_every else 0.0
+        self.checkpoint_seconds = CHECKPOINT_SECONDS if paced and not loop.checkpoint_every else 0.0
+        self.grid_time = self.save_time = 0.0  # seconds of training at the last grid and checkpoint
         self.config = self._config(record or {})
         self.step_count, self.elapsed_before, self.saved_step = 0, 0.0, -1  # saved_step: the newest checkpoint's
         self.sums: dict[str, float] = defaultdict(float)  # losses summed over the logging window
@@ -215,8 +234,9 @@ class Training:
     def _config(self, record: dict[str, Any]) -> dict[str, Any]:
         """What config.json records of this run (``record``: more, e.g. the run's spec from ``train``)."""
         recipe, loop = self.recipe, self.loop
-        config = {
-            "recipe": recipe.name, "recipe_config": dataclasses.asdict(recipe.config), "data": describe_data(self.data),
+        config = {  # the current schema (config_schema); "spec" is train's, None for fit called directly
+            "schema": SCHEMA, "spec": None, "recipe": recipe.name, "recipe_config": dataclasses.asdict(recipe.config),
+            "data": describe_data(self.data),
             "seed": loop.seed, "batch_size": loop.batch_size, "flip": loop.flip,
             "budget": {"steps": self.steps, "epochs": loop.epochs, "time_budget": loop.time_budget},
             "device": str(recipe.device), "torch": torch.__version__, "gancourse": __version__,
@@ -252,7 +272,7 @@ class Training:
         run = self.run
         if not any(os.path.lexists(p) for p in (run.last_checkpoint, run.previous_checkpoint)):
             return None
-        _check_same_run(run, self.config, _field_defaults(self.recipe.config))
+        _check_same_run(run, self.config)
         # Several ranks: rank 0 reads it on the CPU and hands it to the others (its CUDA tensors would
         # arrive on rank 0's GPU); load_state_dict then moves each piece to its rank's device.
         return _resume_state(run, map_location=self.recipe.device if self.world == 1 else "cpu")
@@ -300,8 +320,26 @@ class Training:
             return False
         return True
 
+    def start_steps(self) -> None:
+        """Start-up is over: the steps begin (a resumed run's phase times carry on from its earlier sittings)."""
+        if self.main and self.elapsed_before:
+            self.clock.continue_from(timing_path(self.run.path))
+        self.grid_time = self.save_time = self.elapsed_before  # a resumed run's last grid and checkpoint
+        self.clock.switch("steps")  # the loop's own bookkeeping counts with the steps
+
     def due(self, every: int) -> bool:
         return bool(every) and self.step_count % every == 0
+
+    def grid_due(self) -> bool:
+        """Every ``sample_every`` steps (paced by a time budget: once ``grid_seconds`` have passed, too)."""
+        return self.due(self.sample_every) and self.now - self.grid_time >= self.grid_seconds
+
+    def checkpoint_due(self) -> bool:
+        """Every ``checkpoint_every`` steps (paced: once ``checkpoint_seconds`` have passed on some rank, too: all
+        ranks take part in a checkpoint, so they decide together)."""
+        if not self.due(self.checkpoint_every):
+            return False
+        return not self.checkpoint_seconds or distributed.any_rank(self.now - self.save_time >= self.checkpoint_seconds)
 
     def step(self) -> None:
         """One step of the recipe; a non-finite loss stops the run before anything of it is saved."""
@@ -315,8 +353,10 @@ class Training:
         self.count += 1
         self.bar.update(1)
 
+    @timed("logging")
     def log(self) -> None:
         """The losses averaged over the logging window (and the ranks) into history.jsonl and the bar."""
+        govern_threads()  # GANCOURSE_THREADS=adaptive: threads follow the cores others leave free
         means = distributed.mean_over_ranks({k: v / self.count for k, v in self.sums.items()})
         if self.main:
             self.run.append_history({"step": self.step_count, "time": round(self.now, 3),
@@ -326,16 +366,18 @@ class Training:
         self.sums.clear()
         self.count = 0
 
+    @timed("samples")
     def sample(self) -> None:
         """A grid from the fixed inputs into samples/ (none from non-finite weights: the next step stops the run)."""
         if not self.main or non_finite_weights(self.recipe):
             return
+        self.grid_time = self.now
         images = self.recipe.sample_fixed(self.fixed)
         path = self.run.samples_dir / f"step_{self.step_count:06d}.png"
-        save_image(images, path, nrow=self.recipe.grid_columns(self.loop.n_samples), normalize=True,
-                   value_range=(-1, 1), padding=1)
+        save_grid(images, path, self.recipe.grid_columns(self.loop.n_samples))
         self.emit("sample", path=path, images=images)
 
+    @timed("evaluation")
     def evaluate(self) -> None:
         if not self.main or self.evaluator is None:
             return
@@ -344,11 +386,12 @@ class Training:
         self.run.append_history({"step": self.step_count, "eval": self.metrics})
         self.emit("eval", metrics=self.metrics)
 
+    @timed("checkpoints")
     def checkpoint(self) -> None:
         """last.pt (the one before kept as previous.pt), with every rank's RNGs and logging window, so that a
         resume under the same number of ranks is exact."""
         stop_if_weights_diverged(self.recipe, self.run, self.step_count)  # every rank holds the same weights
-        self.saved_step = self.step_count
+        self.saved_step, self.save_time = self.step_count, self.now
         ranks = distributed.gather({"rng": rng_state(), "log_window": {"sums": dict(self.sums), "count": self.count}})
         if not self.main:
             return
@@ -357,6 +400,7 @@ class Training:
         if self.world > 1:
             state["ranks"] = ranks
         save_rotating(state, self.run.last_checkpoint, self.run.previous_checkpoint)
+        self.clock.write(timing_path(self.run.path), self.step_count)  # the phase times up to this checkpoint
 
     def emit(self, event: str, **info: Any) -> None:
         if self.main:
@@ -371,12 +415,16 @@ class Training:
         if self.saved_step != step:  # not twice the same step: previous.pt must stay the checkpoint before it
             self.checkpoint()  # checks the weights first: a diverged run exports nothing
         if self.main:
-            export_generator(self.recipe.generator_export(), run.generator_path)
+            with self.clock.phase("checkpoints"):
+                export_generator(self.recipe.generator_export(), run.generator_path)
         if self.main and self.evaluator is not None:
-            if not self.metrics or run.evaluations()[-1]["step"] != step:
-                self.evaluate()
-            run.write_metrics({"step": step, **self.metrics})
+            with self.clock.phase("evaluation"):
+                if not self.metrics or run.evaluations()[-1]["step"] != step:
+                    self.evaluate()
+                run.write_metrics({"step": step, **self.metrics})
         wall = self.elapsed()
-        self.emit("end", metrics=self.metrics, wall_time=wall)
+        with self.clock.phase("samples"):  # the hooks' last drawing (LiveView's figure)
+            self.emit("end", metrics=self.metrics, wall_time=wall)
+        timing = self.clock.write(timing_path(run.path), step) if self.main else self.clock.totals()
         distributed.barrier()  # every rank returns once rank 0 has written the run directory
-        return FitResult(run, step, wall, self.stopped_by, self.metrics)
+        return FitResult(run, step, wall, self.stopped_by, self.metrics, timing)

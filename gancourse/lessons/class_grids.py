@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from ..data import to_unit_range
+from ..engine.sampling import sample_generator
 from ..runs import RunDir
 from ..viz.plots import grid_image
 
@@ -30,7 +32,6 @@ def draw_class(source, label: int, n: int, seed: int = 0) -> torch.Tensor:
     labels = torch.full((n,), int(label), dtype=torch.long)
     if hasattr(source, "sample"):
         return source.sample(n, labels=labels, generator=torch.Generator().manual_seed(seed)).float().cpu()
-    from ..engine.sampling import sample_generator
 
     return sample_generator(source, n, labels=labels, seed=seed)
 
@@ -84,8 +85,6 @@ def show_class_grid(source, class_names: Sequence[str], per_class: int = 8, seed
 
 def real_class_grid(data, per_class: int = 8, seed: int = 0) -> torch.Tensor:
     """Real images of a labelled ``ImageSet``, ``per_class`` of each class, one class after the other."""
-    from ..data import to_unit_range
-
     g = torch.Generator().manual_seed(seed)
     picks = []
     for k in range(data.num_classes):

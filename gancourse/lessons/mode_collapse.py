@@ -17,6 +17,7 @@ import torch
 
 from ..metrics.samples import EVAL_SEED, draw_samples
 from ..metrics.scores import mode_histogram
+from ..recipes import RECIPES
 
 # The baseline collapses by the Unrolled GAN paper's recipe: D a quarter of the width of G (and G learning
 # five times faster, the setting that collapsed the 2-D toys): a few digit triples drawn well, which training
@@ -50,8 +51,6 @@ def cure_variants(names: list[str] | tuple[str, ...] | None = None) -> dict[str,
 
     WGAN-GP is left out, with a note, when the ``wgan-gp`` recipe is not installed.
     """
-    from ..recipes import RECIPES
-
     names = list(CURES) if names is None else list(names)
     unknown = [n for n in names if n not in CURES]
     if unknown:

@@ -160,8 +160,8 @@ def score_points(points: torch.Tensor | np.ndarray, mix: Mixture, n_std: float =
 
 @contextmanager
 def _one_thread() -> Iterator[None]:
-    # Layers of 128 units are too small to share between threads: on a busy 2-core CPU, 200 steps took
-    # 38 s with 2 threads and 4 s with one, as the threads spent their time waiting for each other.
+    # Layers of 128 units are too small to share between threads: two threads spend their time waiting
+    # for each other, and one is many times faster (docs/performance.md, "Figures behind code choices").
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -29,7 +29,7 @@ from .embedding import Embeds
 from .evaluator import Evaluator
 
 FEATURE_NET_VERSION = 1
-TRAIN_STEPS = 300  # at 64 px: 0.45 s a step on one core of a busy 2-core CPU; smoke runs and tests lower it
+TRAIN_STEPS = 300  # smoke runs and tests lower it
 
 
 class FeatureNet(Embeds):
@@ -103,7 +103,7 @@ def contrastive_loss(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.2)
 
 def train_feature_net(data: ImageSet, *, steps: int | None = None, batch_size: int = 64, seed: int = 0,
                       device: torch.device | str = "cpu", progress: bool = True, **net_options) -> FeatureNet:
-    """Train on uint8 images (labels used when there are two classes or more): about 10-30 s on a CPU."""
+    """Train on uint8 images (labels used when there are two classes or more); cached by the callers."""
     from tqdm.auto import tqdm
 
     device = torch.device(device)

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.download import fetch_large
 from ..paths import data_root
 from .scores import fid_from_features
 
@@ -69,8 +70,6 @@ def inception_status() -> str:
 
 def download_inception(root: Path | str | None = None, progress: bool = True) -> Path:
     """Fetch the FID Inception weights into ``<root>/inception/`` (checked, resumable); returns the file."""
-    from ..data.download import fetch_large
-
     dest = (Path(root) if root is not None else data_root()) / "inception" / WEIGHTS_NAME
     if dest.is_file():
         return dest

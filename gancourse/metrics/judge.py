@@ -26,8 +26,9 @@ class Judge(Embeds):
         super().__init__()
         self.config = dict(channels=channels, num_classes=num_classes, width=width, feature_dim=feature_dim)
         self.num_classes = num_classes
-        # Batch norm after each conv: with it the judge reaches ~98% on MNIST in two short epochs
-        # (without it, ~95%); in eval mode it is a fixed affine map, so features stay deterministic.
+        # Batch norm after each conv: the judge learns MNIST better in two short epochs with it than without
+        # (docs/performance.md, "Figures behind code choices"); in eval mode it is a fixed affine map, so
+        # features stay deterministic.
         self.body = nn.Sequential(
             nn.Conv2d(channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(width, 2 * width, 3, padding=1, bias=False), nn.BatchNorm2d(2 * width), nn.ReLU(),
@@ -66,7 +67,7 @@ def train_judge(data: ImageSet, *, epochs: int = 2, batch_size: int = 128, max_i
         n = min(len(data), max_images)
         steps = epochs * (n // batch_size)
         # One-cycle (warm up, then anneal to ~0): a high peak rate learns fast, the annealed end
-        # leaves settled weights; a constant rate ends noisy (about 3 points of accuracy lower here).
+        # leaves settled weights; a constant rate ends noisy, a few points of accuracy lower.
         schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1), pct_start=0.2)
         bar = tqdm(total=steps, desc=f"training the {data.name} judge", disable=not progress, leave=False)
         for _ in range(epochs):

@@ -63,8 +63,8 @@ def domain_feature_net(a: ImageSet, b: ImageSet, *, domains: tuple[str, str] = (
                        steps: int = 300, seed: int = 0, progress: bool = True) -> FeatureNet:
     """A :class:`FeatureNet` trained on both domains (label = domain), once, then read from the cache.
 
-    ``crop``: use the central ``crop`` px of images stored larger. About 30 s on an idle 2-core CPU for
-    300 steps; fewer ``steps`` make a cheaper (worse) network, for smoke tests.
+    ``crop``: use the central ``crop`` px of images stored larger. Fewer ``steps`` make a cheaper (worse)
+    network, for smoke tests.
     """
     xa, xb = torch.as_tensor(a.images[:]), torch.as_tensor(b.images[:])
     if crop:
@@ -97,8 +97,9 @@ def mifid(fid: float, distance: float, epsilon: float = 0.1) -> float:
     """Memorization-informed FID: ``fid / distance`` when ``distance < epsilon``, else plain FID.
 
     Kaggle (and torchmetrics) use ``epsilon = 0.1`` in Inception features. The course's small feature
-    network puts everything closer together (a new, real Monet lies about 0.08 from its nearest
-    training painting), so :class:`TranslationEvaluator` sets epsilon relative to that real floor.
+    network puts everything closer together (a new, real Monet can lie under 0.1 from its nearest
+    training painting: docs/performance.md, "Figures behind code choices"), so
+    :class:`TranslationEvaluator` sets epsilon relative to that real floor.
     """
     return fid / max(distance, 1e-15) if distance < epsilon else fid
 

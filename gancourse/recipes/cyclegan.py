@@ -35,13 +35,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import DiffAugment, normalise_policy
 from ..data import DATASETS, to_unit_range
 from ..devices import autocast
 from ..ema import EMA, check_ema
 from ..losses import get_loss
 from ..models.cyclegan import CYCLEGAN_NORMS, GENERATORS, PatchDiscriminator, ResnetGenerator, UnetGenerator
 from ..models.dcgan import UPSAMPLES
+from .augment import DiffAugment, normalise_policy
 from .base import Recipe
 
 
@@ -154,7 +154,7 @@ class CycleGANConfig:
     lambda_identity: float = 0.5  # a fraction of lambda_cycle (0.5 -> weight 5); 0 switches it off
     pool_size: int = 50
     optimizer: str = "adam"  # adam (the reference) | rmsprop
-    diffaugment: str = ""  # DiffAugment policy for every image D_A and D_B see (gancourse.augment); "" is off
+    diffaugment: str = ""  # DiffAugment policy for every image D_A and D_B see (gancourse.recipes.augment); "" is off
     # EMA of both generators, which translate, are scored and are exported: a decay per step in (0, 1), or a
     # half-life in images (gancourse.ema); 0 is off
     ema: float = 0.0
@@ -463,10 +463,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"size": 64, "steps": 30, "batch_size": 1,
               "recipe": {"ngf": 8, "n_blocks": 2, "ndf": 16, "upsample": "nearest", **CPU_TRANSLATION, "ema": 10.0},
               "evaluations": 1, "feature_steps": 20},
-    # A student's CPU: 128 px, a small ResNet generator, 1000 steps in about 2.5 minutes on 2 idle cores. Its
-    # decoder resizes then convolves: the transposed convolutions' checkerboard is gone at no loss of KID or
-    # two-sample accuracy; DiffAugment in the discriminators did not help at this budget
-    # (benchmarks/monet_small_data.py). 1000 of its steps cost about what 800 of the reference's did (0.82x each).
+    # A student's CPU: 128 px, a small ResNet generator, 1000 steps in a few minutes. Its decoder resizes then
+    # convolves: the transposed convolutions' checkerboard is gone at no loss of KID or two-sample accuracy;
+    # DiffAugment in the discriminators did not help at this budget (benchmarks/monet_small_data.py). Its 1000
+    # steps cost about what the reference's 800 did (timings: docs/performance.md, "CycleGAN on a CPU").
     "quick": {"size": 128, "steps": 1000, "batch_size": 1,
               "recipe": {"ngf": 16, "n_blocks": 6, "ndf": 32, "upsample": "nearest", **CPU_TRANSLATION, "ema": 100.0},
               "evaluations": 8, "feature_steps": 300},

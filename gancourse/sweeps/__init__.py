@@ -37,7 +37,8 @@ from .grid import (
     notebook_parameters,
     parse_grid,
 )
-from .runner import BACKENDS, Combination, SweepPlan, SweepResult, combination_name, default_jobs, plan_sweep, run_sweep
+from .processes import default_jobs
+from .runner import BACKENDS, Combination, SweepPlan, SweepResult, combination_name, plan_sweep, run_sweep
 
 # Imported on first use: collecting needs pandas and matplotlib, and ``files`` torch (through the notebook
 # helpers); the worker process that every combination starts needs none of them.

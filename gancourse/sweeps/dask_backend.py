@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..course.profiles import ParameterError
+from .processes import cores, kill_group, start_worker
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,15 +67,13 @@ def run_combination(notebook: str, folder: str, label: str, stop_name: str, thre
     """
     from distributed import Event, get_worker
 
-    from .runner import _cores, kill_group, start_worker
-
     stop = Event(stop_name)
     if stop.is_set():
         return None
     if not threads:  # a cluster's worker: its machine's cores, shared by the tasks it runs at once
         worker = get_worker()
         nthreads = getattr(getattr(worker, "state", None), "nthreads", None) or getattr(worker, "nthreads", 1)
-        threads = max(1, _cores() // max(1, int(nthreads)))
+        threads = max(1, cores() // max(1, int(nthreads)))
     proc = start_worker(Path(notebook), Path(folder), label, threads)
     try:
         while proc.poll() is None:
@@ -131,8 +130,6 @@ def run_on_dask(notebook: Path, pending: list[Combination], finished: Callable[.
     Without ``scheduler`` a ``LocalCluster`` of ``jobs`` workers is started (and closed) here, each combination
     getting ``threads`` CPU threads; with it, the cluster's own workers decide how many run at once.
     """
-    from .runner import prepare
-
     distributed = _import_distributed()
     if scheduler:
         warn_if_unauthenticated(scheduler)
@@ -149,7 +146,7 @@ def run_on_dask(notebook: Path, pending: list[Combination], finished: Callable[.
     futures = {}
     try:
         for combo in pending:
-            prepare(combo)
+            combo.prepare()
             future = client.submit(run_combination, str(notebook), str(combo.folder), combo.label(), stop.name,
                                    None if scheduler else threads, key=f"{combo.name}-{sweep_id}", pure=False)
             futures[future] = combo

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..course.notebook import REPOSITORY
+from ..data.download import DownloadError, fetch
 from ..errors import MissingInput
 from ..paths import REPO_ROOT
 
@@ -21,7 +22,6 @@ def course_file(relative: str) -> Path:
     copy = Path.cwd() / relative
     if copy.is_file():
         return copy
-    from ..data.download import DownloadError, fetch
 
     try:
         return fetch(f"{RAW_URL}/{relative}", copy)

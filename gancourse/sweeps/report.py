@@ -240,6 +240,19 @@ def heatmap_axes(df: pd.DataFrame) -> list[str]:
     return settings_of(df)
 
 
+def _cell_text(value: float, best: bool, in_grid: bool, spread: tuple[float, float] | None) -> str:
+    """What a heat-map cell says: its value (``*`` for the best), with ``spread`` (std, seeds) ± std and n."""
+    if not in_grid:  # a grid of explicit combinations leaves gaps
+        return "not in\nthe grid"
+    if not math.isfinite(value):
+        return "failed /\nnot run"
+    text = f"{value:.3g}" + (" *" if best else "")
+    if spread is None:
+        return text
+    sd, n = spread
+    return text + (f"\n± {sd:.2g}" if math.isfinite(sd) else "") + f"\nn={int(n) if math.isfinite(n) else 0}"
+
+
 def plot_heatmap(df: pd.DataFrame, metric: str = "fid", rows: str | None = None, cols: str | None = None, ax=None):
     """``metric`` over a two-parameter grid (``rows`` x ``cols``): the mean where a cell holds several seeds,
     written as mean ± std with the number of seeds, so that a difference can be read against the spread."""
@@ -257,12 +270,8 @@ def plot_heatmap(df: pd.DataFrame, metric: str = "fid", rows: str | None = None,
                         f"{', '.join(df.attrs.get('metrics') or []) or 'none (did any run finish?)'}")
     ok = df[df["status"].eq("ok")]
     index, columns = sorted(df[rows].unique()), sorted(df[cols].unique())
-    table = ok.pivot_table(index=rows, columns=cols, values=metric, aggfunc="mean").reindex(index=index,
-                                                                                           columns=columns)
-    spread = ok.pivot_table(index=rows, columns=cols, values=metric, aggfunc="std").reindex(index=index,
-                                                                                           columns=columns)
-    count = ok.pivot_table(index=rows, columns=cols, values=metric, aggfunc="count").reindex(index=index,
-                                                                                            columns=columns)
+    table, spread, count = (ok.pivot_table(index=rows, columns=cols, values=metric, aggfunc=how)
+                            .reindex(index=index, columns=columns) for how in ("mean", "std", "count"))
     in_grid = set(zip(df[rows], df[cols], strict=True))
     replicated = has_replicates(df)
     if ax is None:
@@ -275,17 +284,8 @@ def plot_heatmap(df: pd.DataFrame, metric: str = "fid", rows: str | None = None,
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             v = values[i, j]
-            if (index[i], columns[j]) not in in_grid:  # a grid of explicit combinations leaves gaps
-                text = "not in\nthe grid"
-            elif not np.isfinite(v):
-                text = "failed /\nnot run"
-            elif replicated:
-                n = int(count.iloc[i, j]) if np.isfinite(count.iloc[i, j]) else 0
-                sd = spread.iloc[i, j]
-                text = f"{v:.3g}" + (" *" if v == best else "") + (f"\n± {sd:.2g}" if np.isfinite(sd) else "") + \
-                    f"\nn={n}"
-            else:
-                text = f"{v:.3g}" + (" *" if v == best else "")
+            text = _cell_text(v, v == best, (index[i], columns[j]) in in_grid,
+                              (spread.iloc[i, j], count.iloc[i, j]) if replicated else None)
             colour = "black" if np.isfinite(v) else "red" if (index[i], columns[j]) in in_grid else "grey"
             ax.text(j, i, text, ha="center", va="center", color=colour,
                     fontsize=9 if replicated else 10,

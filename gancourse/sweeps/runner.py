@@ -16,14 +16,10 @@ trains into the same run directory, ``fit`` resumes them from their last checkpo
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
-import os
 import re
-import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,18 +27,13 @@ from typing import Any
 
 from ..course.profiles import ParameterError, resolve_profile
 from ..errors import RunDirectoryBusy, UserError
-from ..files import write_json_atomic
-from ..locks import FileLock
+from ..files import FileLock, write_json_atomic
+from .dask_backend import run_on_dask
 from .grid import RUN_DIR_PARAMETER, Grid, check_against_notebook
+from .processes import alive, cores, default_jobs, gpu_count, now, start_worker
 
 SWEEP_FILE = "sweep.json"
 LOCK_FILE = "sweep.lock"
-GIB = 1024**3
-MEMORY_PER_JOB = 1.5 * GIB  # a kernel with torch, one 28-px dataset and a small GAN; bigger notebooks want more
-
-
-def _now() -> str:
-    return datetime.datetime.now().isoformat(timespec="seconds")
 
 
 def _slug_value(value: Any) -> str:
@@ -89,6 +80,11 @@ class Combination:
     def is_complete(self) -> bool:
         return self.read_status().get("status") == "ok" and self.recorded_params() == self.params
 
+    def prepare(self) -> None:
+        """Write what the worker reads (params.json, run_dir included), on the driver, before it runs."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.params_path, {**self.params, RUN_DIR_PARAMETER: str(self.run_dir)})
+
 
 @dataclass
 class SweepPlan:
@@ -129,7 +125,7 @@ def plan_sweep(notebook: str | Path, grid: Grid, out: str | Path) -> SweepPlan:
                 f"({', '.join(f'{k}: {recorded.get(k)!r} -> {combo.params.get(k)!r}' for k in changed)}); "
                 f"use another --out, or delete that folder to run it again")
         status = combo.read_status()
-        if status.get("status") == "running" and _alive(status.get("pid")):
+        if status.get("status") == "running" and alive(status.get("pid")):
             raise RunDirectoryBusy(f"{combo.folder} is still being run by process {status['pid']} (a worker of an "
                                "earlier sweep); wait for it to finish or stop it, then run the sweep again")
         combinations.append(combo)
@@ -143,61 +139,10 @@ def plan_sweep(notebook: str | Path, grid: Grid, out: str | Path) -> SweepPlan:
     return SweepPlan(notebook, out, grid, combinations, defaults)
 
 
-def _alive(pid: Any) -> bool:
-    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there; no liveness check on Windows
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except (TypeError, ValueError, ProcessLookupError):
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
-def _memory_bytes() -> float:
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return float("inf")
-
-
-def _gpu_count() -> int:
-    import torch
-
-    return torch.cuda.device_count()
-
-
-def default_jobs(pending: int, gpus: int | None = None) -> int:
-    """One job per GPU; without GPUs one per core, as far as memory allows (each job is a Python kernel)."""
-    gpus = _gpu_count() if gpus is None else gpus
-    jobs = gpus if gpus else min(_cores(), max(1, int(_memory_bytes() // MEMORY_PER_JOB)))
-    return max(1, min(jobs, pending))
-
-
-def job_environment(threads: int, gpu: int | None = None) -> dict[str, str]:
-    """The environment of one job: its share of the cores (torch reads OMP_NUM_THREADS), its GPU, no live plots."""
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[var] = str(threads)
-    if gpu is not None:
-        env["CUDA_VISIBLE_DEVICES"] = str(gpu)
-    env["GANCOURSE_HEADLESS"] = "1"
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 class _Lock(FileLock):
     """One driver per sweep folder: two would run the same combination into the same run directory.
 
-    An OS lock on ``sweep.lock`` (:class:`~gancourse.locks.FileLock`: released however the driver dies, no
+    An OS lock on ``sweep.lock`` (:class:`~gancourse.files.FileLock`: released however the driver dies, no
     symlink followed), removed when the sweep ends.
     """
 
@@ -242,11 +187,19 @@ def write_sweep_file(plan: SweepPlan) -> None:
         "fixed": {k: v for k, v in plan.combinations[0].params.items() if k not in plan.grid.varying}
         if plan.combinations else dict(plan.grid.fixed),
         "settings": plan.grid.settings, "replicates": plan.grid.replicates,
-        "notebook_defaults": plan.notebook_defaults, "updated": _now(),
+        "notebook_defaults": plan.notebook_defaults, "updated": now(),
         "combinations": [{"name": c.name, "values": c.values} for c in plan.combinations]})
 
 
 BACKENDS = ("local", "dask")
+
+
+def _where(backend: str, scheduler: str | None, jobs: int, threads: int, gpus: int) -> str:
+    """Where and how the combinations run, for the sweep's first line."""
+    if scheduler:
+        return f"on the Dask cluster at {scheduler}"
+    return f"{jobs} at a time{' on a Dask LocalCluster' if backend == 'dask' else ''}, {threads} CPU thread(s) each" \
+        f"{f', {gpus} GPU(s)' if gpus else ''}"
 
 
 def run_sweep(notebook: str | Path, grid: Grid, out: str | Path, *, jobs: int = 0, progress: bool = True,
@@ -274,15 +227,12 @@ def run_sweep(notebook: str | Path, grid: Grid, out: str | Path, *, jobs: int = 
         write_sweep_file(plan)
         pending = plan.pending
         result.skipped = [c.name for c in plan.combinations if c not in pending]
-        gpus = _gpu_count() if pending and backend == "local" else 0
+        gpus = gpu_count() if pending and backend == "local" else 0
         jobs = min(jobs, len(pending)) if jobs else default_jobs(len(pending), gpus)
-        threads = max(1, _cores() // max(jobs, 1))
-        where = f"on the Dask cluster at {scheduler}" if scheduler else \
-            f"{jobs} at a time{' on a Dask LocalCluster' if backend == 'dask' else ''}, {threads} CPU thread(s) each" \
-            f"{f', {gpus} GPU(s)' if gpus else ''}"
+        threads = max(1, cores() // max(jobs, 1))
         if progress and pending:
-            print(f"sweep: {len(pending)} of {len(plan.combinations)} combinations to run, {where}; "
-                  f"output in {plan.out}")
+            print(f"sweep: {len(pending)} of {len(plan.combinations)} combinations to run, "
+                  f"{_where(backend, scheduler, jobs, threads, gpus)}; output in {plan.out}")
         bar = tqdm(total=len(plan.combinations), initial=len(result.skipped), desc="sweep", unit="run",
                    disable=not progress)
 
@@ -300,8 +250,6 @@ def run_sweep(notebook: str | Path, grid: Grid, out: str | Path, *, jobs: int = 
 
         try:
             if backend == "dask" and pending:
-                from .dask_backend import run_on_dask
-
                 run_on_dask(plan.notebook, pending, finished, jobs=jobs, threads=threads, scheduler=scheduler)
             else:
                 _run_local(plan.notebook, pending, finished, jobs=jobs, threads=threads, gpus=gpus,
@@ -324,7 +272,7 @@ def _run_local(notebook: Path, pending: list[Combination], finished, *, jobs: in
                 busy = {slot for _, slot in running.values()}
                 slot = next(i for i in range(jobs) if i not in busy)
                 combo = queue.pop(0)
-                prepare(combo)
+                combo.prepare()
                 running[start_worker(notebook, combo.folder, combo.label(), threads,
                                      slot % gpus if gpus else None)] = (combo, slot)
             time.sleep(poll_seconds)
@@ -337,40 +285,3 @@ def _run_local(notebook: Path, pending: list[Combination], finished, *, jobs: in
         for proc in running:
             proc.wait()
         raise
-
-
-def prepare(combo: Combination) -> None:
-    """Write what the worker reads (params.json, run_dir included), on the driver, before the combination runs."""
-    combo.folder.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(combo.params_path, {**combo.params, RUN_DIR_PARAMETER: str(combo.run_dir)})
-
-
-PARENT_VARIABLE = "GANCOURSE_SWEEP_PARENT"  # the launcher's pid: the worker ends when that process dies
-
-
-def start_worker(notebook: Path, folder: Path, label: str, threads: int, gpu: int | None = None) -> subprocess.Popen:
-    """The worker process of one combination (``python -m gancourse.sweeps.worker``), its output in log.txt.
-
-    It leads a process group of its own (:func:`kill_group` ends it whole) and ends when this process dies
-    (see :func:`gancourse.sweeps.worker.die_with_parent`): a killed Dask worker or driver leaves no orphan.
-    """
-    log = open(folder / "log.txt", "a")  # noqa: SIM115 - closed by the child's exit; the parent keeps no handle
-    log.write(f"\n=== {_now()}: {label} ({threads} thread(s){f', GPU {gpu}' if gpu is not None else ''})\n")
-    log.flush()
-    env = {**job_environment(threads, gpu), PARENT_VARIABLE: str(os.getpid())}
-    try:
-        return subprocess.Popen([sys.executable, "-m", "gancourse.sweeps.worker", str(notebook), str(folder)],
-                                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=os.name == "posix")
-    finally:
-        log.close()
-
-
-def kill_group(proc: subprocess.Popen) -> None:
-    """Kill a worker started by :func:`start_worker` and everything in its process group."""
-    if os.name == "posix":
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # the group id is the worker's pid (start_new_session)
-        except (ProcessLookupError, PermissionError):
-            pass
-    else:
-        proc.kill()

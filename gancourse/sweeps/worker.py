@@ -19,8 +19,8 @@ from typing import Any
 
 from ..files import write_json_atomic
 from .grid import RUN_DIR_PARAMETER
+from .processes import PARENT_VARIABLE, alive, now
 from .results import run_metrics
-from .runner import PARENT_VARIABLE, _alive, _now
 
 METADATA_KEY = "gancourse"
 PARENT_POLL_SECONDS = 1.0  # how often the worker checks that its launcher is alive
@@ -85,7 +85,7 @@ def wait_for_previous_holder(status_path: Path, grace: float = HOLDER_GRACE_SECO
         if previous.get("status") != "running" or not isinstance(pid, int) or pid == os.getpid():
             return
         here = previous.get("host", socket.gethostname()) == socket.gethostname()
-        if here and not (_alive(pid) and _is_worker(pid)):
+        if here and not (alive(pid) and _is_worker(pid)):
             return
         if time.monotonic() > deadline:
             if here and os.name == "posix":
@@ -129,7 +129,7 @@ def execute_combination(notebook: str | Path, folder: str | Path) -> dict[str, A
     attempts = int(previous.get("attempts", 0)) + 1
     recorded = {k: v for k, v in params.items() if k != RUN_DIR_PARAMETER}
     status = {"status": "running", "params": recorded, "attempts": attempts, "pid": os.getpid(),
-              "host": socket.gethostname(), "started": _now(), "threads": os.environ.get("OMP_NUM_THREADS"),
+              "host": socket.gethostname(), "started": now(), "threads": os.environ.get("OMP_NUM_THREADS"),
               "wall_time": float(previous.get("wall_time", 0.0))}
     write_json_atomic(status_path, status)
     start = time.perf_counter()
@@ -145,7 +145,7 @@ def execute_combination(notebook: str | Path, folder: str | Path) -> dict[str, A
         error, cell = _error_text(exc)
     wall = time.perf_counter() - start
     metrics = run_metrics(params[RUN_DIR_PARAMETER])
-    status.update(status=state, error=error, failed_cell=cell, finished=_now(), last_wall_time=wall,
+    status.update(status=state, error=error, failed_cell=cell, finished=now(), last_wall_time=wall,
                   wall_time=status["wall_time"] + wall, metrics=metrics)
     if state == "ok" and not metrics:
         status["warning"] = f"the notebook wrote no metrics.json into (or below) {params[RUN_DIR_PARAMETER]}"

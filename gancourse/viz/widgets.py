@@ -15,9 +15,10 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ..runs import RunDir
 from .frontend import widgets_available
 from .latent import direction_sweep, generate, latent_for_seed, random_directions
-from .plots import grid_image
+from .plots import grid_image, sample_strip, show_images
 
 
 def show_live_or_static(widget: Callable[[], Any], figure: Callable[[], Any], note: str):
@@ -76,8 +77,6 @@ class LatentExplorer:
 
     def sweep_figure(self, seed: int = 0, steps: int = 7):
         """The static view: for one image, each row moves along one direction from -span to +span."""
-        from .plots import show_images
-
         images = direction_sweep(self.generator, self.directions, seed, self.span, steps, self.label)
         fig = show_images(images, nrow=steps, size=1.1 * steps,
                           title=f"seed {seed}: rows = latent directions, columns = -{self.span:g} ... +{self.span:g}")
@@ -124,8 +123,6 @@ class SampleScrubber:
     """
 
     def __init__(self, run) -> None:
-        from ..runs import RunDir
-
         self.run = run if isinstance(run, RunDir) else RunDir(run)
         self.paths = self.run.sample_paths()
         if not self.paths:
@@ -166,7 +163,5 @@ class SampleScrubber:
 
     def show(self, count: int = 6):
         """The live widget where a frontend can drive it, else ``count`` evenly spaced grids side by side."""
-        from .plots import sample_strip
-
         return show_live_or_static(self.widget, lambda: sample_strip(self.run, count=count),
                                    "showing evenly spaced sample grids; in Jupyter, drag the slider")

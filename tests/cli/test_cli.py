@@ -1,9 +1,11 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
+import gancourse.cli
 from gancourse.cli import main
 from gancourse.cli.options import parse_value
 from gancourse.errors import UserError
@@ -25,6 +27,27 @@ def test_help_works_for_every_command(capsys):
         assert exit_info.value.code == 0 and "usage" in capsys.readouterr().out
 
 
+def test_only_the_chosen_command_is_loaded():
+    """``gancourse --help`` and a command's start load no other command's module (nor torch for --help)."""
+    code = ("import sys; from gancourse.cli import build_parser; build_parser({argv}); "
+            "print(sorted(m for m in sys.modules if m.startswith('gancourse.cli.')), 'torch' in sys.modules)")
+    def loaded(argv: list[str]) -> str:
+        result = subprocess.run([sys.executable, "-c", code.format(argv=argv)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert loaded([]) == "[] False"
+    assert loaded(["--debug", "collect", "out"]).startswith("['gancourse.cli.collect'] ")
+
+
+def test_every_command_module_is_in_the_table():
+    from gancourse.cli import COMMANDS
+
+    folder = Path(gancourse.cli.__file__).parent
+    modules = {p.stem for p in folder.glob("*.py") if "def register(" in p.read_text()}
+    assert modules == set(COMMANDS) and all(COMMANDS.values())
+
+
 def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "gancourse", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and "gancourse" in result.stdout
@@ -32,7 +55,7 @@ def test_module_entry_point_runs():
 
 def test_bad_arguments_give_one_clear_line(capsys):
     assert main(["train", "--dataset", "mnist"]) == 2
-    assert "give a budget" in capsys.readouterr().err
+    assert "give a training budget" in capsys.readouterr().err  # the Loop's check (it names --steps too)
     assert main(["sample", "/nonexistent/run"]) == 2
     err = capsys.readouterr().err
     assert "not a run directory" in err and "Traceback" not in err

@@ -14,6 +14,7 @@ from gancourse.cli import build_parser, main
 from gancourse.cli import download as cli_download
 from gancourse.cli.options import parse_assignments
 from gancourse.course import doctor
+from gancourse.course.notebooks import COURSE
 from gancourse.data import DATASETS, download_command
 from gancourse.metrics import inception
 
@@ -30,7 +31,7 @@ def check_command(command: str) -> None:
     """The command parses as the CLI does and its options are ones the download accepts."""
     words = shlex.split(command)
     assert words[0] == "gancourse"
-    args = build_parser().parse_args(words[1:])
+    args = build_parser(words[1:]).parse_args(words[1:])
     assert args.command == "download"
     if args.dataset in DATASETS:
         spec = DATASETS[args.dataset]
@@ -58,7 +59,7 @@ def test_doctor_lists_each_notebook_real_stand_in_or_missing_with_sizes(tmp_data
     else:
         wikiart_real = False
     checks = {c.name: c for c in doctor.data_checks(tmp_data_root)}
-    assert set(doctor.NOTEBOOK_DATA) == {n.split(":")[0] for n in checks if n[:2].isdigit()}
+    assert {entry.name for entry in COURSE} == {n.split(":")[0] for n in checks if n[:2].isdigit()}
     assert checks["02_wikiart_dcgan: wikiart"].ok == wikiart_real
     mnist = checks["01_mnist_dcgan: mnist"]
     assert not mnist.ok and "downloaded on the notebook's first run" in mnist.detail and "11 MB" in mnist.advice

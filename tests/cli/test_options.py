@@ -1,31 +1,18 @@
-"""Options of the command line checked in one line (gancourse.cli.options)."""
+"""Options of the command line checked in one line (gancourse.cli.options); train's numbers: test_train.py."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 
 from gancourse.cli import main
+from gancourse.cli.options import check_at_least, check_seed, parse_assignments
+from gancourse.engine.spec import MAX_SEED
+from gancourse.errors import UserError
 
 from ..helpers import CLI_TINY as TINY
 from ..helpers import error_line
-
-
-@pytest.mark.parametrize("extra, flag", [
-    (["--steps", "-5"], "--steps"),
-    (["--steps", "5", "--time-budget", "-1"], "--time-budget"),
-    (["--steps", "5", "--limit", "-1"], "--limit"),
-    (["--steps", "5", "--sample-every", "-1"], "--sample-every"),
-    (["--steps", "5", "--eval-every", "-3"], "--eval-every"),
-    (["--steps", "5", "--batch-size", "0"], "--batch-size"),
-    (["--epochs", "-1"], "--epochs"),
-    (["--steps", "5", "--eval-samples", "0"], "--eval-samples"),
-])
-def test_meaningless_numbers_are_refused_in_one_line(tmp_path, capsys, extra, flag):
-    out = tmp_path / "r"
-    assert main(["train", "--dataset", "mnist", "--out", str(out), *extra]) == 2
-    line = error_line(capsys)
-    assert flag in line and "at least" in line and "fit()" not in line
-    assert not out.exists()
 
 
 @pytest.mark.parametrize("assignment, expected", [
@@ -39,3 +26,19 @@ def test_bad_recipe_options_are_one_clear_line(offline_root, tmp_path, capsys, a
     assert main(["train", *TINY, "--steps", "2", "--set", assignment, "--out", str(tmp_path / "r")]) == 2
     line = error_line(capsys)
     assert expected in line and "'<='" not in line
+
+
+def test_assignments_parse_to_typed_values_and_refuse_empty_lists():
+    assert parse_assignments(["lr-d=2e-4", "categories=apple,cat", "ema=true"], "--set") == {
+        "lr_d": 2e-4, "categories": ["apple", "cat"], "ema": True}
+    with pytest.raises(UserError, match="names no value between its commas"):
+        parse_assignments(["categories=,"], "--data-option")
+
+
+def test_sample_and_eval_numbers_are_refused_naming_the_flag():
+    check_seed(MAX_SEED)
+    with pytest.raises(UserError, match="--seed must be a whole number from 0 to 2\\*\\*63 - 1"):
+        check_seed(MAX_SEED + 1)
+    check_at_least(SimpleNamespace(n=2), {"n": 2})
+    with pytest.raises(UserError, match="--n must be at least 2, got 1"):
+        check_at_least(SimpleNamespace(n=1), {"n": 2})

@@ -1,5 +1,9 @@
+from gancourse.cli import main
 from gancourse.course import doctor
 from gancourse.course.doctor import Check, Report, dataset_status, diagnose
+from gancourse.course.gpu_memory import LARGEST_FULL_RUN, MARGIN, T4_BYTES, bytes_needed, gpu_memory_table
+from gancourse.course.notebooks import COURSE
+from gancourse.data import DATASETS
 
 
 def test_a_report_lists_problems_with_their_advice():
@@ -20,8 +24,6 @@ def test_a_missing_dataset_is_downloaded_later_or_a_stand_in_when_offline(tmp_pa
 
 
 def test_an_unreadable_dataset_is_a_finding_not_a_crash(tmp_path, monkeypatch):
-    from gancourse.data import DATASETS
-
     def broken(root, split, **options):
         raise OSError("bad header")
 
@@ -33,7 +35,8 @@ def test_every_notebook_gets_a_data_check_with_the_command_that_fetches_it(tmp_p
     monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
     checks = doctor.data_checks(tmp_path)
     notebooks = {c.name.split(":")[0] for c in checks if ":" in c.name}
-    assert notebooks == set(doctor.NOTEBOOK_DATA)
+    assert notebooks == {entry.name for entry in COURSE}  # the manifest's notebooks, each with its datasets
+    assert {c.name for c in checks if ":" in c.name} == {f"{e.name}: {name}" for e in COURSE for name, _ in e.datasets}
     missing = [c for c in checks if ":" in c.name and not c.ok]
     assert missing and all("gancourse download" in c.advice for c in missing)
 
@@ -49,12 +52,9 @@ def test_diagnose_reports_the_data_root_and_says_how_to_create_a_missing_one(tmp
 
 
 def test_the_full_profile_fits_a_t4_by_the_memory_guards_estimate_and_the_doctor_says_so(capsys):
-    from gancourse.cli import main
-    from gancourse.course.gpu_memory import LARGEST_FULL_RUN, MARGIN, T4_BYTES, bytes_needed, gpu_memory_table
-    from gancourse.course.profiles import NOTEBOOK_PARAMETERS
-
-    numbered = sorted(n for n in NOTEBOOK_PARAMETERS if n[:2].isdigit())
-    assert sorted(LARGEST_FULL_RUN) == numbered  # a row per notebook
+    numbered = sorted(entry.name for entry in COURSE)
+    assert sorted(LARGEST_FULL_RUN) == numbered  # a row per notebook, from its manifest entry
+    assert all(LARGEST_FULL_RUN[entry.name] is entry.largest_full_run for entry in COURSE)
     rows = gpu_memory_table()
     for notebook, fp32, amp, fits in rows:
         assert fits and amp < fp32 <= MARGIN * T4_BYTES / 1024**3, notebook

@@ -2,13 +2,20 @@
 from its notebook, and after a FAIL names how to see the reference (show_solution)."""
 
 import inspect
+import json
+from pathlib import Path
 
 import pytest
+import torch.nn.functional as F
 
+from gancourse.cli import main
 from gancourse.course import exercises
-from gancourse.course.exercises import solutions
+from gancourse.course.exercises import catalog, solutions
+from gancourse.course.notebooks import COURSE
 from gancourse.losses import NonSaturatingLoss, gradient_penalty
 from gancourse.metrics import fid_from_features, kl_from_uniform
+from gancourse.models.dcgan import MinibatchStdDev
+from gancourse.recipes.cyclegan import ImagePool
 
 from ..helpers import verdict
 
@@ -21,8 +28,6 @@ def test_every_exercise_passes_its_reference_solution(capsys):
 
 
 def test_cli_lists_and_checks_the_references(capsys):
-    from gancourse.cli import main
-
     assert main(["exercises"]) == 0
     listing = verdict(capsys)
     assert "check_gan_step" in listing and "show_solution" in listing
@@ -35,9 +40,6 @@ def test_cli_lists_and_checks_the_references(capsys):
 
 
 def test_package_implementations_pass_too(capsys):
-    from gancourse.models.dcgan import MinibatchStdDev
-    from gancourse.recipes.cyclegan import ImagePool
-
     assert exercises.check_generator_loss(NonSaturatingLoss().generator)
     assert exercises.check_discriminator_loss(NonSaturatingLoss().discriminator)
     assert exercises.check_gradient_penalty(gradient_penalty)
@@ -67,9 +69,6 @@ def test_placeholders_say_not_attempted_and_crashes_fail_politely(capsys):
 
 def test_every_checker_is_called_from_its_notebook_on_a_placeholder():
     """The committed notebooks keep the stubs (students write them) and call each catalog checker."""
-    import json
-    from pathlib import Path
-
     notebooks = {p.name[:2]: p for p in (Path(__file__).resolve().parents[2] / "notebooks").glob("0*.ipynb")}
     for exercise in exercises.EXERCISES:
         cells = json.loads(notebooks[exercise.notebook].read_text())["cells"]
@@ -77,6 +76,13 @@ def test_every_checker_is_called_from_its_notebook_on_a_placeholder():
         calls = [c for c in cells if c["cell_type"] == "code" and call in "".join(c["source"])]
         assert calls, f"notebook {exercise.notebook} never calls {exercise.checker.__name__}"
         assert all("raise NotImplementedError" in "".join(c["source"]) for c in calls), exercise.title
+
+
+def test_the_catalog_is_the_manifests_exercises_in_the_order_of_the_notebooks():
+    listed = [(entry.number, task.title, task.checker, task.solution) for entry in COURSE for task in entry.exercises]
+    assert [(e.notebook, e.title, e.checker.__name__, e.name) for e in exercises.EXERCISES] == listed
+    with pytest.raises(LookupError, match="'check_typo' that no exercises module defines"):
+        catalog._checker("check_typo")
 
 
 def test_the_catalog_is_one_list_with_unique_names_that_are_the_solutions():
@@ -136,8 +142,6 @@ def test_every_fail_says_how_to_see_the_reference_and_pass_or_not_yet_do_not(cap
 
 
 def test_a_named_mistake_also_points_at_the_reference(capsys):
-    import torch.nn.functional as F
-
     assert not exercises.check_generator_loss(lambda f: -F.softplus(f).mean())
     line = verdict(capsys).strip()
     assert "minimax" in line and line.endswith('stuck? show_solution("generator_loss") prints the reference')

@@ -20,6 +20,8 @@ from gancourse.engine.memory import estimate
 from gancourse.recipes import recipe_class
 from gancourse.runs import RunDir
 
+from .test_exercise_snippets import PARAMETERS  # what CI switches on beyond a notebook's defaults (compare)
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 RSS_LIMIT_GB = 10.0
@@ -27,7 +29,7 @@ CAP = 2
 
 def execute_full(notebook: Path, out: Path, runs: Path, cap: int) -> float:
     """Execute ``notebook`` in the full profile with every training capped at ``cap`` steps; its peak RSS in GB."""
-    proc, peak = execute_full_profile(notebook, out, runs, cap)
+    proc, peak = execute_full_profile(notebook, out, runs, cap, PARAMETERS.get(notebook.stem))
     assert proc.returncode == 0, f"{notebook.name} failed in the full profile (cap {cap}):\n{proc.stderr[-4000:]}"
     return peak
 
@@ -78,5 +80,5 @@ def check_gpu_memory(notebook: str, runs) -> None:
         step = run_estimate(run)
         for amp in (False, True):
             assert bytes_needed(step, amp) <= MARGIN * T4_BYTES, f"{run.name} may not fit a T4 (amp={amp})"
-        assert step.total <= row.total, (f"{run.name} needs more than gancourse.course.gpu_memory's row for "
-                                         f"{notebook} says: update LARGEST_FULL_RUN from its config.json")
+        assert step.total <= row.total, (f"{run.name} needs more than {notebook}'s largest_full_run says: update "
+                                         "it in gancourse/course/notebooks.py from the run's config.json")

@@ -1,37 +1,38 @@
 """Every budget a notebook reads (``env.budget.<name>``, or ``B.<name>`` after ``B = env.budget``) is declared
-for it in ``profiles.NOTEBOOK_BUDGETS``, so no profile reaches a missing attribute halfway through a run."""
+in its manifest entry for every profile, so no profile reaches a missing attribute halfway through a run
+(tests/course/test_notebooks.py checks that each notebook reads exactly what its entry declares)."""
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
 import pytest
 
-from gancourse.course.profiles import NOTEBOOK_BUDGETS, PROFILES, budget
-
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-
-
-def budgets_read(path: Path) -> set[str]:
-    code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
-    names = set(re.findall(r"\benv\.budget\.(\w+)", code))
-    for alias in re.findall(r"^(\w+) = env\.budget\b", code, re.M):
-        names |= set(re.findall(rf"\b{alias}\.(\w+)", code))
-    return names
+from gancourse.course import notebooks
+from gancourse.course.notebooks import MANIFEST, LargestRun, Notebook
+from gancourse.course.parameters import Range
+from gancourse.course.profiles import PROFILES, budget, check_parameters, describe_parameters
 
 
-@pytest.mark.parametrize("name", ["01_mnist_dcgan", "02_wikiart_dcgan", "05_quickdraw_cgan", "06_monet_cyclegan"])
-def test_the_budgets_a_notebook_reads_are_declared_for_every_profile(name):
-    read = budgets_read(NOTEBOOKS / f"{name}.ipynb")
-    assert read, f"{name} reads no budget: its profile values belong in NOTEBOOK_BUDGETS"
-    assert read <= set(NOTEBOOK_BUDGETS[name]), f"{name} reads undeclared budgets: {read - set(NOTEBOOK_BUDGETS[name])}"
+@pytest.mark.parametrize("entry", MANIFEST, ids=[e.name for e in MANIFEST])
+def test_every_budget_has_one_value_per_profile(entry):
     for profile in PROFILES:
-        assert all(hasattr(budget(name, profile), b) for b in read)
+        assert set(vars(budget(entry.name, profile))) == set(entry.budgets)
+    for name, values in entry.budgets.items():
+        assert len(values) == len(PROFILES), f"{entry.name}.{name}: one value per profile {PROFILES}"
+        assert [getattr(budget(entry.name, p), name) for p in PROFILES] == list(values)
 
 
 def test_the_quickdraw_budgets_grow_with_the_profile():
     smoke, quick, full = (budget("05_quickdraw_cgan", p) for p in ("smoke", "quick", "full"))
     assert smoke.steps < quick.steps < full.steps and smoke.eval_per_class < quick.eval_per_class
     assert full.max_per_class == 0  # every drawing there is
+
+
+def test_a_new_notebook_is_one_entry(monkeypatch):
+    """What profiles, setup and the doctor read comes from the entry alone."""
+    entry = Notebook("08_new.ipynb", "New", datasets=(("mnist", {}),), parameters={"steps": Range(0, 10)},
+                     budgets={"steps": (1, 2, 3)}, largest_full_run=LargestRun("dcgan", 8))
+    monkeypatch.setitem(notebooks.NOTEBOOKS, entry.name, entry)
+    assert budget("08_new", "quick").steps == 2 and entry.number == "08" and entry.numbered
+    check_parameters("08_new", {"steps": 5})
+    assert describe_parameters("08_new") == {"steps": "0 .. 10"}
+    assert budget("", "full").__dict__ == {}  # setup without a notebook: no budgets

@@ -6,7 +6,8 @@ import papermill
 import pytest
 
 from gancourse.course.notebook import record_headline
-from gancourse.course.runner import course_notebooks, write_index
+from gancourse.course.notebooks import COURSE
+from gancourse.course.runner import course_notebooks, run_course, write_index
 from gancourse.sweeps.grid import notebook_parameters
 
 
@@ -27,13 +28,13 @@ def test_index_is_built_from_status_and_headline_files(tmp_path, monkeypatch):
     assert (tmp_path / "index.md").read_text().count("\n") == 4
 
 
-def test_the_course_is_the_numbered_notebooks_in_order(tmp_path):
-    for name in ("02_b.ipynb", "01_a.ipynb", "10_c.ipynb", "notes.ipynb", "01_a.md"):
-        (tmp_path / name).write_text("{}")
-    (tmp_path / "sweep_targets").mkdir()
-    (tmp_path / "sweep_targets" / "03_target.ipynb").write_text("{}")
-    assert [p.name for p in course_notebooks(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "10_c.ipynb"]
-    assert [p.name[:2] for p in course_notebooks()][:7] == ["01", "02", "03", "04", "05", "06", "07"]
+def test_the_course_is_the_manifests_numbered_notebooks_in_order(tmp_path):
+    """Not whatever lies in the folder: a stray 08_draft.ipynb is not part of the course until it has an entry."""
+    (tmp_path / "08_draft.ipynb").write_text("{}")
+    assert course_notebooks(tmp_path) == [tmp_path / entry.file for entry in COURSE]
+    course = course_notebooks()
+    assert [p.name[:2] for p in course] == ["01", "02", "03", "04", "05", "06", "07"]
+    assert all(p.is_file() for p in course) and "sweep_targets" not in str(course)
 
 
 NOTEBOOKS = sorted(Path(__file__).resolve().parents[2].glob("notebooks/**/*.ipynb"))
@@ -57,10 +58,6 @@ def test_notebooks_follow_the_course_conventions(path):
 
 
 def test_the_course_puts_its_runs_under_its_own_folder(tmp_path, monkeypatch):
-    import papermill
-
-    from gancourse.course.runner import run_course
-
     seen = []
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: seen.append(os.environ["GANCOURSE_RUNS"]))
     monkeypatch.delenv("GANCOURSE_RUNS")

@@ -1,10 +1,9 @@
-"""The data layer: IDX files and layouts, resolution order, downloads, stand-ins, BatchStream."""
+"""The data layer: IDX files and layouts, resolution order, downloads, stand-ins (BatchStream: test_imageset)."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ import torch
 
 from gancourse.data import (
     DATASETS,
-    BatchStream,
     DatasetNotFound,
     DownloadError,
     ImageSet,
@@ -21,7 +19,6 @@ from gancourse.data import (
     idx,
     load_dataset,
     standins,
-    to_unit_range,
 )
 from gancourse.data import download as dl
 from gancourse.data.idx import IdxFormatError, read_idx
@@ -371,111 +368,6 @@ def test_stand_in_classes_are_learnable(name, one_thread):
     test = standins.make(name, "test", n=300, cache=False)
     judge = train_judge(train, epochs=2, batch_size=64, max_images=1280, progress=False)
     assert judge_accuracy(judge, test) > 0.8
-
-
-# ------------------------------------------------------------------------------------------ BatchStream
-
-
-def numbered_set(n: int, size: int = 4) -> ImageSet:
-    """Image i is filled with the value i (n <= 256), so a batch tells which images it holds."""
-    images = torch.arange(n, dtype=torch.uint8)[:, None, None, None].expand(n, 1, size, size).clone()
-    return ImageSet("numbered", images, torch.arange(n), [f"c{i}" for i in range(n)])
-
-
-def ids(batch) -> list[int]:
-    return to_ids(batch.images)
-
-
-def to_ids(images: torch.Tensor) -> list[int]:
-    return images[:, 0, 0, 0].add(1).mul(127.5).round().long().tolist()
-
-
-def test_batches_are_floats_in_unit_range_on_the_device():
-    data = numbered_set(256)
-    stream = BatchStream(data, 32, "cpu", seed=1)
-    seen = []
-    for _ in range(8):
-        batch = stream.next()
-        assert batch.images.dtype == torch.float32 and batch.images.device.type == "cpu"
-        assert batch.images.shape == (32, 1, 4, 4) and batch.labels.dtype == torch.int64
-        assert batch.images.min() >= -1 and batch.images.max() <= 1
-        assert ids(batch) == batch.labels.tolist()  # images and labels stay paired
-        seen += ids(batch)
-    assert sorted(seen) == list(range(256))  # one epoch: every image once
-    assert torch.equal(to_unit_range(torch.tensor([0, 255], dtype=torch.uint8)), torch.tensor([-1.0, 1.0]))
-
-
-def test_flip_augmentation_mirrors_some_images():
-    n = 64
-    images = torch.zeros(n, 1, 6, 6, dtype=torch.uint8)
-    images[..., :3] = 255  # bright left half: a flip moves it right
-    data = ImageSet("halves", images, torch.zeros(n, dtype=torch.long), ["x"])
-    flipped = BatchStream(data, 64, flip=True, seed=0).next().images
-    left_bright = flipped[..., 0, 0] > 0
-    assert 10 < int(left_bright.sum()) < 54  # about half flipped
-    assert torch.equal(flipped[~left_bright[:, 0]], to_unit_range(images.flip(-1))[~left_bright[:, 0]])
-    plain = BatchStream(data, 64, flip=False, seed=0).next().images
-    assert torch.equal(plain, to_unit_range(images))
-
-
-def _run(stream: BatchStream, steps: int) -> list[torch.Tensor]:
-    return [stream.next().images for _ in range(steps)]
-
-
-@pytest.mark.parametrize("stop_after", [0, 3, 6, 8])  # before anything, mid-epoch, at an epoch's end, after
-def test_state_dict_resumes_the_same_batches(stop_after):
-    data = numbered_set(50)  # 6 batches of 8 per epoch (2 images left over)
-    reference = _run(BatchStream(data, 8, flip=True, seed=7), stop_after + 10)
-    first = BatchStream(data, 8, flip=True, seed=7)
-    _run(first, stop_after)
-    buffer = io.BytesIO()
-    torch.save(first.state_dict(), buffer)  # as a checkpoint stores it
-    buffer.seek(0)
-    resumed = BatchStream(data, 8, flip=True, seed=999)  # a different seed: the state must win
-    resumed.load_state_dict(torch.load(buffer, weights_only=True))
-    after = _run(resumed, 10)
-    for expected, got in zip(reference[stop_after:], after, strict=True):
-        assert torch.equal(expected, got)
-
-
-def test_epochs_are_reshuffled():
-    stream = BatchStream(numbered_set(40), 40, seed=0)
-    first, second = ids(stream.next()), ids(stream.next())
-    assert sorted(first) == sorted(second) == list(range(40)) and first != second
-
-
-def test_shards_partition_each_epoch():
-    n, world, batch = 103, 4, 5
-    data = numbered_set(n)
-    streams = [BatchStream(data, batch, seed=3, shard=(rank, world)) for rank in range(world)]
-    per_epoch = streams[0].batches_per_epoch
-    assert per_epoch == n // world // batch
-    for _ in range(2):  # two epochs, each split across the ranks without overlap
-        taken = [sum((ids(s.next()) for _ in range(per_epoch)), []) for s in streams]
-        flat = sum(taken, [])
-        assert len(flat) == len(set(flat)) == world * per_epoch * batch
-        assert set(flat) <= set(range(n))
-    assert len({tuple(ids(s.next())) for s in streams}) == world
-
-
-def test_stream_rejects_bad_shapes():
-    data = numbered_set(20)
-    with pytest.raises(ValueError, match="batch size from 1 to 20"):
-        BatchStream(data, 21)
-    with pytest.raises(ValueError, match="batch size from 1 to 5"):
-        BatchStream(data, 6, shard=(0, 4))
-    with pytest.raises(ValueError, match="rank < world"):
-        BatchStream(data, 2, shard=(4, 4))
-
-
-def test_memory_mapped_images_stream_like_tensors(tmp_path):
-    data = numbered_set(64)
-    path = tmp_path / "images.npy"
-    np.save(path, data.images.numpy())
-    mapped = ImageSet("numbered", np.load(path, mmap_mode="r"), data.labels, data.class_names)
-    batch = BatchStream(mapped, 16, seed=0).next()
-    assert ids(batch) == batch.labels.tolist()
-    assert sorted(ids(batch)) == sorted(ids(BatchStream(data, 16, seed=0).next()))
 
 
 def test_download_command_uses_download_dataset(tmp_path, http_server, monkeypatch, capsys):

@@ -17,7 +17,8 @@ def test_cyclegan_defaults_are_batch_1_and_cpu_sized_on_a_cpu():
                                      "lambda_cycle": 0.3, "lambda_identity": 0.0, "d_norm": "none", "ema": 100.0}
     gpu = recipe_defaults("cyclegan", "monet2photo", torch.device("cuda"))
     assert gpu["batch_size"] == 1 and gpu["data_options"] == {"size": 256}
-    assert recipe_defaults("dcgan", "mnist", torch.device("cpu"))["batch_size"] == 64
+    assert recipe_defaults("dcgan", "fashion-mnist", torch.device("cpu"))["batch_size"] == 64  # mnist: 32 (see
+    # tests/recipes/test_dcgan_defaults.py)
 
 
 def test_the_readme_cyclegan_command_trains_at_batch_1_cpu_sized(offline_root, tmp_path, monkeypatch):

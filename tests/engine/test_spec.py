@@ -1,18 +1,21 @@
-"""The run as a value: RunSpec checks itself, names its run, round-trips through config.json and is the
-identity a resume is checked against (old config.json files included)."""
+"""The run as a value: RunSpec checks itself (from its fields' metadata), names its run, round-trips through
+config.json and is the identity a resume is checked against. Old config.json files: test_config_schema.py."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 
 import pytest
+import torch
 
+from gancourse.engine.config_schema import SCHEMA, read_config
 from gancourse.engine.experiment import train
-from gancourse.engine.spec import RunSpec
+from gancourse.engine.spec import BadValue, RunSpec
 from gancourse.engine.training import ResumeMismatch
 from gancourse.errors import UserError
-from gancourse.runs import RunDir
+from gancourse.recipes import DCGAN
 
 from ..helpers import blob_images
 
@@ -83,15 +86,16 @@ def test_run_names_are_readable_stable_and_differ_for_every_change_of_identity()
 def test_train_takes_a_spec_names_its_run_and_records_the_spec(tmp_path, monkeypatch):
     monkeypatch.setenv("GANCOURSE_RUNS", str(tmp_path))
     spec = tiny_spec()
+    filled = spec.replace(**DCGAN.defaults_for(torch.device("cpu"), "mnist")["recipe_options"])  # left out
     result = train(spec, data=DATA, progress=False)
-    assert result.run.path == tmp_path / spec.run_name() and result.step == 4
-    config = result.run.read_config()
-    assert RunSpec.from_config(config) == spec  # batch size and options as given: nothing filled in
+    assert result.run.path == tmp_path / filled.run_name() and result.step == 4
+    config = read_config(result.run)
+    assert config["schema"] == SCHEMA and RunSpec.from_json(config["spec"]) == filled
     assert train(spec.replace(steps=6), data=DATA, progress=False).step == 6  # a larger budget extends it
 
 
 def test_a_resume_with_another_spec_lists_every_difference(tmp_path):
-    train(tiny_spec(), out=tmp_path / "run", data=DATA, progress=False)
+    train(tiny_spec(lr_d=2e-4), out=tmp_path / "run", data=DATA, progress=False)
     with pytest.raises(ResumeMismatch) as info:
         train(tiny_spec(lr_d=4e-4, seed=5), out=tmp_path / "run", data=DATA, progress=False)
     message = str(info.value)
@@ -99,64 +103,19 @@ def test_a_resume_with_another_spec_lists_every_difference(tmp_path):
     assert "delete" in message
 
 
-def _old_format(run: RunDir) -> None:
-    """config.json as gancourse wrote it before specs: no spec, no flip, a recipe config without a later field."""
-    config = run.read_config()
-    for key in ("spec", "flip"):
-        config.pop(key)
-    config["recipe_config"].pop("amp")
-    run.config_path.write_text(json.dumps(config, indent=2))
+@pytest.mark.parametrize(("field", "flag"), [("steps", "--steps"), ("time_budget", "--time-budget"),
+                                             ("eval_samples", "--eval-samples"), ("evaluate", "--no-eval")])
+def test_the_fields_carry_their_flag_and_help(field, flag):
+    metadata = RunSpec.__dataclass_fields__[field].metadata
+    assert metadata["flag"] == flag and metadata["help"]
 
 
-def test_an_old_config_json_still_resumes_and_gives_its_spec(tmp_path):
-    run = train(tiny_spec(), out=tmp_path / "old", data=DATA, progress=False).run
-    _old_format(run)
-    old_spec = RunSpec.from_config(run.read_config())
-    assert old_spec.identity() == tiny_spec().identity()  # rebuilt from the recorded recipe config
-    assert train(tiny_spec(steps=6), out=run.path, data=DATA, progress=False).step == 6
-    assert "spec" in run.read_config()  # written in the new format from now on
-
-
-def test_an_old_config_json_of_another_run_is_refused_with_the_difference(tmp_path):
-    run = train(tiny_spec(), out=tmp_path / "old", data=DATA, progress=False).run
-    _old_format(run)
-    with pytest.raises(ResumeMismatch, match="dropout: there 0.0, now 0.3"):
-        train(tiny_spec(dropout=0.3, steps=6), out=run.path, data=DATA, progress=False)
-
-
-def test_from_config_refuses_a_config_that_names_no_run():
-    with pytest.raises(UserError, match="no dataset or recipe"):
-        RunSpec.from_config({"something": 1})
-
-
-def test_the_cli_builds_a_spec_and_the_spec_names_its_run(tmp_path, monkeypatch, capsys):
-    from gancourse.cli import main
-
-    monkeypatch.setenv("GANCOURSE_DATA", str(tmp_path / "empty-data"))
-    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
-    monkeypatch.setenv("GANCOURSE_RUNS", str(tmp_path / "runs"))
-    args = ["train", "--dataset", "mnist", "--allow-stand-in", "--limit", "64", "--batch-size", "8", "--set",
-            "g_width=8", "--set", "d_width=8", "--no-eval", "--quiet", "--steps", "2"]
-    assert main(args) == 0
-    expected = RunSpec("mnist", "dcgan", recipe_options={"g_width": 8, "d_width": 8}, batch_size=8, limit=64)
-    run = RunDir(tmp_path / "runs" / expected.run_name("stand-in"))
-    assert f"run directory: {run.path}" in capsys.readouterr().out
-    spec = RunSpec.from_config(run.read_config())
-    assert spec.identity() == expected.identity() and spec.steps == 2 and spec.allow_stand_in
-    assert main([*args[:-1], "4"]) == 0  # the same command with a larger budget extends that run
-    assert RunSpec.from_config(run.read_config()).steps == 4 and run.samples_dir.joinpath("step_000004.png").is_file()
-    assert main([*args, "--set", "lr_d=1e-3"]) == 0  # another setting: another run beside it
-    assert len(list((tmp_path / "runs").iterdir())) == 2
-
-
-def test_the_cli_points_at_a_run_directory_of_the_old_default_name(tmp_path, monkeypatch, capsys):
-    from gancourse.cli.train import _point_at_the_old_default
-
-    monkeypatch.setenv("GANCOURSE_RUNS", str(tmp_path))
-    _point_at_the_old_default(RunSpec(seed=3))
-    assert capsys.readouterr().err == ""
-    (tmp_path / "mnist-dcgan-seed3").mkdir()
-    (tmp_path / "mnist-dcgan-seed3" / "config.json").write_text("{}")
-    _point_at_the_old_default(RunSpec(seed=3))
-    assert f"--out {tmp_path / 'mnist-dcgan-seed3'}" in capsys.readouterr().err
+def test_a_bad_value_names_its_field_and_what_is_wrong_apart():
+    with pytest.raises(BadValue) as info:
+        RunSpec(steps=1, time_budget=-1)
+    assert info.value.name == "time_budget" and info.value.problem == "must be at least 0, got -1"
+    assert str(info.value) == "time_budget must be at least 0, got -1"
+    with pytest.raises(BadValue, match="epochs must be a finite number"):
+        RunSpec(steps=1, epochs=float("nan"))
+    assert RunSpec(steps=1, evaluate=False, eval_samples=0).eval_samples == 0  # not evaluated: not checked
+    assert pickle.loads(pickle.dumps(info.value)).name == "time_budget"  # a sweep worker sends it back whole

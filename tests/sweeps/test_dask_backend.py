@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 
 import pytest
@@ -13,7 +14,9 @@ pytest.importorskip("cryptography", reason='the dask backend needs pip install "
 from distributed.comm import connect  # noqa: E402
 from distributed.security import Security  # noqa: E402
 
-from gancourse.sweeps import dask_backend  # noqa: E402
+from gancourse.sweeps import collect, dask_backend, parse_grid, run_sweep  # noqa: E402
+
+from .conftest import executions, make_notebook  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +100,30 @@ def test_the_clusters_plain_http_server_tells_nothing_but_health(cluster):
     for page in ("/info/main/workers.html", "/json/counts.json", "/metrics"):
         with pytest.raises(urllib.error.HTTPError):  # 404: no task names, paths or logs for other users
             urllib.request.urlopen(base + page, timeout=30)
+
+
+# -- a whole sweep on a LocalCluster of 2 worker processes on loopback -------------------------------------
+
+def test_dask_backend_runs_the_sweep_isolates_the_failure_and_resumes(tmp_path):
+    pytest.importorskip("distributed", reason='the dask backend needs pip install "gancourse[cluster]"')
+    import psutil
+
+    notebook = make_notebook(tmp_path / "tiny.ipynb")
+    out = tmp_path / "sweeps" / "tiny"
+    grid = parse_grid({"parameters": {"a": [1, 2]}, "combinations": [{"a": 3}], "fixed": {"fail_on": 3}})
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    result = run_sweep(notebook, grid, out, jobs=2, progress=False, backend="dask")
+    assert result.count("ok") == 2
+    assert list(result.failed) == ["a-3"]
+    assert "ValueError: combination a=3 fails on purpose" in result.failed["a-3"]
+    assert list(collect(out).set_index("a")["fid"].dropna()) == pytest.approx([10.5, 20.5])
+    from gancourse.sweeps.processes import cores
+
+    # each of the 2 workers' combinations gets half the cores
+    assert json.loads((out / "a-1" / "status.json").read_text())["threads"] == str(max(1, cores() // 2))
+    # the cluster, its workers and every notebook process are gone
+    assert {p.pid for p in psutil.Process().children(recursive=True)} - before == set()
+
+    again = run_sweep(notebook, grid, out, jobs=2, progress=False, backend="dask")
+    assert sorted(again.skipped) == ["a-1", "a-2"]
+    assert executions(out, "a-1") == 1 and executions(out, "a-3") == 2

@@ -1,5 +1,6 @@
-"""Every checked exercise of the course, in one list: its notebook, its checker and the name of its reference
-solution; and the two ways to use the references: check them all, or show one to a stuck student."""
+"""Every checked exercise of the course, in one list built from the notebooks' manifest: its notebook, its
+checker and the name of its reference solution; and the two ways to use the references: check them all, or
+show one to a stuck student."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..notebooks import COURSE
 from . import discriminators as d
 from . import functions as f
 from . import measures as m
@@ -30,29 +32,17 @@ class Exercise:
         return getattr(solutions, self.name)
 
 
-EXERCISES: list[Exercise] = [
-    Exercise("01", "non-saturating generator loss", f.check_generator_loss, "generator_loss"),
-    Exercise("01", "discriminator BCE loss", f.check_discriminator_loss, "discriminator_loss"),
-    Exercise("01", "generator for 28 px", n.check_generator_module, "Generator28"),
-    Exercise("01", "discriminator for 28 px", n.check_discriminator_module, "Discriminator28"),
-    Exercise("01", "GAN training step", s.check_gan_step, "GAN"),
-    Exercise("01", "FID from features", m.check_fid, "fid"),
-    Exercise("01", "KID from features", m.check_kid, "kid"),
-    Exercise("02", "random translation (DiffAugment)", f.check_augment, "translate"),
-    Exercise("02", "nearest training image", m.check_nearest_neighbours, "nearest_neighbours"),
-    Exercise("02", "R1 penalty", d.check_r1_penalty, "r1_penalty"),
-    Exercise("03", "KL divergence from uniform", m.check_kl_from_uniform, "kl_from_uniform"),
-    Exercise("03", "minibatch standard deviation", n.check_minibatch_std, "MinibatchStd"),
-    Exercise("04", "gradient penalty", f.check_gradient_penalty, "gradient_penalty"),
-    Exercise("04", "WGAN-GP training step", s.check_critic_step, "WGANGP"),
-    Exercise("05", "per-class conditional accuracy", m.check_per_class_accuracy, "per_class_accuracy"),
-    Exercise("05", "projection discriminator's logits", d.check_projection_logits, "projection_logits"),
-    Exercise("06", "least-squares discriminator loss", d.check_lsgan_discriminator_loss, "lsgan_discriminator_loss"),
-    Exercise("06", "receptive field of a PatchGAN", d.check_receptive_field, "receptive_field"),
-    Exercise("06", "CycleGAN generator loss", s.check_cyclegan_generator_loss, "cyclegan_generator_loss"),
-    Exercise("06", "image pool", n.check_image_pool, "Pool"),
-    Exercise("07", "Spearman rank correlation", m.check_spearman, "spearman"),
-]
+def _checker(name: str) -> Callable[[Any], bool]:
+    """The checker a manifest entry names (``check_fid``), from the modules that hold the checkers."""
+    for module in (d, f, m, n, s):
+        if callable(getattr(module, name, None)):
+            return getattr(module, name)
+    raise LookupError(f"the notebooks' manifest names a checker {name!r} that no exercises module defines")
+
+
+# In the order of the notebooks, as their manifest entries (gancourse/course/notebooks.py) list them.
+EXERCISES: list[Exercise] = [Exercise(notebook.number, task.title, _checker(task.checker), task.solution)
+                             for notebook in COURSE for task in notebook.exercises]
 
 
 def check_references(notebook: str = "", verbose: bool = False) -> dict[str, bool]:

@@ -1,4 +1,5 @@
-"""A combination's worker process never outlives the process that launched it, and a retry never runs beside it.
+"""gancourse.sweeps.worker: a combination's worker process never outlives the process that launched it, and a
+retry never runs beside it.
 
 The repro of issue 27: ``kill -9`` of a Dask worker left its papermill process (and kernel) training on under
 init, the retried task then collided with it, and the orphan rewrote status.json later.
@@ -18,7 +19,7 @@ import pytest
 
 from gancourse.sweeps.worker import wait_for_previous_holder
 
-from .test_sweeps import make_notebook
+from .conftest import make_notebook
 
 psutil = pytest.importorskip("psutil")
 REPO = Path(__file__).parents[2]

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from gancourse.augment import POLICIES, DiffAugment, cutout, parse_policy, translation
 from gancourse.data import Batch
 from gancourse.recipes import DCGAN, GANConfig
+from gancourse.recipes.augment import POLICIES, DiffAugment, cutout, parse_policy, translation
 from gancourse.recipes.cyclegan import CycleGAN, CycleGANConfig
 
 ALL = "color,translation,cutout"
