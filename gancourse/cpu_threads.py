@@ -93,9 +93,14 @@ def wait_policy_set_in_time() -> bool:
     return set_by_user or _torch_first[:1] == [False]
 
 
+def affinity_cores() -> int:
+    """The cores this process may be scheduled on (its CPU affinity; all of them where there is none)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def usable_cores() -> int:
     """The cores this process may run on: its CPU affinity, capped by a cgroup CPU quota (containers)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = affinity_cores()
     quota = cgroup_quota()
     return max(1, min(cores, math.ceil(quota))) if quota else max(1, cores)
 

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..cpu_threads import affinity_cores
+
 GIB = 1024**3
 MEMORY_PER_JOB = 1.5 * GIB  # a kernel with torch, one 28-px dataset and a small GAN; bigger notebooks want more
 
@@ -37,10 +39,7 @@ def alive(pid: object) -> bool:
 
 def cores() -> int:
     """The CPU cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+    return affinity_cores()
 
 
 def memory_bytes() -> float:
