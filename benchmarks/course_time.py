@@ -44,7 +44,7 @@ from gancourse.engine.phase_times import TIMING_FILE, read_phase_times
 
 COLUMNS = ("steps", "evaluation", "samples", "checkpoints", "logging")  # the phases shown; start-up goes to other
 HEADER = ("notebook", "profile", "caches", "load", "status", "wall s", "steps s", "eval s", "samples s",
-          "checkpoints s", "logging s", "start-up/other s", "overhead %", "× idle", "measured")
+          "checkpoints s", "logging s", "start-up/other s", "overhead %", "in fit %", "× idle", "measured")
 KEY = 4  # notebook, profile, caches, load: what a row is a measurement of
 NOT_MEASURED = "not yet measured"
 PLACEHOLDERS = (("quick", "warm", "idle"), ("quick", "warm", "1 busy neighbour"), ("quick", "cold", "idle"))
@@ -65,7 +65,7 @@ class Measurement:
 
     @property
     def other(self) -> float:
-        """The wall clock outside every timed phase but start-up (negative if runs trained in parallel)."""
+        """The wall clock outside every timed phase but start-up."""
         return self.wall - sum(self.phases.get(name, 0.0) for name in COLUMNS)
 
     @property
@@ -73,21 +73,48 @@ class Measurement:
         """Per cent of the wall clock outside the training steps."""
         return 100 * (self.wall - self.phases.get("steps", 0.0)) / self.wall if self.wall else 0.0
 
+    @property
+    def in_fit(self) -> float:
+        """Per cent of the training runs' own time (``fit``) outside the steps: grids, checkpoints, evaluations."""
+        return in_fit_overhead([self.phases.get(name, 0.0) for name in COLUMNS])
+
     def cells(self) -> list[str]:
         phases = [f"{self.phases.get(name, 0.0):.1f}" for name in COLUMNS]
         ratio = f"{self.ratio:.2f}" if self.ratio is not None else ""
         return [self.notebook, self.profile, self.caches, self.load, self.status, f"{self.wall:.1f}", *phases,
-                f"{self.other:.1f}", f"{self.overhead:.0f}", ratio, self.when]
+                f"{self.other:.1f}", f"{self.overhead:.0f}", f"{self.in_fit:.0f}", ratio, self.when]
+
+
+def in_fit_overhead(phases: list[float]) -> float:
+    """Per cent of ``phases`` (seconds in COLUMNS order, the steps first) that is not the steps."""
+    return 100 * (1 - phases[0] / sum(phases)) if sum(phases) else 0.0
 
 
 def phase_totals(run_root: Path) -> tuple[dict[str, float], int]:
-    """The phase seconds summed over every ``timing.json`` under ``run_root``, and how many runs there were."""
+    """The phase seconds summed over every ``timing.json`` under ``run_root``, and how many runs there were.
+
+    Runs that trained side by side (notebook 07's sweeps) are divided by how many ran at once, so that the
+    phases share the wall clock: each run's span is its file's last write minus its seconds in ``fit``."""
     totals: dict[str, float] = {}
     files = sorted(run_root.rglob(TIMING_FILE)) if run_root.is_dir() else []
+    spans = []
     for path in files:
-        for name, seconds in read_phase_times(path).items():
+        phases = read_phase_times(path)
+        for name, seconds in phases.items():
             totals[name] = totals.get(name, 0.0) + seconds
-    return totals, len(files)
+        end = path.stat().st_mtime
+        spans.append((end - sum(phases.values()), end))
+    at_once = concurrency(spans)
+    return {name: seconds / at_once for name, seconds in totals.items()}, len(files)
+
+
+def concurrency(spans: list[tuple[float, float]]) -> float:
+    """The mean number of spans running while any runs: their summed length over the length of their union."""
+    covered, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        covered += max(0.0, end - max(start, reach))
+        reach = max(reach, end)
+    return max(1.0, sum(end - start for start, end in spans) / covered) if covered else 1.0
 
 
 def choose_notebooks(only: list[str] | None) -> list[Path]:
@@ -166,10 +193,41 @@ included), its wall clock split by the `timing.json` every training run keeps: t
 batches included), evaluation inside `fit`, sample grids and the plots drawn from them, checkpoints (and the
 exported generator), logging. Start-up/other is the rest: Python and kernel start, imports, data loading,
 judge training with cold caches, the notebook's own evaluations and plots outside `fit`, and `fit`'s start-up.
-Overhead: everything outside the training steps, as a share of the wall clock. Load: idle, or beside one
+Overhead: everything outside the training steps, as a share of the wall clock; in fit: the share of the
+training runs' own time outside the steps (evaluations, grids, checkpoints, logging). Load: idle, or beside one
 busy single-threaded process. Caches: warm (judges, feature networks, prepared arrays cached) or cold (an
 empty `GANCOURSE_CACHE`). × idle: the wall clock over the idle run's of the same invocation (`--both`).
 """
+
+
+# Each notebook's quick profile before issue 31 (2 CPU cores): measured here on 2026-12-06 where the row says so
+# (03 and 06 with the settings of then), else what the README and the issue reported.
+BEFORE = {
+    "01_mnist_dcgan": "about 5 min: its comparison runs were on by default (README: about 10)",
+    "02_wikiart_dcgan": "9 min 40 s: its comparison runs were on by default",
+    "03_mode_collapse": "8 min 18 s (9 runs of 1200 steps of 64; the issue had 3 min 31 s)",
+    "04_wgan_gp": "8 min 45 s (3 runs of 150 s at batch 64)",
+    "05_quickdraw_cgan": "about 2 min (README)",
+    "06_monet_cyclegan": "10 min 22 s: its simple GAN was on by default (header: 4 min 42 s)",
+    "07_hyperparameter_sweeps": "about 10 min (10 runs of 500 steps)",
+}
+
+
+def before_after(rows: dict[tuple[str, ...], list[str]]) -> list[str]:
+    """A table of each notebook's quick profile before and after, from the rows measured in the quick profile."""
+    def wall(notebook: str, caches: str, load: str) -> str:
+        cells = rows.get((notebook, "quick", caches, load))
+        if not cells or cells[4] != "ok":
+            return "not yet measured"
+        seconds = round(float(cells[HEADER.index("wall s")]))
+        ratio = cells[HEADER.index("× idle")]
+        return f"{seconds // 60} min {seconds % 60} s" + (f" ({ratio}× idle)" if ratio else "")
+    lines = ["## Before and after (quick profile, 2 CPU cores)", "",
+             "| notebook | before | after: idle, caches warm | caches cold | one busy neighbour |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {nb} | {before} | {wall(nb, 'warm', 'idle')} | {wall(nb, 'cold', 'idle')} | "
+              f"{wall(nb, 'warm', '1 busy neighbour')} |" for nb, before in BEFORE.items()]
+    return lines + [""]
 
 
 def read_markdown(path: Path) -> tuple[dict[tuple[str, ...], list[str]], list[str]]:
@@ -180,11 +238,21 @@ def read_markdown(path: Path) -> tuple[dict[tuple[str, ...], list[str]], list[st
         return rows, invocations
     for line in path.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == len(HEADER) - 1 and re.match(r"\d\d_", cells[0]):
+            cells.insert(HEADER.index("in fit %"), _in_fit_cell(cells))  # a row written before that column
         if line.startswith("|") and len(cells) == len(HEADER) and re.match(r"\d\d_", cells[0]):
             rows[tuple(cells[:KEY])] = cells
         elif line.startswith("- ") and "`" in line:
             invocations.append(line)
     return rows, invocations
+
+
+def _in_fit_cell(cells: list[str]) -> str:
+    first = HEADER.index("steps s")
+    try:
+        return f"{in_fit_overhead([float(c) for c in cells[first:first + len(COLUMNS)]]):.0f}"
+    except ValueError:  # a row not yet measured
+        return ""
 
 
 def placeholder_rows(notebooks: list[Path]) -> dict[tuple[str, ...], list[str]]:
@@ -213,7 +281,7 @@ def write_markdown(path: Path, measured: list[Measurement], invocation: str | No
         invocations.append(invocation)
     lines = [INTRO, "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(cells) + " |" for _, cells in sorted(rows.items(), key=lambda kv: row_order(kv[0]))]
-    lines += ["", "## Invocations", ""] + (invocations or ["(none yet)"])
+    lines += ["", *before_after(rows), "## Invocations", ""] + (invocations or ["(none yet)"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
 

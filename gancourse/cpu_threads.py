@@ -198,15 +198,20 @@ class ThreadGovernor:
     def _read(self) -> tuple[float, float, CpuTimes]:
         return self.wall(), self.own_clock(), self.read_stat(self.cores)
 
-    def tick(self) -> int | None:
-        """Re-read the load when ``interval`` has passed; the new thread count when it changed, else None."""
+    def restart(self) -> None:
+        """Start a fresh reading of the load now (the next ``tick`` judges only what happens from here)."""
+        self._reading = self._read()
+
+    def tick(self, interval: float | None = None) -> int | None:
+        """Re-read the load when ``interval`` (default: the governor's) has passed; the new thread count when
+        it changed, else None."""
         if not self.active:
             return None
         if self.get_threads() != self.threads:
             self.active = False  # pinned by someone else: theirs to decide from now on
             return None
         wall, own, times = self._reading
-        if self.wall() - wall < self.interval:
+        if self.wall() - wall < (self.interval if interval is None else interval):
             return None
         self._reading = now = self._read()
         if now[0] - wall > self.stale_after:

@@ -8,6 +8,8 @@ import logging
 import os
 import random
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -89,14 +91,42 @@ def govern_threads() -> int | None:
     """The training loop's hook (at log time): under ``GANCOURSE_THREADS=adaptive``, fit torch's threads to the
     cores other processes leave free (:class:`~gancourse.cpu_threads.ThreadGovernor`); the new count if it
     changed. Nothing under any other setting, and nothing off Linux (no /proc/stat)."""
+    governor = _governor()
+    if governor is None or _threads.pop("new", False):
+        return None  # the first call takes the first reading
+    return _said_once(governor.tick())
+
+
+def settle_threads(work: Callable[[], object], seconds: float = 0.3) -> None:
+    """Run ``work`` (a training step) for at least ``seconds`` and let adaptive threads decide on the load seen
+    meanwhile, so that steps timed right after it run at the thread count training will use (a step-rate
+    probe on a busy machine would otherwise time two threads fighting a neighbour for one core)."""
+    governor = _governor()
+    _threads.pop("new", None)
+    if governor is None:
+        work()
+        return
+    governor.restart()
+    end = time.monotonic() + seconds
+    work()
+    while time.monotonic() < end:
+        work()
+    _said_once(governor.tick(interval=0.0))
+
+
+def _governor() -> ThreadGovernor | None:
+    """This process's governor under ``GANCOURSE_THREADS=adaptive`` on Linux (made on first use), else None."""
     if configure_cpu_threads().mode != "adaptive" or not Path("/proc/stat").is_file():
         return None
-    governor = _threads.get("governor")
-    if governor is None:
-        governor = _threads["governor"] = ThreadGovernor(torch.get_num_threads(), torch.set_num_threads,
-                                                         torch.get_num_threads)
-        return None
-    threads = governor.tick()  # type: ignore[union-attr]
+    if "governor" not in _threads:
+        _threads["governor"] = ThreadGovernor(torch.get_num_threads(), torch.set_num_threads, torch.get_num_threads)
+        _threads["new"] = True
+    return _threads["governor"]  # type: ignore[return-value]
+
+
+def _said_once(threads: int | None) -> int | None:
+    """``threads``, after saying once per process why training gave a core up."""
+    governor: ThreadGovernor = _threads["governor"]  # type: ignore[assignment]
     if threads is not None and threads < governor.ceiling and not _threads.get("said"):
         _threads["said"] = True  # once per process: the reason a run slowed down, and how to keep it exact
         print(f"[gancourse] another program keeps a CPU core busy: training on {threads} thread(s) until it frees "

@@ -241,6 +241,38 @@ def test_the_governor_respects_a_ceiling_and_a_caller_who_pins_threads():
     assert governor.tick() is None and machine.threads == 1 and not governor.active
 
 
+def test_a_restarted_reading_judges_only_the_load_since_then():
+    machine = FakeMachine()
+    governor = machine.governor()
+    machine.run(60, ours=2.0, others=0.0)  # a long idle stretch that would dilute a short busy one
+    governor.restart()
+    machine.run(0.5, ours=1.0, others=1.0)  # half a second beside a neighbour
+    assert governor.tick() is None  # the governor's own 2 s have not passed
+    assert governor.tick(interval=0.0) == 1 and machine.threads == 1
+
+
+def test_settle_threads_lets_a_probe_time_the_threads_training_will_use(fresh_threads, monkeypatch):
+    monkeypatch.setenv("GANCOURSE_THREADS", "auto")
+    calls = []
+    devices.settle_threads(lambda: calls.append(1), seconds=10.0)
+    assert calls == [1]  # not adaptive: one warm-up step, nothing settled
+    devices._threads.clear()
+    monkeypatch.setenv("GANCOURSE_THREADS", "adaptive")
+    monkeypatch.setattr(devices.Path, "is_file", lambda self: True)  # /proc/stat, also off Linux
+    machine = FakeMachine()
+    devices.configure_cpu_threads()
+    devices._threads["governor"] = governor = machine.governor()
+
+    def busy_step():  # a step beside a neighbour: 0.1 s, one core ours, one theirs
+        machine.run(0.1, ours=1.0, others=1.0)
+        calls.append(2)
+
+    clock = iter(range(100))
+    monkeypatch.setattr(devices.time, "monotonic", lambda: next(clock) * 0.1)
+    devices.settle_threads(busy_step, seconds=0.35)
+    assert calls.count(2) == 4 and machine.threads == 1 and governor.threads == 1  # steps until 0.35 s, then 1
+
+
 def test_govern_threads_does_nothing_unless_adaptive(fresh_threads, monkeypatch):
     monkeypatch.setenv("GANCOURSE_THREADS", "auto")
     assert devices.govern_threads() is None and "governor" not in devices._threads

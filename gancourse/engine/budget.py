@@ -15,23 +15,24 @@ from typing import Any
 import torch
 
 from ..data import BatchStream, ImageSet
-from ..devices import pick_device
+from ..devices import pick_device, settle_threads
 from ..recipes import recipe_class
 
 
 def measure_step_rate(recipe: str, data: ImageSet, *, batch_size: int = 64, steps: int = 3,
                       device: str | torch.device | None = None, **options: Any) -> float:
-    """Training steps per second of ``recipe`` on ``data`` here (after one warm-up step).
+    """Training steps per second of ``recipe`` on ``data`` here (after warm-up steps).
 
     The recipe is a throwaway copy and every global random state is restored afterwards, so measuring
-    does not change the runs trained next.
+    does not change the runs trained next. The warm-up also lets adaptive CPU threads settle on the
+    machine's load, so that a busy machine is timed at the threads its training will use.
     """
     device = pick_device(device) if not isinstance(device, torch.device) else device
     with torch.random.fork_rng(devices=[]):
         cls = recipe_class(recipe)
         model = cls(cls.config_for(data, **options), device)
         stream = BatchStream(data, batch_size, device, seed=0)
-        model.step(stream.next())  # warm-up: allocations, kernel selection
+        settle_threads(lambda: model.step(stream.next()))  # warm-up: allocations, kernels, the threads
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()

@@ -34,11 +34,17 @@ def timing_path(run_dir: str | Path) -> Path:
 def read_phase_times(path: str | Path) -> dict[str, float]:
     """The phase totals in a timing.json; an unreadable or foreign file counts as no time (timing is
     informational: it must never stop a run from resuming)."""
+    return _read_record(path)[0]
+
+
+def _read_record(path: str | Path) -> tuple[dict[str, float], int]:
+    """A timing.json's phase totals and its sittings; ({}, 1) when it cannot be read."""
     try:
-        phases = json.loads(Path(path).read_text()).get("phases", {})
-        return {name: float(phases[name]) for name in PHASES if name in phases}
+        record = json.loads(Path(path).read_text())
+        phases = record.get("phases", {})
+        return {name: float(phases[name]) for name in PHASES if name in phases}, int(record.get("sittings", 1))
     except (OSError, ValueError, TypeError, AttributeError):
-        return {}
+        return {}, 1
 
 
 class PhaseClock:
@@ -74,12 +80,8 @@ class PhaseClock:
 
     def continue_from(self, path: str | Path) -> None:
         """Add the totals of the earlier sittings recorded at ``path`` (a resumed run)."""
-        try:
-            record = json.loads(Path(path).read_text())
-            self.sittings = int(record.get("sittings", 1)) + 1
-        except (OSError, ValueError, TypeError, AttributeError):
-            self.sittings = 2
-        self.earlier = read_phase_times(path)
+        self.earlier, earlier_sittings = _read_record(path)
+        self.sittings = earlier_sittings + 1
 
     def totals(self) -> dict[str, float]:
         """Seconds per phase so far, earlier sittings included."""

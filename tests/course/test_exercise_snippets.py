@@ -32,8 +32,10 @@ SNIPPET_TAG = "exercise-snippet"
 # A fence opens a line (after a list item's indent) and closes at the same indent.
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```python[ \t]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
 STARTED_WITH_RUNS = os.environ.get("GANCOURSE_RUNS")  # read before the suite's fixtures point it at tmp_path
-# The comparison runs of 01 and 02 are opt-in (they double those notebooks' time); CI executes them once, here.
-PARAMETERS = {"01_mnist_dcgan": {"compare": True}, "02_wikiart_dcgan": {"compare": True}}
+# The comparison runs of 01 and 02 and 06's simple GAN are opt-in (they double those notebooks' time); CI
+# executes them once, here.
+PARAMETERS = {"01_mnist_dcgan": {"compare": True}, "02_wikiart_dcgan": {"compare": True},
+              "06_monet_cyclegan": {"baseline": True}}
 
 
 def extract_snippets(notebook: dict) -> list[str]:
