@@ -91,10 +91,8 @@ def govern_threads() -> int | None:
     """The training loop's hook (at log time): under ``GANCOURSE_THREADS=adaptive``, fit torch's threads to the
     cores other processes leave free (:class:`~gancourse.cpu_threads.ThreadGovernor`); the new count if it
     changed. Nothing under any other setting, and nothing off Linux (no /proc/stat)."""
-    governor = _governor()
-    if governor is None or _threads.pop("new", False):
-        return None  # the first call takes the first reading
-    return _said_once(governor.tick())
+    governor = _governor()  # made with its first reading, so the first tick waits out its interval
+    return _said_once(governor.tick()) if governor is not None else None
 
 
 def settle_threads(work: Callable[[], object], seconds: float = 0.3) -> None:
@@ -102,7 +100,6 @@ def settle_threads(work: Callable[[], object], seconds: float = 0.3) -> None:
     meanwhile, so that steps timed right after it run at the thread count training will use (a step-rate
     probe on a busy machine would otherwise time two threads fighting a neighbour for one core)."""
     governor = _governor()
-    _threads.pop("new", None)
     if governor is None:
         work()
         return
@@ -120,7 +117,6 @@ def _governor() -> ThreadGovernor | None:
         return None
     if "governor" not in _threads:
         _threads["governor"] = ThreadGovernor(torch.get_num_threads(), torch.set_num_threads, torch.get_num_threads)
-        _threads["new"] = True
     return _threads["governor"]  # type: ignore[return-value]
 
 
