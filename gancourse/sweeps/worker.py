@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import sys
@@ -27,6 +28,9 @@ PARENT_POLL_SECONDS = 1.0  # how often the worker checks that its launcher is al
 INTERRUPT_GRACE_SECONDS = 30  # after the launcher died: time to record "interrupted" before the group is killed
 HOLDER_GRACE_SECONDS = 60  # how long a retry waits for the previous holder of its combination to end
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# jupyter_client picks a kernel's ports by binding and releasing them, so kernels started at the same moment by two
+# processes can race for one port and one of them dies before it runs a cell (papermill#511): such a start is retried
+KERNEL_START_TRIES = 3
 
 
 def die_with_parent(parent: int) -> None:
@@ -107,6 +111,37 @@ def _error_text(exc: BaseException) -> tuple[str, int | None]:
     return f"{type(exc).__name__}: {exc}", None
 
 
+def no_cell_started(output: Path) -> bool:
+    """Whether papermill's output notebook exists and shows that no cell started: the kernel never ran anything."""
+    try:
+        cells = json.loads(output.read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return False  # papermill failed before writing it: the input itself is wrong, and a retry would fail alike
+    return not any(cell.get("metadata", {}).get("papermill", {}).get("start_time") for cell in cells)
+
+
+def execute_notebook(notebook: Path, output: Path, params: dict[str, Any]) -> int:
+    """Execute ``notebook`` into ``output`` with papermill; a kernel that dies before its first cell is started
+    again, up to ``KERNEL_START_TRIES`` times in all. Returns how many starts were retried."""
+    import papermill
+
+    retries = 0
+    while True:
+        try:
+            papermill.execute_notebook(str(notebook), str(output), parameters=params, cwd=str(notebook.parent),
+                                       progress_bar=False, kernel_name="python3")
+            return retries
+        except papermill.PapermillExecutionError:
+            raise  # a cell failed: the notebook's own result
+        except Exception as exc:
+            retries += 1
+            if retries == KERNEL_START_TRIES or not no_cell_started(output):
+                raise
+            print(f"the kernel failed before its first cell ({type(exc).__name__}: {exc}); starting it again",
+                  flush=True)
+            time.sleep(1 + random.random())  # apart from whoever took the port
+
+
 def annotate_notebook(path: Path, record: dict[str, Any]) -> None:
     """Store the combination's parameters, status and final metrics in the executed notebook's metadata."""
     import nbformat
@@ -119,8 +154,6 @@ def annotate_notebook(path: Path, record: dict[str, Any]) -> None:
 
 
 def execute_combination(notebook: str | Path, folder: str | Path) -> dict[str, Any]:
-    import papermill
-
     notebook, folder = Path(notebook), Path(folder)
     params = json.loads((folder / "params.json").read_text())
     status_path = folder / "status.json"
@@ -135,8 +168,8 @@ def execute_combination(notebook: str | Path, folder: str | Path) -> dict[str, A
     start = time.perf_counter()
     error, cell = "", None
     try:
-        papermill.execute_notebook(str(notebook), str(folder / "notebook.ipynb"), parameters=params,
-                                   cwd=str(notebook.parent), progress_bar=False, kernel_name="python3")
+        if retries := execute_notebook(notebook, folder / "notebook.ipynb", params):
+            status["kernel_start_retries"] = retries
         state = "ok"
     except KeyboardInterrupt:
         state, error = "interrupted", "interrupted; the next run of the sweep resumes it"

@@ -150,7 +150,8 @@ def test_sigterm_stops_every_combination_and_records_it(tmp_path, backend):
     driver.send_signal(signal.SIGTERM)
     driver.wait()
     statuses = {p.parent.name: json.loads(p.read_text())["status"] for p in out.glob("*/status.json")}
-    assert sorted(statuses.values()) == ["interrupted", "interrupted"], statuses  # the third never started
+    logs = {name: (out / name / "log.txt").read_text() for name, s in statuses.items() if s != "interrupted"}
+    assert sorted(statuses.values()) == ["interrupted", "interrupted"], (statuses, logs)  # the third never started
     gone, alive = psutil.wait_procs(processes, timeout=30)
     assert alive == []  # no kernel or worker left running
     assert not (out / "sweep.lock").exists()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gancourse.sweeps.worker import wait_for_previous_holder
+from gancourse.sweeps.worker import KERNEL_START_TRIES, execute_combination, wait_for_previous_holder
 
 from .conftest import make_notebook
 
@@ -130,3 +130,47 @@ def test_a_holder_on_another_machine_is_waited_for_but_not_killed(tmp_path):
         assert holder.poll() is None
     finally:
         holder.kill()
+
+
+# A "python3" kernel that dies before it runs anything, as one that lost the race for a port does, the first
+# ``dies`` times it is started (a count kept in a file), and is ipykernel after that.
+DYING_KERNEL = """
+import pathlib, runpy, sys
+starts = pathlib.Path(sys.argv[1])
+starts.write_text(starts.read_text() + "x" if starts.exists() else "x")
+if len(starts.read_text()) <= int(sys.argv[2]):
+    sys.exit(1)
+sys.argv = ["ipykernel_launcher", "-f", sys.argv[3]]
+runpy.run_module("ipykernel_launcher", run_name="__main__")
+"""
+
+
+def combination_with_a_dying_kernel(tmp_path: Path, monkeypatch, dies: int) -> tuple[Path, Path]:
+    kernel = tmp_path / "jupyter" / "kernels" / "python3"
+    kernel.mkdir(parents=True)
+    (kernel / "dying.py").write_text(DYING_KERNEL)
+    (kernel / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, str(kernel / "dying.py"), str(tmp_path / "starts.txt"), str(dies),
+                 "{connection_file}"], "display_name": "Python 3", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))  # found before the installed python3 kernel
+    folder = tmp_path / "a-1"
+    folder.mkdir()
+    (folder / "params.json").write_text(json.dumps({"a": 1, "run_dir": str(folder / "run")}))
+    return make_notebook(tmp_path / "tiny.ipynb"), folder
+
+
+def test_a_kernel_that_dies_before_its_first_cell_is_started_again(tmp_path, monkeypatch):
+    notebook, folder = combination_with_a_dying_kernel(tmp_path, monkeypatch, dies=1)
+    status = execute_combination(notebook, folder)
+    assert status["status"] == "ok", status
+    assert status["kernel_start_retries"] == 1
+    assert (tmp_path / "starts.txt").read_text() == "xx"
+    assert (folder / "run" / "executions.txt").read_text() == "x"  # the notebook ran once
+
+
+def test_a_kernel_that_never_starts_fails_after_a_few_tries(tmp_path, monkeypatch):
+    notebook, folder = combination_with_a_dying_kernel(tmp_path, monkeypatch, dies=100)
+    status = execute_combination(notebook, folder)
+    assert status["status"] == "failed"
+    assert "Kernel died" in status["error"]
+    assert len((tmp_path / "starts.txt").read_text()) == KERNEL_START_TRIES
