@@ -8,7 +8,7 @@ TEST_ENV := GANCOURSE_PROFILE=smoke GANCOURSE_HEADLESS=1 MPLBACKEND=Agg
 # One pytest worker per core, each on one torch thread: the cores stay busy through the tests' Python and file
 # work, and a busy neighbour slows one worker instead of stalling every parallel region (docs/performance.md).
 PARALLEL := GANCOURSE_THREADS=1
-XDIST := -n auto --dist load
+XDIST := -n auto --dist load --maxschedchunk 1
 
 .PHONY: install test test-offline test-full-profile test-colab course lint benchmarks clean-runs
 

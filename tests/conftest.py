@@ -42,6 +42,14 @@ KEPT_VARIABLES = ("GANCOURSE_DATA", "GANCOURSE_CACHE", "GANCOURSE_THREADS")
 FIXED_VARIABLES = {"GANCOURSE_OFFLINE": "1", "GANCOURSE_PROFILE": "smoke", "GANCOURSE_HEADLESS": "1"}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The notebooks (up to two minutes each) first, then everything else in its order: with
+    pytest-xdist handing out one test at a time (``--maxschedchunk 1``, the Makefile), the workers start on the
+    long ones and the short ones fill the gaps, instead of one worker ending the run alone on a row of
+    notebooks it was handed together."""
+    items.sort(key=lambda item: item.get_closest_marker("notebook") is None)  # a stable sort: order kept within
+
+
 @pytest.fixture(autouse=True)
 def fixed_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same GANCOURSE_* variables for every test (see the module's docstring); a test changes them itself."""

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 import torch
-from torchvision.utils import save_image
 
 from ..checkpoints import load_generator
 from ..engine.sampling import sample_generator
@@ -14,6 +13,7 @@ from ..errors import UserError
 from ..files import atomic_write
 from ..recipes.cgan import class_index
 from ..runs import RunDir
+from ..viz.grids import save_grid
 from .options import check_at_least, check_seed
 
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         torch.save(images, f)
     if png:
         with atomic_write(png) as f:
-            save_image(images[:100], f, format="png", nrow=10, normalize=True, value_range=(-1, 1), padding=1)
+            save_grid(images[:100], f, 10, format="PNG")
     what = f" of class {args.label!r}" if args.label is not None else ""
     low, high = images.min().item(), images.max().item()
     print(f"wrote {tuple(images.shape)} images{what} with values in [{low:.2f}, {high:.2f}] to {out}")

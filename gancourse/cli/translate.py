@@ -10,7 +10,6 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from torchvision.utils import save_image
 
 from ..checkpoints import load_translators
 from ..data import to_unit_range
@@ -19,6 +18,7 @@ from ..devices import pick_device
 from ..engine.restore import restore_recipe
 from ..errors import UserError
 from ..runs import RunDir
+from ..viz.grids import save_grid
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             y = generator(x).float().cpu()
             target = out / name
             images = torch.cat([x.cpu(), y]) if args.side_by_side else y
-            save_image(images, target, nrow=2, normalize=True, value_range=(-1, 1), padding=0)
+            save_grid(images, target, 2, padding=0)
             print(f"{path} -> {target}")
     print(f"translated {len(paths)} image(s) {direction} at {size} px into {out}")
     return 0

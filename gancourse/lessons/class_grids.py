@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..data import to_unit_range
 from ..engine.sampling import sample_generator
 from ..runs import RunDir
-from ..viz.plots import grid_image
+from ..viz.grids import grid_image
 
 FOLDER = "class_grids"
 

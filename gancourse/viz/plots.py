@@ -5,7 +5,6 @@ Every function returns the matplotlib Figure so notebooks display it and scripts
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.utils import make_grid
 
 from ..runs import RunDir
 from .frontend import live_frontend
+from .grids import grid_image
 
 
 def _run(run: RunDir | str | Path) -> RunDir:
@@ -41,13 +40,6 @@ def smooth(values: Sequence[float], window: int = 10) -> np.ndarray:
     kernel = np.ones(window) / window
     padded = np.concatenate([np.full(window - 1, values[0]), values])
     return np.convolve(padded, kernel, mode="valid")
-
-
-def grid_image(images: torch.Tensor, nrow: int | None = None) -> np.ndarray:
-    """float images in [-1, 1] (N, C, H, W) -> an (H, W, 3) uint8 array of the grid."""
-    nrow = nrow or int(math.ceil(math.sqrt(len(images))))
-    grid = make_grid(images.detach().float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=1)
-    return (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
 
 
 def show_images(images: torch.Tensor, title: str = "", nrow: int | None = None, ax=None, size: float = 5.0):

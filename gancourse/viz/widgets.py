@@ -17,8 +17,9 @@ import torch.nn as nn
 
 from ..runs import RunDir
 from .frontend import widgets_available
+from .grids import grid_image
 from .latent import direction_sweep, generate, latent_for_seed, random_directions
-from .plots import grid_image, sample_strip, show_images
+from .plots import sample_strip, show_images
 
 
 def show_live_or_static(widget: Callable[[], Any], figure: Callable[[], Any], note: str):

@@ -4,8 +4,9 @@ Exercise instructions put the code a student is told to run in fenced ```python 
 (code meant only to be read goes in ```text). For each notebook (the numbered ones and the sweep targets) this
 test appends those blocks, in order, as code cells at its end, executes it in the smoke profile, and fails
 with each cell that raised: a snippet with its text and error, or the notebook's own cell. This is how
-`make test` executes the notebooks (once each, snippets included). ``PARAMETERS`` switches on, through the
-parameters cell as papermill does, what a notebook leaves off by default, so that CI executes those cells too.
+`make test` executes the notebooks (once each, snippets included), with their defaults, as a student runs
+them; what a notebook leaves off by default (01's and 02's comparisons, 06's simple GAN) runs in CI's full-profile
+pass (``tests/course/test_full_profile.py``, ``PARAMETERS``).
 
 Runs go to the checkout's runs/ (or the ``$GANCOURSE_RUNS`` the suite was started with), so a second
 `make test` resumes the finished runs instead of training them again.
@@ -24,7 +25,6 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from papermill.iorw import load_notebook_node
-from papermill.parameterize import parameterize_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("**/*.ipynb"))
@@ -32,10 +32,6 @@ SNIPPET_TAG = "exercise-snippet"
 # A fence opens a line (after a list item's indent) and closes at the same indent.
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```python[ \t]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
 STARTED_WITH_RUNS = os.environ.get("GANCOURSE_RUNS")  # read before the suite's fixtures point it at tmp_path
-# The comparison runs of 01 and 02 and 06's simple GAN are opt-in (they double those notebooks' time); CI
-# executes them once, here.
-PARAMETERS = {"01_mnist_dcgan": {"compare": True}, "02_wikiart_dcgan": {"compare": True},
-              "06_monet_cyclegan": {"baseline": True}}
 
 
 def extract_snippets(notebook: dict) -> list[str]:
@@ -137,20 +133,6 @@ def test_a_broken_notebook_cell_is_reported_as_the_notebooks_own(tmp_path):
                        "it ran on a broken state)"]
 
 
-def test_what_ci_switches_on_is_a_parameter_its_notebook_leaves_off():
-    for name, parameters in PARAMETERS.items():
-        notebook = load_notebook_node(str(ROOT / "notebooks" / f"{name}.ipynb"))
-        cell = next(c for c in notebook.cells if "parameters" in c.metadata.tags)
-        defaults: dict = {}
-        exec(cell.source, defaults)
-        for key, value in parameters.items():
-            assert key in defaults and defaults[key] != value, (name, key)  # else CI would set nothing new
-        injected = parameterize_notebook(notebook, parameters)
-        index = next(i for i, c in enumerate(injected.cells) if "parameters" in c.metadata.tags)
-        assert "injected-parameters" in injected.cells[index + 1].metadata.tags
-        assert all(f"{key} = {value!r}" in injected.cells[index + 1].source for key, value in parameters.items())
-
-
 # -- every notebook ------------------------------------------------------------------------------------
 
 @pytest.mark.notebook
@@ -158,8 +140,6 @@ def test_what_ci_switches_on_is_a_parameter_its_notebook_leaves_off():
 def test_the_notebook_and_its_exercise_snippets_run(path, smoke_environment):
     snippets = extract_snippets(json.loads(path.read_text()))
     notebook = load_notebook_node(str(path))  # nbformat.read, with the empty tags papermill's injection looks for
-    if path.stem in PARAMETERS:
-        notebook = parameterize_notebook(notebook, PARAMETERS[path.stem])
     notebook = with_snippets(notebook, snippets)
     reports = failures(execute(notebook, path.parent))
     assert not reports, f"{path.name}:\n\n" + "\n\n".join(reports)

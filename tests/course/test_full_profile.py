@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 
 import pytest
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
 
 from gancourse.course.gpu_memory import LARGEST_FULL_RUN, MARGIN, T4_BYTES, bytes_needed
 from gancourse.engine.dry_run import execute_full_profile
@@ -20,10 +22,12 @@ from gancourse.engine.memory import estimate
 from gancourse.recipes import recipe_class
 from gancourse.runs import RunDir
 
-from .test_exercise_snippets import PARAMETERS  # what CI switches on beyond a notebook's defaults (compare)
-
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# What a notebook leaves off by default and CI switches on here, through the parameters cell as papermill does:
+# the comparison runs of 01 and 02 and 06's simple GAN (each doubles its notebook's time).
+PARAMETERS = {"01_mnist_dcgan": {"compare": True}, "02_wikiart_dcgan": {"compare": True},
+              "06_monet_cyclegan": {"baseline": True}}
 RSS_LIMIT_GB = 10.0
 CAP = 2
 
@@ -82,3 +86,17 @@ def check_gpu_memory(notebook: str, runs) -> None:
             assert bytes_needed(step, amp) <= MARGIN * T4_BYTES, f"{run.name} may not fit a T4 (amp={amp})"
         assert step.total <= row.total, (f"{run.name} needs more than {notebook}'s largest_full_run says: update "
                                          "it in gancourse/course/notebooks.py from the run's config.json")
+
+
+def test_what_ci_switches_on_is_a_parameter_its_notebook_leaves_off():
+    for name, parameters in PARAMETERS.items():
+        notebook = load_notebook_node(str(ROOT / "notebooks" / f"{name}.ipynb"))
+        cell = next(c for c in notebook.cells if "parameters" in c.metadata.tags)
+        defaults: dict = {}
+        exec(cell.source, defaults)
+        for key, value in parameters.items():
+            assert key in defaults and defaults[key] != value, (name, key)  # else CI would set nothing new
+        injected = parameterize_notebook(notebook, parameters)
+        index = next(i for i, c in enumerate(injected.cells) if "parameters" in c.metadata.tags)
+        assert "injected-parameters" in injected.cells[index + 1].metadata.tags
+        assert all(f"{key} = {value!r}" in injected.cells[index + 1].source for key, value in parameters.items())

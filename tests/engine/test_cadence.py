@@ -5,7 +5,7 @@ from PIL import Image
 from torchvision.utils import save_image
 
 from gancourse.engine import training
-from gancourse.engine.training import Training, save_grid
+from gancourse.engine.training import Training, save_sample_grid
 
 from ..helpers import fit_blobs
 
@@ -57,7 +57,7 @@ def test_a_step_budget_keeps_its_ten_grids_whatever_the_clock(tmp_path, monkeypa
 
 def test_grids_hold_save_images_pixels_written_at_zlibs_fastest_level(tmp_path):
     images = torch.tanh(torch.randn(10, 3, 12, 12, generator=torch.Generator().manual_seed(0)))
-    save_grid(images, tmp_path / "fast.png", 4)
+    save_sample_grid(images, tmp_path / "fast.png", 4)
     save_image(images, tmp_path / "reference.png", nrow=4, normalize=True, value_range=(-1, 1), padding=1)
     with Image.open(tmp_path / "fast.png") as fast, Image.open(tmp_path / "reference.png") as reference:
         assert fast.size == reference.size and fast.tobytes() == reference.tobytes()
