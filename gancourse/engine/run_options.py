@@ -63,6 +63,8 @@ def _checked_value(name: str, value: Any, default: Any) -> Any:
     elif kind is str:
         if isinstance(value, str):
             return value
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return ",".join(value)  # a command line's "color,translation" arrives as a list: the text it was
         wanted = "a word"
     else:
         return value

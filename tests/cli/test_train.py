@@ -151,3 +151,12 @@ def test_a_run_written_before_schemas_resumes_from_the_same_command(offline_root
     capsys.readouterr()
     assert main(["train", *CLI_TINY, "--steps", "6", "--flip", "--out", str(out)]) == 2  # another run: refused
     assert "flip: there False, now True" in capsys.readouterr().err  # the list of differences, a line each
+
+
+def test_a_diffaugment_policy_is_given_with_commas_as_the_docs_write_it(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", *CLI_TINY, "--set", "diffaugment=color,translation,cutout", "--steps", "2", "--out",
+                 str(out)]) == 0
+    assert RunDir(out).read_config()["recipe_config"]["diffaugment"] == "color,translation,cutout"
+    # numbers where text is wanted are still refused
+    assert main(["train", *CLI_TINY, "--set", "upsample=1,2", "--steps", "2", "--out", str(tmp_path / "other")]) == 2
