@@ -42,6 +42,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from course_time import busy_neighbour  # noqa: E402
+
 from gancourse.cpu_threads import usable_cores  # noqa: E402
 from gancourse.data import Batch  # noqa: E402
 from gancourse.data.unpaired import UnpairedBatch  # noqa: E402
@@ -156,24 +159,14 @@ def run_child(options: dict) -> None:
 
 # -- the parent: every setting in turn -----------------------------------------------------------------------------
 
-def busy_neighbour() -> subprocess.Popen:
-    """A single-threaded CPU-bound process, as a browser beside the notebook."""
-    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
-
-
 def run_setting(options: dict, cores: int, load: str) -> dict:
     """One setting in a fresh process (beside a busy neighbour under load ``busy``): its result."""
     env = child_environment(options, cores)
     with tempfile.TemporaryDirectory() as cache:
         env["TORCHINDUCTOR_CACHE_DIR"] = cache  # compiled from scratch, as on a student's first run
-        neighbour = busy_neighbour() if load == "busy" else None
-        try:
+        with busy_neighbour(load == "busy"):
             done = subprocess.run([sys.executable, __file__, "--child", json.dumps(options)], capture_output=True,
                                   text=True, env=env)
-        finally:
-            if neighbour is not None:
-                neighbour.kill()
-                neighbour.wait()
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
         return {"skipped": f"crashed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"}

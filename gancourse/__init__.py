@@ -13,7 +13,7 @@ The tree shows the layers:
 - ``viz/``: plots, widgets, latent walks
 - ``course/``: notebook setup, profiles, exercises, the course runner, doctor
 - ``lessons/``: one notebook's own helpers per module
-- ``sweeps/``, ``cli/``
+- ``sweeps/``, ``cli/``; ``pretrained/``: the generators shipped with the course
 
 The names notebooks use across lessons are importable from here (``from gancourse import RunSpec,
 train, load_dataset``); they load on first use, so ``import gancourse`` stays cheap for the command line.
@@ -46,6 +46,9 @@ _EXPORTS: dict[str, str] = {
     "RunDir": "gancourse.runs",
     "load_generator": "gancourse.checkpoints",
     "load_translators": "gancourse.checkpoints",
+    "load_pretrained": "gancourse.pretrained",
+    "load_pretrained_translators": "gancourse.pretrained",
+    "SHIPPED": "gancourse.pretrained",
     "GeneratorSampler": "gancourse.engine.sampling",
     "evaluator_for": "gancourse.metrics",
     # a notebook's frame

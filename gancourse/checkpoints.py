@@ -246,20 +246,30 @@ def _build_generator(entry: dict[str, Any], path: str | os.PathLike, device: str
     return generator.to(device).eval()
 
 
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild an exported generator in eval mode, ready to sample."""
-    export = load_checkpoint(path, map_location=device)
+def generator_from_export(export: dict[str, Any], path: str | os.PathLike,
+                          device: str | torch.device = "cpu") -> nn.Module:
+    """The generator an export (loaded from ``path``) holds, in eval mode, ready to sample."""
     if "class" not in export or "state_dict" not in export:
         raise CheckpointDamaged(f"{path} is damaged: it is not an exported generator")
     return _build_generator(export, path, device)
 
 
-def load_translators(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
-    """Both generators of an exported CycleGAN (``checkpoints/generator.pt``) by direction, in eval mode."""
-    export = load_checkpoint(path, map_location=device)
+def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild an exported generator in eval mode, ready to sample."""
+    return generator_from_export(load_checkpoint(path, map_location=device), path, device)
+
+
+def translators_from_export(export: dict[str, Any], path: str | os.PathLike,
+                            device: str | torch.device = "cpu") -> dict[str, nn.Module]:
+    """Both generators of an exported CycleGAN (loaded from ``path``) by direction, in eval mode."""
     if "reverse" not in export:
         raise ValueError(f"{path} is not a CycleGAN export (it holds a {export.get('recipe', '?')} generator)")
     return {entry["direction"]: _build_generator(entry, path, device) for entry in (export, export["reverse"])}
+
+
+def load_translators(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
+    """Both generators of an exported CycleGAN (``checkpoints/generator.pt``) by direction, in eval mode."""
+    return translators_from_export(load_checkpoint(path, map_location=device), path, device)
 
 
 # Generator classes outside ``gancourse.models`` register here (e.g. the exercises' generators).

@@ -23,7 +23,7 @@ from ..errors import DatasetNotFound, DownloadError, UserError
 # command -> its line in `gancourse --help` (the module is loaded only when the command runs)
 COMMANDS = {
     "train": "train a GAN into a run directory (run it again to resume)",
-    "sample": "draw N images from a run's generator into a .pt file",
+    "sample": "draw N images from a run's generator (or a shipped one, pretrained:NAME) into a .pt file",
     "eval": "compute a run's metrics and store them in its metrics.json",
     "download": "download a dataset (or the FID Inception weights, or all) into the data root",
     "course": "run every notebook (papermill) and write an index page",
@@ -31,6 +31,7 @@ COMMANDS = {
     "sweep": "execute a notebook for every combination of a grid (papermill); rerun to resume",
     "collect": "tabulate a sweep: parameters x metrics x wall time, heat-map, contact sheet",
     "translate": "translate images with a trained CycleGAN run (e.g. photo -> Monet)",
+    "export": "write a run's generator in half precision with its SHA-256 (how the course ships one)",
     "exercises": "list the checked exercises, or check them against the solutions",
 }
 # Errors shown as one clear line instead of a traceback: those a user can fix.

@@ -11,6 +11,7 @@ from ..checkpoints import load_generator
 from ..engine.sampling import sample_generator
 from ..errors import UserError
 from ..files import atomic_write
+from ..pretrained import PREFIX, load_pretrained
 from ..recipes.cgan import class_index
 from ..runs import RunDir
 from ..viz.grids import save_grid
@@ -20,7 +21,8 @@ from .options import check_at_least, check_seed
 def register(subparsers) -> None:
     p = subparsers.add_parser("sample", description="Writes a float tensor (N, C, H, W) in [-1, 1] with torch.save.",
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("run_dir", help="a run directory made by `gancourse train`")
+    p.add_argument("run_dir", help="a run directory made by `gancourse train`, or pretrained:NAME for a generator "
+                                   "shipped with the course (e.g. pretrained:wikiart64)")
     p.add_argument("--n", type=int, default=64, help="number of images")
     p.add_argument("--out", default="samples.pt", help="output file (.pt)")
     p.add_argument("--seed", type=int, default=0)
@@ -35,18 +37,22 @@ def run(args: argparse.Namespace) -> int:
     check_seed(args.seed)
     out = _output_file(args.out, "--out", "samples.pt")
     png = _output_file(args.png, "--png", "grid.png") if args.png else None
-    run_dir = RunDir(args.run_dir)
-    run_dir.read_config()  # a clear error when this is not a run directory
-    if not run_dir.generator_path.is_file():
-        raise UserError(f"{run_dir.path} has no generator yet; finish its training first "
-                        "(run the same train command again to resume)")
-    generator = load_generator(run_dir.generator_path)
+    if args.run_dir.startswith(PREFIX):
+        source, generator, classes = args.run_dir, load_pretrained(args.run_dir), []
+    else:
+        run_dir = RunDir(args.run_dir)
+        config = run_dir.read_config()  # a clear error when this is not a run directory
+        if not run_dir.generator_path.is_file():
+            raise UserError(f"{run_dir.path} has no generator yet; finish its training first "
+                            "(run the same train command again to resume)")
+        source, generator = run_dir.generator_path, load_generator(run_dir.generator_path)
+        classes = list(config.get("data", {}).get("classes") or [])
     labels = None
     if args.label is not None:
-        labels = torch.full((args.n,), _label_index(run_dir, generator, args.label), dtype=torch.long)
+        labels = torch.full((args.n,), _label_index(args.run_dir, generator, classes, args.label), dtype=torch.long)
     images = sample_generator(generator, args.n, labels=labels, seed=args.seed)
     if not torch.isfinite(images).all():
-        raise UserError(f"{run_dir.generator_path} draws NaN or infinite images (its training diverged); "
+        raise UserError(f"{source} draws NaN or infinite images (its training diverged); "
                         "nothing was written. Train again with a lower learning rate")
     with atomic_write(out) as f:  # its folder is created; a failed write leaves no half-written file
         torch.save(images, f)
@@ -67,12 +73,11 @@ def _output_file(name: str, flag: str, example: str) -> Path:
     return path
 
 
-def _label_index(run_dir, generator, label: str) -> int:
-    """The class index of ``label`` in a conditional run; a clear error listing the run's classes."""
+def _label_index(source: str, generator, classes: list[str], label: str) -> int:
+    """The class index of ``label`` for a conditional generator; a clear error listing its classes."""
     n_classes = getattr(generator, "n_classes", 0)
     if not n_classes:
-        raise UserError(f"{run_dir.path} is not a conditional run: --label needs one (e.g. --recipe cgan)")
-    classes = list(run_dir.read_config().get("data", {}).get("classes") or [])
+        raise UserError(f"{source} is not a conditional run: --label needs one (e.g. --recipe cgan)")
     if len(classes) != n_classes:  # a run trained with --set n_classes=K on unnamed classes
         classes = [str(k) for k in range(n_classes)]
     try:

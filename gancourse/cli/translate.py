@@ -17,6 +17,7 @@ from ..data.folders import square_image
 from ..devices import pick_device
 from ..engine.restore import restore_recipe
 from ..errors import UserError
+from ..pretrained import PREFIX, load_pretrained_translators, shipped
 from ..runs import RunDir
 from ..viz.grids import save_grid
 
@@ -29,7 +30,8 @@ def register(subparsers) -> None:
         description="Centre-crops each image to a square, resizes it to the run's image size (or --size), "
                     "translates it and writes <name>_<direction>.png into --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("run_dir", help="a run directory of `gancourse train --recipe cyclegan`")
+    p.add_argument("run_dir", help="a run directory of `gancourse train --recipe cyclegan`, or pretrained:NAME for "
+                                   "a CycleGAN shipped with the course (e.g. pretrained:monet)")
     p.add_argument("images", nargs="+", help="image files, or folders of images")
     p.add_argument("--direction", default="",
                    help="e.g. photo2monet or monet2photo (default: the run's B -> A, photo2monet for monet2photo)")
@@ -117,7 +119,10 @@ def load_run_translators(run_dir: Path, device) -> tuple[dict, int]:
 
 def run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
-    translators, size = load_run_translators(Path(args.run_dir), device)
+    if args.run_dir.startswith(PREFIX):
+        translators, size = load_pretrained_translators(args.run_dir, device), shipped(args.run_dir).image_size
+    else:
+        translators, size = load_run_translators(Path(args.run_dir), device)
     direction = args.direction or next(iter(translators))  # the export's main direction comes first
     if direction not in translators:
         raise UserError(f"unknown direction {direction!r} for this run; choose one of {', '.join(translators)}")

@@ -1,0 +1,125 @@
+"""Generators trained for hours, shipped with the course: ``load_pretrained("wikiart64")``.
+
+A student on a CPU trains for minutes; these show what the same recipe reaches with hours of compute. Each is
+a run's generator export (``checkpoints/generator.pt``) in half precision, stored in this folder, and described
+in ``SHIPPED``: its file's SHA-256 (checked before the file is read, which is then read with
+``weights_only=True``), what it is, the compute that made it, the command that reproduces it, and what it
+measures. ``gancourse export RUN --out FILE`` makes such a file and prints the line to add here.
+
+The command line takes a shipped generator wherever it takes a run: ``gancourse sample pretrained:wikiart64``,
+``gancourse translate pretrained:monet photo.jpg``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from ..checkpoints import generator_from_export, load_checkpoint, save_checkpoint, translators_from_export
+from ..errors import CheckpointDamaged, MissingInput, UserError
+
+FOLDER = Path(__file__).parent
+PREFIX = "pretrained:"  # how the command line names one: pretrained:wikiart64
+HALF_MAX = torch.finfo(torch.float16).max
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """One shipped generator: its file in this folder and what a student should know about it."""
+
+    name: str
+    file: str
+    sha256: str  # of the file's bytes
+    image_size: int  # what it was trained at (translate resizes its inputs to this)
+    what: str  # "WikiArt Impressionism, 64 px, DCGAN with resize-convolution, EMA of G and DiffAugment"
+    compute: str  # "2 h 10 min on 2 CPU cores (AMD EPYC), 14,000 steps of 32"
+    command: str  # the command that trains it again
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return FOLDER / self.file
+
+
+# name -> the generator shipped under it; an entry is added with the file, from `gancourse export`'s output
+SHIPPED: dict[str, Pretrained] = {}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _entries(export: dict[str, Any]) -> list[dict[str, Any]]:
+    """The generator entries of an export: one, or a CycleGAN's two (the second under ``reverse``)."""
+    return [export, export["reverse"]] if "reverse" in export else [export]
+
+
+def half_precision(export: dict[str, Any]) -> dict[str, Any]:
+    """A generator export with every floating tensor of its weights in float16 (half the size; a generator
+    samples the same pictures to the eye); refused in one line when a weight does not fit float16's range."""
+    halved = dict(export)
+    if "reverse" in export:
+        halved["reverse"] = dict(export["reverse"])
+    for entry in _entries(halved):
+        state = {}
+        for key, value in entry["state_dict"].items():
+            if value.is_floating_point():
+                if value.abs().max() > HALF_MAX:
+                    raise UserError(f"weight {key} reaches {value.abs().max():.3g}, beyond float16's {HALF_MAX:.0f}: "
+                                    "this generator cannot be shipped in half precision")
+                value = value.to(torch.float16)
+            state[key] = value
+        entry["state_dict"] = state
+    return halved
+
+
+def export_half_precision(generator_path: str | os.PathLike, out: str | os.PathLike) -> tuple[Path, str]:
+    """Write ``generator_path`` (a run's ``checkpoints/generator.pt``) to ``out`` in half precision; returns the
+    file and its SHA-256."""
+    path = save_checkpoint(half_precision(load_checkpoint(generator_path)), out)
+    return path, file_sha256(path)
+
+
+def shipped(name: str) -> Pretrained:
+    """The ``SHIPPED`` entry of ``name`` (``pretrained:`` in front is allowed); one line naming the others."""
+    name = name.removeprefix(PREFIX)
+    if name not in SHIPPED:
+        names = ", ".join(SHIPPED) or "none yet"
+        raise MissingInput(f"no generator named {name!r} ships with this version of the course (shipped: {names})")
+    return SHIPPED[name]
+
+
+def load_pretrained_export(name: str, device: str | torch.device = "cpu") -> dict[str, Any]:
+    """The export shipped as ``name``, its file checked against the SHA-256 recorded for it first."""
+    entry = shipped(name)
+    if not entry.path.is_file():
+        raise MissingInput(f"{entry.path} is missing: reinstall the course package to get the shipped generators")
+    found = file_sha256(entry.path)
+    if found != entry.sha256:
+        raise CheckpointDamaged(f"{entry.path} is not the file that was shipped (SHA-256 {found[:12]}..., expected "
+                                f"{entry.sha256[:12]}...); reinstall the course package")
+    return load_checkpoint(entry.path, map_location=device)
+
+
+def load_pretrained(name: str, device: str | torch.device = "cpu") -> nn.Module:
+    """The generator shipped as ``name`` (e.g. ``"wikiart64"``), in float32 and eval mode, ready to sample;
+    for a CycleGAN its main direction (photo -> Monet), see :func:`load_pretrained_translators` for both."""
+    return generator_from_export(load_pretrained_export(name, device), shipped(name).path, device)
+
+
+def load_pretrained_translators(name: str, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
+    """Both generators of a shipped CycleGAN by direction (``{"photo2monet": ..., "monet2photo": ...}``)."""
+    export = load_pretrained_export(name, device)
+    if "reverse" not in export:
+        raise UserError(f"{PREFIX}{name} is a {export.get('recipe', '?')} generator, not a CycleGAN's translators")
+    return translators_from_export(export, shipped(name).path, device)
