@@ -43,6 +43,7 @@ def test_export_writes_half_precision_and_prints_the_files_sha256(tiny_run, tmp_
     assert main(["export", str(tiny_run.path), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert f"sha256 {pretrained.file_sha256(out)}" in printed and "half precision" in printed
+    assert f'"tiny": Pretrained("tiny", "tiny.pt", "{pretrained.file_sha256(out)}", 28,' in printed
     state = load_checkpoint(out)["state_dict"]
     original = load_checkpoint(tiny_run.generator_path)["state_dict"]
     assert state.keys() == original.keys()

@@ -31,6 +31,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out} is a folder; give a file name, e.g. --out {out / 'generator.pt'}")
     path, sha256 = export_half_precision(run_dir.generator_path, out)
     size = path.stat().st_size
+    image_size = config.get("recipe_config", {}).get("image_size", 0)
     print(f"wrote {path} ({size / 1e6:.1f} MB, half precision) from {run_dir.path} "
-          f"({config.get('recipe')} on {config.get('dataset')})\nsha256 {sha256}")
+          f"({config.get('recipe')} on {config.get('dataset')})\nsha256 {sha256}\n"
+          f"to ship it, put the file in gancourse/pretrained/ and add to SHIPPED there:\n"
+          f'    "{path.stem}": Pretrained("{path.stem}", "{path.name}", "{sha256}", {image_size}, what="...", '
+          f'compute="...", command="..."),')
     return 0
