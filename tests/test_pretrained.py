@@ -112,7 +112,7 @@ def test_translate_takes_a_shipped_cyclegan_and_refuses_another_generator(tiny_r
         assert image.size == (32, 32)  # the size it was trained at
     ship(monkeypatch, tmp_path, "tiny", tiny_run.generator_path)
     assert main(["translate", "pretrained:tiny", str(photo), "--out", str(tmp_path / "out")]) == 2
-    assert "is a dcgan generator, not a CycleGAN's translators" in error_line(capsys)
+    assert "pretrained:tiny is a dcgan generator, not a CycleGAN's translators" in error_line(capsys)
 
 
 def test_nothing_is_listed_that_is_not_in_the_package():

@@ -52,6 +52,7 @@ SHIPPED: dict[str, Pretrained] = {}
 
 
 def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -74,7 +75,7 @@ def half_precision(export: dict[str, Any]) -> dict[str, Any]:
         state = {}
         for key, value in entry["state_dict"].items():
             if value.is_floating_point():
-                if value.abs().max() > HALF_MAX:
+                if value.numel() and value.abs().max() > HALF_MAX:
                     raise UserError(f"weight {key} reaches {value.abs().max():.3g}, beyond float16's {HALF_MAX:.0f}: "
                                     "this generator cannot be shipped in half precision")
                 value = value.to(torch.float16)
@@ -121,5 +122,6 @@ def load_pretrained_translators(name: str, device: str | torch.device = "cpu") -
     """Both generators of a shipped CycleGAN by direction (``{"photo2monet": ..., "monet2photo": ...}``)."""
     export = load_pretrained_export(name, device)
     if "reverse" not in export:
-        raise UserError(f"{PREFIX}{name} is a {export.get('recipe', '?')} generator, not a CycleGAN's translators")
+        raise UserError(f"{PREFIX}{shipped(name).name} is a {export.get('recipe', '?')} generator, not a CycleGAN's "
+                        "translators")
     return translators_from_export(export, shipped(name).path, device)
