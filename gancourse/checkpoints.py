@@ -264,7 +264,13 @@ def translators_from_export(export: dict[str, Any], path: str | os.PathLike,
     """Both generators of an exported CycleGAN (loaded from ``path``) by direction, in eval mode."""
     if "reverse" not in export:
         raise ValueError(f"{path} is not a CycleGAN export (it holds a {export.get('recipe', '?')} generator)")
-    return {entry["direction"]: _build_generator(entry, path, device) for entry in (export, export["reverse"])}
+    return {entry["direction"]: _build_generator(entry, path, device) for entry in generator_entries(export)}
+
+
+def generator_entries(export: dict[str, Any]) -> list[dict[str, Any]]:
+    """The generators of an export (``class``, ``config``, ``state_dict``): one, or a CycleGAN's two, the second
+    under ``reverse``."""
+    return [export, export["reverse"]] if "reverse" in export else [export]
 
 
 def load_translators(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict[str, nn.Module]:

@@ -21,7 +21,13 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from ..checkpoints import generator_from_export, load_checkpoint, save_checkpoint, translators_from_export
+from ..checkpoints import (
+    generator_entries,
+    generator_from_export,
+    load_checkpoint,
+    save_checkpoint,
+    translators_from_export,
+)
 from ..errors import CheckpointDamaged, MissingInput, UserError
 
 FOLDER = Path(__file__).parent
@@ -60,18 +66,13 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _entries(export: dict[str, Any]) -> list[dict[str, Any]]:
-    """The generator entries of an export: one, or a CycleGAN's two (the second under ``reverse``)."""
-    return [export, export["reverse"]] if "reverse" in export else [export]
-
-
 def half_precision(export: dict[str, Any]) -> dict[str, Any]:
     """A generator export with every floating tensor of its weights in float16 (half the size; a generator
     samples the same pictures to the eye); refused in one line when a weight does not fit float16's range."""
     halved = dict(export)
     if "reverse" in export:
         halved["reverse"] = dict(export["reverse"])
-    for entry in _entries(halved):
+    for entry in generator_entries(halved):
         state = {}
         for key, value in entry["state_dict"].items():
             if value.is_floating_point():
@@ -100,8 +101,8 @@ def shipped(name: str) -> Pretrained:
     return SHIPPED[name]
 
 
-def load_pretrained_export(name: str, device: str | torch.device = "cpu") -> dict[str, Any]:
-    """The export shipped as ``name``, its file checked against the SHA-256 recorded for it first."""
+def load_pretrained_export(name: str, device: str | torch.device = "cpu") -> tuple[Pretrained, dict[str, Any]]:
+    """The ``SHIPPED`` entry of ``name`` and its export, the file checked against the recorded SHA-256 first."""
     entry = shipped(name)
     if not entry.path.is_file():
         raise MissingInput(f"{entry.path} is missing: reinstall the course package to get the shipped generators")
@@ -109,19 +110,20 @@ def load_pretrained_export(name: str, device: str | torch.device = "cpu") -> dic
     if found != entry.sha256:
         raise CheckpointDamaged(f"{entry.path} is not the file that was shipped (SHA-256 {found[:12]}..., expected "
                                 f"{entry.sha256[:12]}...); reinstall the course package")
-    return load_checkpoint(entry.path, map_location=device)
+    return entry, load_checkpoint(entry.path, map_location=device)
 
 
 def load_pretrained(name: str, device: str | torch.device = "cpu") -> nn.Module:
     """The generator shipped as ``name`` (e.g. ``"wikiart64"``), in float32 and eval mode, ready to sample;
     for a CycleGAN its main direction (photo -> Monet), see :func:`load_pretrained_translators` for both."""
-    return generator_from_export(load_pretrained_export(name, device), shipped(name).path, device)
+    entry, export = load_pretrained_export(name, device)
+    return generator_from_export(export, entry.path, device)
 
 
 def load_pretrained_translators(name: str, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
     """Both generators of a shipped CycleGAN by direction (``{"photo2monet": ..., "monet2photo": ...}``)."""
-    export = load_pretrained_export(name, device)
+    entry, export = load_pretrained_export(name, device)
     if "reverse" not in export:
-        raise UserError(f"{PREFIX}{shipped(name).name} is a {export.get('recipe', '?')} generator, not a CycleGAN's "
+        raise UserError(f"{PREFIX}{entry.name} is a {export.get('recipe', '?')} generator, not a CycleGAN's "
                         "translators")
-    return translators_from_export(export, shipped(name).path, device)
+    return translators_from_export(export, entry.path, device)
