@@ -10,7 +10,7 @@ TEST_ENV := GANCOURSE_PROFILE=smoke GANCOURSE_HEADLESS=1 MPLBACKEND=Agg
 PARALLEL := GANCOURSE_THREADS=1
 XDIST := -n auto --dist load --maxschedchunk 1
 
-.PHONY: install test test-offline test-full-profile test-colab course lint benchmarks clean-runs
+.PHONY: install test test-snippets test-offline test-full-profile test-colab course lint benchmarks clean-runs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(TEST_ENV) $(PARALLEL) $(BIN)/python -m pytest tests $(XDIST) -q -p no:cacheprovider
+
+# Every code snippet an exercise tells a student to run, run as written at the end of its notebook (smoke
+# profile). After `make test`, in the same runs/, the notebooks' own runs resume and only the snippets train.
+test-snippets: $(STAMP)
+	$(TEST_ENV) $(PARALLEL) $(BIN)/python -m pytest tests/course/test_exercise_snippets.py -m snippets $(XDIST) -q \
+		-p no:cacheprovider
 
 # The suite as a new user offline runs it: no data root given, no network (stand-ins, skips). The notebooks
 # run here through the `slow` sweep test (every numbered notebook, two combinations, budgets below smoke), so

@@ -21,6 +21,7 @@ from typing import Any
 from .errors import NotARunDirectory, RunDirectoryBusy, UserError
 from .files import FileLock, write_json_atomic, write_text_atomic
 
+TIMING_FILE = "timing.json"  # the seconds per phase of training (engine.phase_times)
 
 class RunFileDamaged(UserError):
     """A run directory's config.json cannot be read back (cut short, empty, not a JSON object)."""
@@ -42,6 +43,7 @@ class RunDir:
     previous_checkpoint = property(lambda self: self.path / "checkpoints" / "previous.pt")
     lock_path = property(lambda self: self.path / ".lock")
     generator_path = property(lambda self: self.path / "checkpoints" / "generator.pt")
+    timing_path = property(lambda self: self.path / TIMING_FILE)
 
     def create(self) -> RunDir:
         for folder in (self.path, self.samples_dir, self.checkpoints_dir):
@@ -52,7 +54,7 @@ class RunDir:
     def _refuse_folders_where_files_go(self) -> None:
         """A folder named ``last.pt`` (or config.json, ...) would fail the first save, after the training: fail now."""
         for path in (self.config_path, self.history_path, self.metrics_path, self.last_checkpoint,
-                     self.previous_checkpoint, self.generator_path, self.path / "timing.json"):
+                     self.previous_checkpoint, self.generator_path, self.timing_path):
             if path.exists() and not path.is_file():
                 raise UserError(f"{path} is a folder (or another non-file) where the run keeps a file, so the run "
                                 f"could not save it; move it aside (mv {path} {path}.old) and run the same "

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from gancourse import pretrained
-from gancourse.checkpoints import load_checkpoint, load_generator, save_checkpoint
+from gancourse.checkpoints import load_checkpoint, load_generator
 from gancourse.cli import main
 from gancourse.engine.sampling import sample_generator
 from gancourse.engine.training import Loop, fit
@@ -30,7 +32,7 @@ def ship(monkeypatch, tmp_path, name: str, run_generator, image_size: int = 28) 
     """Export ``run_generator`` into a stand-in for the package's folder and list it in SHIPPED."""
     folder = tmp_path / "shipped"
     folder.mkdir(exist_ok=True)
-    _, sha256 = pretrained.export_half_precision(run_generator, folder / f"{name}.pt")
+    _, sha256 = pretrained.export_half_precision(load_checkpoint(run_generator), folder / f"{name}.pt")
     entry = pretrained.Pretrained(name, f"{name}.pt", sha256, image_size, what="a test generator",
                                   compute="seconds", command="gancourse train ...")
     monkeypatch.setattr(pretrained, "FOLDER", folder)
@@ -90,14 +92,33 @@ def test_an_unknown_or_missing_generator_is_one_line_naming_the_shipped_ones(tin
         pretrained.load_pretrained("tiny")
 
 
-def test_weights_beyond_half_precision_are_refused(tiny_run, tmp_path):
+@pytest.mark.parametrize("value, refusal", [(1e6, "beyond float16"), (float("nan"), "NaN or infinite")])
+def test_weights_beyond_half_precision_are_refused(tiny_run, tmp_path, value, refusal):
     export = load_checkpoint(tiny_run.generator_path)
     name = next(k for k, v in export["state_dict"].items() if v.is_floating_point())
-    export["state_dict"][name] = export["state_dict"][name] * 0 + 1e6
-    save_checkpoint(export, tmp_path / "huge.pt")
-    with pytest.raises(UserError, match="beyond float16"):
-        pretrained.export_half_precision(tmp_path / "huge.pt", tmp_path / "half.pt")
+    export["state_dict"][name] = export["state_dict"][name] * 0 + value
+    with pytest.raises(UserError, match=refusal):
+        pretrained.export_half_precision(export, tmp_path / "half.pt")
     assert not (tmp_path / "half.pt").exists()
+
+
+def test_a_run_stopped_before_its_end_is_exported_from_its_last_checkpoint(tiny_run, tmp_path, capsys):
+    finished = load_checkpoint(tiny_run.generator_path)["state_dict"]
+    tiny_run.generator_path.unlink()  # what a long training stopped by a signal has: checkpoints, no generator.pt
+    out = tmp_path / "partial.pt"
+    assert main(["export", str(tiny_run.path), "--out", str(out)]) == 0
+    assert "from the last checkpoint (step 3)" in capsys.readouterr().out
+    exported = load_checkpoint(out)["state_dict"]
+    for key, value in finished.items():  # the checkpoint of the last step holds the weights generator.pt held
+        assert torch.equal(exported[key], value.half() if value.is_floating_point() else value), key
+
+
+def test_export_of_a_run_without_checkpoints_is_one_line(tmp_path, capsys):
+    run = RunDir(tmp_path / "run").create()
+    run.write_config({"recipe": "dcgan", "dataset": "mnist"})
+    assert main(["export", str(run.path), "--out", str(tmp_path / "g.pt")]) == 2
+    assert "no checkpoint yet; train it first" in error_line(capsys)
+    assert not (tmp_path / "g.pt").exists()
 
 
 def test_translate_takes_a_shipped_cyclegan_and_refuses_another_generator(tiny_run, tmp_path, monkeypatch, capsys):
@@ -120,3 +141,14 @@ def test_nothing_is_listed_that_is_not_in_the_package():
         assert entry.path.is_file(), entry.path
         assert pretrained.file_sha256(entry.path) == entry.sha256, entry.name
         assert entry.path.stat().st_size <= 10 * 1024**2, entry.name  # at most ~10 MB each in the repository
+
+
+def test_the_readmes_commands_on_shipped_generators_run(tmp_path, monkeypatch):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    commands = [line.split("#")[0].split()[1:] for line in readme.splitlines()
+                if line.startswith("gancourse sample pretrained:")]
+    assert commands, "the README shows how to sample a shipped generator"
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        assert command[1].removeprefix(pretrained.PREFIX) in pretrained.SHIPPED, command
+        assert main(command) == 0, command

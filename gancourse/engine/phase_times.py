@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from ..files import write_json_atomic
+from ..runs import TIMING_FILE
 
 PHASES = ("startup", "steps", "logging", "samples", "checkpoints", "evaluation")
-TIMING_FILE = "timing.json"
 Method = TypeVar("Method", bound=Callable[..., Any])
 
 

@@ -7,6 +7,7 @@ critic or a discriminator after training (notebook 04's gradient norms) needs th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -19,6 +20,17 @@ from ..runs import RunDir
 
 def restore_recipe(run_dir: str | Path | RunDir, device: str | torch.device | None = None) -> Recipe:
     """The recipe of ``run_dir`` with the networks and optimisers of its last checkpoint, in eval mode."""
+    return _restored(run_dir, device)[0]
+
+
+def last_checkpoint_export(run_dir: str | Path | RunDir) -> tuple[dict[str, Any], int]:
+    """The generator export (as ``checkpoints/generator.pt`` holds it) of the run's last checkpoint, and that
+    checkpoint's step: what a run stopped before its end, or still training, has drawn so far."""
+    recipe, step = _restored(run_dir, "cpu")
+    return recipe.generator_export(), step
+
+
+def _restored(run_dir: str | Path | RunDir, device: str | torch.device | None) -> tuple[Recipe, int]:
     run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     config = run.read_config()
     if not run.last_checkpoint.is_file():
@@ -26,6 +38,7 @@ def restore_recipe(run_dir: str | Path | RunDir, device: str | torch.device | No
     cls = recipe_class(config["recipe"])
     device = pick_device(device) if not isinstance(device, torch.device) else device
     recipe = cls(cls.Config(**config["recipe_config"]), device)
-    recipe.load_state_dict(load_checkpoint(run.last_checkpoint, map_location=device)["recipe"])
+    state = load_checkpoint(run.last_checkpoint, map_location=device)
+    recipe.load_state_dict(state["recipe"])
     recipe.train(False)
-    return recipe
+    return recipe, int(state.get("step", 0))

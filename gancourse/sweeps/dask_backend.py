@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..course.profiles import ParameterError
-from .processes import cores, kill_group, start_worker
+from ..cpu_threads import affinity_cores
+from .processes import kill_group, start_worker
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,7 +74,7 @@ def run_combination(notebook: str, folder: str, label: str, stop_name: str, thre
     if not threads:  # a cluster's worker: its machine's cores, shared by the tasks it runs at once
         worker = get_worker()
         nthreads = getattr(getattr(worker, "state", None), "nthreads", None) or getattr(worker, "nthreads", 1)
-        threads = max(1, cores() // max(1, int(nthreads)))
+        threads = max(1, affinity_cores() // max(1, int(nthreads)))
     proc = start_worker(Path(notebook), Path(folder), label, threads)
     try:
         while proc.poll() is None:

@@ -37,11 +37,6 @@ def alive(pid: object) -> bool:
     return True
 
 
-def cores() -> int:
-    """The CPU cores this process may use."""
-    return affinity_cores()
-
-
 def memory_bytes() -> float:
     """The machine's memory (infinite where the OS does not say)."""
     try:
@@ -60,7 +55,7 @@ def gpu_count() -> int:
 def default_jobs(pending: int, gpus: int | None = None) -> int:
     """One job per GPU; without GPUs one per core, as far as memory allows (each job is a Python kernel)."""
     gpus = gpu_count() if gpus is None else gpus
-    jobs = gpus if gpus else min(cores(), max(1, int(memory_bytes() // MEMORY_PER_JOB)))
+    jobs = gpus if gpus else min(affinity_cores(), max(1, int(memory_bytes() // MEMORY_PER_JOB)))
     return max(1, min(jobs, pending))
 
 

@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from ..course.profiles import ParameterError, resolve_profile
+from ..cpu_threads import affinity_cores
 from ..errors import RunDirectoryBusy, UserError
 from ..files import FileLock, write_json_atomic
 from .dask_backend import run_on_dask
 from .grid import RUN_DIR_PARAMETER, Grid, check_against_notebook
-from .processes import alive, cores, default_jobs, gpu_count, now, start_worker
+from .processes import alive, default_jobs, gpu_count, now, start_worker
 
 SWEEP_FILE = "sweep.json"
 LOCK_FILE = "sweep.lock"
@@ -229,7 +230,7 @@ def run_sweep(notebook: str | Path, grid: Grid, out: str | Path, *, jobs: int = 
         result.skipped = [c.name for c in plan.combinations if c not in pending]
         gpus = gpu_count() if pending and backend == "local" else 0
         jobs = min(jobs, len(pending)) if jobs else default_jobs(len(pending), gpus)
-        threads = max(1, cores() // max(jobs, 1))
+        threads = max(1, affinity_cores() // max(jobs, 1))
         if progress and pending:
             print(f"sweep: {len(pending)} of {len(plan.combinations)} combinations to run, "
                   f"{_where(backend, scheduler, jobs, threads, gpus)}; output in {plan.out}")

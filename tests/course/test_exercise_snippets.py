@@ -3,10 +3,11 @@
 Exercise instructions put the code a student is told to run in fenced ```python blocks of markdown cells
 (code meant only to be read goes in ```text). For each notebook (the numbered ones and the sweep targets) this
 test appends those blocks, in order, as code cells at its end, executes it in the smoke profile, and fails
-with each cell that raised: a snippet with its text and error, or the notebook's own cell. This is how
-`make test` executes the notebooks (once each, snippets included), with their defaults, as a student runs
-them; what a notebook leaves off by default (01's and 02's comparisons, 06's simple GAN) runs in CI's full-profile
-pass (``tests/course/test_full_profile.py``, ``PARAMETERS``).
+with each cell that raised: a snippet with its text and error, or the notebook's own cell. `make test`
+executes each notebook once with its defaults, as a student first runs it (``test_the_notebook_runs``); CI's
+`make test-snippets` executes it again with its snippets (marked ``snippets`` and deselected by default: they
+train about thirty more runs). What a notebook leaves off by default (01's and 02's comparisons, 06's simple
+GAN) runs in CI's full-profile pass (``tests/course/test_full_profile.py``, ``PARAMETERS``).
 
 Runs go to the checkout's runs/ (or the ``$GANCOURSE_RUNS`` the suite was started with), so a second
 `make test` resumes the finished runs instead of training them again.
@@ -137,7 +138,18 @@ def test_a_broken_notebook_cell_is_reported_as_the_notebooks_own(tmp_path):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_the_notebook_runs(path, smoke_environment):
+    """`make test`: the notebook top to bottom with its defaults, as a student first runs it."""
+    reports = failures(execute(load_notebook_node(str(path)), path.parent))
+    assert not reports, f"{path.name}:\n\n" + "\n\n".join(reports)
+
+
+@pytest.mark.notebook
+@pytest.mark.snippets
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_the_notebook_and_its_exercise_snippets_run(path, smoke_environment):
+    """`make test-snippets`: the notebook again with its exercise snippets at the end. Its own runs resume
+    from `make test`'s when both use the same runs/ folder, so mostly the snippets' own trainings cost."""
     snippets = extract_snippets(json.loads(path.read_text()))
     notebook = load_notebook_node(str(path))  # nbformat.read, with the empty tags papermill's injection looks for
     notebook = with_snippets(notebook, snippets)

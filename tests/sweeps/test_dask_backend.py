@@ -117,10 +117,10 @@ def test_dask_backend_runs_the_sweep_isolates_the_failure_and_resumes(tmp_path):
     assert list(result.failed) == ["a-3"]
     assert "ValueError: combination a=3 fails on purpose" in result.failed["a-3"]
     assert list(collect(out).set_index("a")["fid"].dropna()) == pytest.approx([10.5, 20.5])
-    from gancourse.sweeps.processes import cores
+    from gancourse.cpu_threads import affinity_cores
 
     # each of the 2 workers' combinations gets half the cores
-    assert json.loads((out / "a-1" / "status.json").read_text())["threads"] == str(max(1, cores() // 2))
+    assert json.loads((out / "a-1" / "status.json").read_text())["threads"] == str(max(1, affinity_cores() // 2))
     # the cluster, its workers and every notebook process are gone
     assert {p.pid for p in psutil.Process().children(recursive=True)} - before == set()
 
