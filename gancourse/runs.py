@@ -23,6 +23,7 @@ from .files import FileLock, write_json_atomic, write_text_atomic
 
 TIMING_FILE = "timing.json"  # the seconds per phase of training (engine.phase_times)
 
+
 class RunFileDamaged(UserError):
     """A run directory's config.json cannot be read back (cut short, empty, not a JSON object)."""
 

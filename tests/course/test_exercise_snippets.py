@@ -149,7 +149,8 @@ def test_the_notebook_runs(path, smoke_environment):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_the_notebook_and_its_exercise_snippets_run(path, smoke_environment):
     """`make test-snippets`: the notebook again with its exercise snippets at the end. Its own runs resume
-    from `make test`'s when both use the same runs/ folder, so mostly the snippets' own trainings cost."""
+    from `make test`'s when both use the same runs/ folder, so mostly the snippets' own trainings cost; run it
+    after ``test_the_notebook_runs``, not beside it (two kernels cannot train into one run folder at once)."""
     snippets = extract_snippets(json.loads(path.read_text()))
     notebook = load_notebook_node(str(path))  # nbformat.read, with the empty tags papermill's injection looks for
     notebook = with_snippets(notebook, snippets)
