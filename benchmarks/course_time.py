@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gancourse.course.runner import course_notebooks
-from gancourse.engine.phase_times import TIMING_FILE, read_phase_times
+from gancourse.engine.phase_times import read_phase_times
+from gancourse.runs import TIMING_FILE
 
 COLUMNS = ("steps", "evaluation", "samples", "checkpoints", "logging")  # the phases shown; start-up goes to other
 HEADER = ("notebook", "profile", "caches", "load", "status", "wall s", "steps s", "eval s", "samples s",

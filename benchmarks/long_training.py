@@ -173,16 +173,15 @@ def main() -> None:
     options = {"style": args.style, "size": args.size}
     paintings = load_dataset("wikiart", "train", **options)
     held_out = load_dataset("wikiart", "test", **options)
-    every = torch.cat([to_unit_range(paintings.images), to_unit_range(held_out.images)])
-    held = to_unit_range(held_out.images)
+    training, held = to_unit_range(paintings.images), to_unit_range(held_out.images)
+    every = torch.cat([training, held])
     evaluator = feature_evaluator(paintings, test=held_out, n=len(held_out))
     resnet = RandomResNet(held)
-    some_training = to_unit_range(paintings.images[torch.randperm(len(paintings),
-                                                   generator=torch.Generator().manual_seed(0))[:len(held)]])
+    some_training = training[torch.randperm(len(training), generator=torch.Generator().manual_seed(0))[:len(held)]]
     floor = {**evaluator.floor, "resnet_kid_floor": resnet.kid(some_training), "grid2": checkerboard_energy(every),
              "grid8": checkerboard_energy(every, period=8)}
     real = {"evaluator": evaluator, "resnet": resnet, "all": every,
-            "copying": Copying(evaluator, to_unit_range(paintings.images), held)}
+            "copying": Copying(evaluator, training, held)}
     save_grid(every[:64], out / "real.png", 8)
     rows = []
     for item in args.generators:

@@ -21,14 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from ..files import write_json_atomic
-from ..runs import TIMING_FILE
 
 PHASES = ("startup", "steps", "logging", "samples", "checkpoints", "evaluation")
 Method = TypeVar("Method", bound=Callable[..., Any])
-
-
-def timing_path(run_dir: str | Path) -> Path:
-    return Path(run_dir) / TIMING_FILE
 
 
 def read_phase_times(path: str | Path) -> dict[str, float]:

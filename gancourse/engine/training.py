@@ -44,7 +44,7 @@ from . import distributed
 from .config_schema import SCHEMA, read_config
 from .divergence import non_finite_weights, stop_if_diverged, stop_if_weights_diverged
 from .dry_run import sittings
-from .phase_times import PhaseClock, timed, timing_path
+from .phase_times import PhaseClock, timed
 from .spec import Loop, resume_differences
 
 Hook = Callable[[str, dict[str, Any]], None]  # (event, info with step, run, recipe): "log", "sample", "eval", "end"
@@ -320,7 +320,7 @@ class Training:
     def start_steps(self) -> None:
         """Start-up is over: the steps begin (a resumed run's phase times carry on from its earlier sittings)."""
         if self.main and self.elapsed_before:
-            self.clock.continue_from(timing_path(self.run.path))
+            self.clock.continue_from(self.run.timing_path)
         self.grid_time = self.save_time = self.elapsed_before  # a resumed run's last grid and checkpoint
         self.clock.switch("steps")  # the loop's own bookkeeping counts with the steps
 
@@ -397,7 +397,7 @@ class Training:
         if self.world > 1:
             state["ranks"] = ranks
         save_rotating(state, self.run.last_checkpoint, self.run.previous_checkpoint)
-        self.clock.write(timing_path(self.run.path), self.step_count)  # the phase times up to this checkpoint
+        self.clock.write(self.run.timing_path, self.step_count)  # the phase times up to this checkpoint
 
     def emit(self, event: str, **info: Any) -> None:
         if self.main:
@@ -422,6 +422,6 @@ class Training:
         wall = self.elapsed()
         with self.clock.phase("samples"):  # the hooks' last drawing (LiveView's figure)
             self.emit("end", metrics=self.metrics, wall_time=wall)
-        timing = self.clock.write(timing_path(run.path), step) if self.main else self.clock.totals()
+        timing = self.clock.write(run.timing_path, step) if self.main else self.clock.totals()
         distributed.barrier()  # every rank returns once rank 0 has written the run directory
         return FitResult(run, step, wall, self.stopped_by, self.metrics, timing)

@@ -16,13 +16,13 @@ from benchmarks.course_time import (
     read_markdown,
     write_markdown,
 )
-from gancourse.engine.phase_times import timing_path
+from gancourse.runs import RunDir
 
 
 def fake_run(folder, ended_at: float | None = None, **phases):
     """A run folder whose timing.json holds ``phases``, last written at ``ended_at`` (seconds since the epoch)."""
     folder.mkdir(parents=True)
-    path = timing_path(folder)
+    path = RunDir(folder).timing_path
     path.write_text(json.dumps({"phases": phases, "total": sum(phases.values()), "step": 10}))
     if ended_at is not None:
         os.utime(path, (ended_at, ended_at))
@@ -33,7 +33,7 @@ def test_phase_totals_sum_every_run_of_the_notebook_and_skip_damaged_files(tmp_p
              startup=2.0)
     fake_run(tmp_path / "03_mode_collapse" / "quick-b" / "nested", ended_at=1010.0, steps=5.0, evaluation=3.0)
     (tmp_path / "broken").mkdir()
-    timing_path(tmp_path / "broken").write_text("{cut sh")
+    RunDir(tmp_path / "broken").timing_path.write_text("{cut sh")
     totals, runs = phase_totals(tmp_path)
     assert totals == {"steps": 15.0, "samples": 1.0, "checkpoints": 0.5, "startup": 2.0, "evaluation": 3.0}
     assert runs == 3

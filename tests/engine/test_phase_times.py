@@ -4,7 +4,8 @@ import time
 import pytest
 
 from gancourse.engine import phase_times
-from gancourse.engine.phase_times import PHASES, PhaseClock, read_phase_times, timing_path
+from gancourse.engine.phase_times import PHASES, PhaseClock, read_phase_times
+from gancourse.runs import RunDir
 
 from ..helpers import fit_blobs
 
@@ -30,7 +31,7 @@ def test_every_phase_is_timed_and_the_phases_add_up_to_at_most_the_wall_clock(tm
     assert timing["steps"] > 0 and timing["samples"] > 0 and timing["checkpoints"] > 0 and timing["startup"] > 0
     assert timing["evaluation"] >= 0.05  # the evaluator's sleep is charged to evaluation, not to the steps
     assert sum(timing.values()) > 0.5 * wall  # fit's own time is nearly all of the call
-    record = json.loads(timing_path(result.run.path).read_text())
+    record = json.loads(RunDir(result.run.path).timing_path.read_text())
     assert record["step"] == 12 and record["sittings"] == 1
     assert record["phases"] == pytest.approx(timing, abs=1e-3)
     assert record["total"] == pytest.approx(sum(timing.values()), abs=1e-3)
@@ -39,7 +40,7 @@ def test_every_phase_is_timed_and_the_phases_add_up_to_at_most_the_wall_clock(tm
 def test_a_resumed_run_adds_its_sitting_to_the_earlier_ones(tmp_path):
     first, first_wall = timed_fit(tmp_path / "r", 10, sample_every=5)
     second, second_wall = timed_fit(tmp_path / "r", 20, sample_every=5)
-    record = json.loads(timing_path(second.run.path).read_text())
+    record = json.loads(RunDir(second.run.path).timing_path.read_text())
     assert record["sittings"] == 2 and record["step"] == 20
     for phase in ("startup", "steps", "samples", "checkpoints"):
         assert second.timing[phase] > first.timing[phase], phase  # both sittings did some of each
@@ -49,7 +50,7 @@ def test_a_resumed_run_adds_its_sitting_to_the_earlier_ones(tmp_path):
 
 def test_each_checkpoint_records_the_phase_times_up_to_it(tmp_path):
     result = fit_blobs(tmp_path / "r", 10, sample_every=5)
-    path = timing_path(result.run.path)
+    path = RunDir(result.run.path).timing_path
     path.unlink()
     result = fit_blobs(tmp_path / "r", 15, sample_every=5)  # resumed: no earlier times known, this sitting's kept
     assert json.loads(path.read_text())["step"] == 15 and result.timing["steps"] > 0
@@ -57,9 +58,9 @@ def test_each_checkpoint_records_the_phase_times_up_to_it(tmp_path):
 
 def test_a_damaged_timing_file_does_not_stop_a_resume(tmp_path):
     result = fit_blobs(tmp_path / "r", 10, sample_every=5)
-    timing_path(result.run.path).write_text("{not json")
+    RunDir(result.run.path).timing_path.write_text("{not json")
     resumed = fit_blobs(tmp_path / "r", 15, sample_every=5)
-    assert resumed.step == 15 and read_phase_times(timing_path(resumed.run.path))["steps"] > 0
+    assert resumed.step == 15 and read_phase_times(RunDir(resumed.run.path).timing_path)["steps"] > 0
 
 
 def test_a_phase_inside_another_is_charged_to_the_inner_one_only(monkeypatch):
