@@ -21,7 +21,10 @@ Trainings (``--only``; names combine with ``+``, e.g. ``nearest+b128``):
 - w48: width 48 in G and D; d64: width 64 in D only; g48: width 48 in G only;
 - sn: spectral norm in D instead of batch norm (``d_norm="spectral"``, Miyato et al. 2018); hinge-sn: that and
   the hinge loss (SNGAN's discriminator);
-- pack2 / pack4: D judges 2 / 4 samples at once (PacGAN).
+- pack2 / pack4: D judges 2 / 4 samples at once (PacGAN);
+- bf16: the steps under bfloat16 autocast (``GANCOURSE_CPU_BF16=1``; the CPU must have AVX512_BF16 or AMX, else
+  the benchmark stops): its cost ratio gives it more steps for the same CPU time, so the table says whether the
+  faster arithmetic buys quality or loses it.
 
 Every training also keeps exponential moving averages of G (``gancourse.ema.EMA``, half-lives ``--ema`` in
 images) beside the raw G; they change nothing in training, so one run scores the raw G and each EMA of G at
@@ -54,12 +57,14 @@ there, so the benchmark can be stopped, continued and run as two processes with 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -71,7 +76,7 @@ from step_costs import cost_ratios  # noqa: E402  (benchmarks/, the script's own
 
 from gancourse.checkpoints import load_training_checkpoint  # noqa: E402
 from gancourse.data import BatchStream, ImageSet, load_dataset, to_unit_range  # noqa: E402
-from gancourse.devices import seed_everything  # noqa: E402
+from gancourse.devices import cpu_bf16_supported, seed_everything  # noqa: E402
 from gancourse.ema import EMA  # noqa: E402
 from gancourse.engine.sampling import sample_generator  # noqa: E402
 from gancourse.engine.training import Loop, fit  # noqa: E402
@@ -89,7 +94,7 @@ PARTS: dict[str, dict] = {  # "batch" is the batch size, "decay" the LR schedule
     "lr1e-3": {"lr_g": 1e-3, "lr_d": 1e-3}, "beta0": {"beta1": 0.0}, "decay": {"decay": 0.5},
     "w48": {"g_width": 48, "d_width": 48}, "d64": {"d_width": 64}, "g48": {"g_width": 48},
     "sn": {"d_norm": "spectral"}, "hinge-sn": {"loss": "hinge", "d_norm": "spectral"},
-    "pack2": {"pack": 2}, "pack4": {"pack": 4},
+    "pack2": {"pack": 2}, "pack4": {"pack": 4}, "bf16": {},  # bf16: the arithmetic (bf16_steps), no option
 }
 # Parts that change only numbers the step uses, not the work it does: a training costs what it costs without them.
 COST_FREE = ("lr2e-4", "ttur", "lr1e-3", "beta0", "decay")
@@ -98,6 +103,24 @@ COST_FREE = ("lr2e-4", "ttur", "lr1e-3", "beta0", "decay")
 def cost_twin(name: str) -> str:
     """The training whose cost per step ``name`` shares: ``name`` without its COST_FREE parts."""
     return "+".join(part for part in name.split("+") if part not in COST_FREE) or "today"
+
+
+@contextlib.contextmanager
+def bf16_steps(name: str) -> Iterator[None]:
+    """Steps inside this block run under CPU bfloat16 autocast when ``name`` has the ``bf16`` part (the recipe asks
+    ``gancourse.devices.autocast`` at every step, which reads ``GANCOURSE_CPU_BF16``), in fp32 otherwise."""
+    wanted = "bf16" in name.split("+")
+    if wanted and not cpu_bf16_supported():
+        sys.exit("the bf16 trainings need a CPU with AVX512_BF16 or AMX; this one has neither")
+    before = os.environ.get("GANCOURSE_CPU_BF16")
+    os.environ["GANCOURSE_CPU_BF16"] = "1" if wanted else "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["GANCOURSE_CPU_BF16"]
+        else:
+            os.environ["GANCOURSE_CPU_BF16"] = before
 
 
 def training_options(name: str) -> tuple[dict, int, float]:
@@ -143,6 +166,11 @@ class TrackedDCGAN(DCGAN):
             e.load_state_dict(state["extra_emas"][str(h)])
 
 
+def _bf16_step(name: str, model: DCGAN, stream: BatchStream) -> None:
+    with bf16_steps(name):
+        model.step(stream.next())
+
+
 def step_costs(data: ImageSet, names: list[str], rounds: int, steps: int) -> tuple[float, dict[str, float]]:
     """CPU seconds per step of ``today`` (median over rounds) and each training's median cost ratio to it
     within a round, all measured in interleaved rounds in this process (one thread)."""
@@ -152,7 +180,7 @@ def step_costs(data: ImageSet, names: list[str], rounds: int, steps: int) -> tup
         for name in names:
             options, batch, _ = training_options(name)
             model, stream = DCGAN(DCGAN.config_for(data, **options)), BatchStream(data, batch, "cpu", seed=0)
-            steppers[name] = lambda m=model, s=stream: m.step(s.next())
+            steppers[name] = lambda m=model, s=stream, n=name: _bf16_step(n, m, s)
         return cost_ratios(steppers, rounds, steps, clock=time.process_time)
 
 
@@ -387,7 +415,8 @@ def main() -> None:
             seed_everything(seed)
             recipe = TrackedDCGAN(DCGAN.config_for(train, **options), args.ema, decay, steps[name])
             start, cpu = time.perf_counter(), time.process_time()
-            fit(recipe, train, run_dir, Loop(steps=steps[name], batch_size=batch, seed=seed), progress=False)
+            with bf16_steps(name):
+                fit(recipe, train, run_dir, Loop(steps=steps[name], batch_size=batch, seed=seed), progress=False)
             train_s, train_cpu_s = time.perf_counter() - start, time.process_time() - cpu
             for variant, h in todo.items():
                 g = recipe.G if h is None else recipe.extra_emas[h].model

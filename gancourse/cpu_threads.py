@@ -4,8 +4,8 @@ With 2 cores, 2 OpenMP threads and one busy neighbour, every parallel region wai
 its core with the neighbour, so training slows ~3x. ``GANCOURSE_THREADS`` says what to do:
 
 - ``auto``: one thread per usable core (CPU affinity and cgroup quota), fixed for the whole process;
-- ``adaptive``: start there, and let a :class:`ThreadGovernor` (called at log time) drop to the cores other
-  processes leave free, and go back up when they free them;
+- ``adaptive``: start there, and let a :class:`ThreadGovernor` (asked before each training step) drop to the
+  cores other processes leave free, and go back up when they free them;
 - a number: that many threads, fixed;
 - ``,passive`` after any of these (``auto,passive``): OpenMP threads sleep instead of spinning while they wait.
 
@@ -19,7 +19,8 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,24 @@ def wait_policy_set_in_time() -> bool:
     loaded, or by the user in the environment (``OMP_WAIT_POLICY=PASSIVE``)."""
     set_by_user = _environment_at_start.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
     return set_by_user or _torch_first[:1] == [False]
+
+
+_blas: list = []  # the threadpoolctl controller, made on first use (it lists the BLAS libraries loaded by then)
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """NumPy's and SciPy's BLAS (OpenBLAS in their wheels) compute on the calling thread inside this block.
+
+    For small matrices (the metrics' few hundred features) a second pool of spinning threads beside torch's
+    OpenMP threads only makes the two pools wait on each other: an evaluation's FIDs took ten times longer
+    with two BLAS threads than with one on 2 cores, idle or not (docs/performance.md, "CPU threads").
+    """
+    if not _blas:
+        from threadpoolctl import ThreadpoolController  # after NumPy and SciPy have loaded their BLAS
+        _blas.append(ThreadpoolController())
+    with _blas[0].limit(limits=1, user_api="blas"):
+        yield
 
 
 def affinity_cores() -> int:
@@ -176,7 +195,7 @@ def cores_taken(others: float, taken: int, n_cores: int) -> int:
 class ThreadGovernor:
     """Sets the intra-op threads to the cores other processes leave free, re-read every ``interval`` seconds.
 
-    ``tick()`` is cheap and may be called as often as wanted (the training loop calls it at log time). It
+    ``tick()`` is cheap and may be called as often as wanted (the training loop calls it before every step). It
     stands down for good when someone else changes the thread count (``get_threads`` differs from what it
     set): a caller that pins threads owns them. ``ceiling``: most threads it ever uses.
     """

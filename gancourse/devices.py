@@ -88,7 +88,7 @@ def configure_cpu_threads(setting: ThreadSetting | None = None) -> ThreadSetting
 
 
 def govern_threads() -> int | None:
-    """The training loop's hook (at log time): under ``GANCOURSE_THREADS=adaptive``, fit torch's threads to the
+    """The training loop's hook (before each step): under ``GANCOURSE_THREADS=adaptive``, fit torch's threads to the
     cores other processes leave free (:class:`~gancourse.cpu_threads.ThreadGovernor`); the new count if it
     changed. Nothing under any other setting, and nothing off Linux (no /proc/stat)."""
     governor = _governor()  # made with its first reading, so the first tick waits out its interval

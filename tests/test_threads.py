@@ -3,8 +3,11 @@ the adaptive governor's decisions from /proc/stat readings, and bf16 autocast on
 
 from __future__ import annotations
 
+import importlib
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -128,11 +131,13 @@ def test_a_number_is_applied_and_auto_never_raises_a_pinned_count(fresh_threads,
     assert torch.get_num_threads() == 1  # more threads than the quota allows: lowered
 
 
-def test_the_training_loop_calls_the_governor_at_log_time(tmp_path, monkeypatch):
+def test_the_training_loop_asks_the_governor_before_every_step(tmp_path, monkeypatch):
+    # Not only at log time: beside a busy program, ten steps on too many threads can take longer than the
+    # governor's reading stays fresh, and the run would stay slow for its first minute.
     calls = []
     monkeypatch.setattr("gancourse.engine.training.govern_threads", lambda: calls.append(1))
-    fit_blobs(tmp_path / "run", 6, log_every=2)
-    assert len(calls) == 3
+    fit_blobs(tmp_path / "run", 6, log_every=3)
+    assert len(calls) == 6
 
 
 # -- the governor's decisions ----------------------------------------------------------------------------------
@@ -308,6 +313,23 @@ def test_cpu_autocast_falls_back_to_fp32_without_the_flag(monkeypatch):
         _matmul_dtype()
 
 
+def test_the_mnist_benchmarks_bf16_trainings_step_under_autocast_and_the_others_do_not(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))  # as the script runs
+    mnist_budget = importlib.import_module("mnist_budget")
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: {"avx2", "avx512_bf16"})
+    monkeypatch.delenv("GANCOURSE_CPU_BF16", raising=False)
+    with mnist_budget.bf16_steps("sn+b32+bf16"):
+        assert _matmul_dtype() == torch.bfloat16
+    with mnist_budget.bf16_steps("sn+b32"):
+        assert _matmul_dtype() == torch.float32
+    assert "GANCOURSE_CPU_BF16" not in os.environ  # the caller's environment as it was
+    assert mnist_budget.cost_twin("sn+b32+bf16") == "sn+b32+bf16"  # bf16 changes the cost: measured, not shared
+    assert mnist_budget.training_options("sn+bf16") == mnist_budget.training_options("sn")
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: {"avx2"})
+    with pytest.raises(SystemExit, match="AVX512_BF16 or AMX"), mnist_budget.bf16_steps("bf16"):
+        pass
+
+
 # -- benchmarks/cpu_levers.py: its bookkeeping (its timings are the lead's to take, alone on the machine) ------
 
 def test_each_lever_setting_gets_only_its_own_environment(monkeypatch):
@@ -352,3 +374,27 @@ def test_giving_a_core_up_is_said_once_with_how_to_keep_runs_exact(fresh_threads
     assert [devices.govern_threads() for _ in range(4)] == [1, None, 2, 1]
     said = capsys.readouterr().err.splitlines()
     assert len(said) == 1 and "training on 1 thread" in said[0] and "GANCOURSE_THREADS=auto" in said[0]
+
+
+def test_the_metrics_compute_on_one_blas_thread_and_give_the_pool_back(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from gancourse.metrics import scores
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    seen = []
+    real_sqrtm = scores.linalg.sqrtm
+    monkeypatch.setattr(scores.linalg, "sqrtm", lambda m: (seen.append(blas_threads()), real_sqrtm(m))[1])
+    before = blas_threads()
+    a, b = torch.randn(200, 8), torch.randn(200, 8)
+    assert scores.fid_from_features(a, b) > 0
+    assert seen == [{1}]
+    assert blas_threads() == before  # the caller's own NumPy work keeps its pool
+    wide = scores.SMALL_FEATURES + 1  # Inception-sized features are worth the pool
+    scores.fid_from_features(torch.randn(wide + 50, wide), torch.randn(wide + 50, wide))
+    assert seen[-1] == before
+    with cpu_threads.one_blas_thread():
+        assert blas_threads() == {1}
+    assert blas_threads() == before

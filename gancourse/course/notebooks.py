@@ -106,7 +106,7 @@ MANIFEST: tuple[Notebook, ...] = (
                    Task("KID from features", "check_kid", "kid")),
         largest_full_run=LargestRun("dcgan", 64, {"lr_g": 5e-4, "lr_d": 5e-4, "ema": 5000.0}),
         builds="the smallest DCGAN that works", measures="FID over training vs the real floor",
-        times=Times("2 min 0 s (measured); 5 min with compare (measured)", "a few min"),
+        times=Times("1 min 35 s (measured); 5 min with compare (measured)", "a few min"),
     ),
     Notebook(
         "02_wikiart_dcgan.ipynb", "WikiArt DCGAN", datasets=(("wikiart", {"style": "Impressionism"}),),
@@ -130,7 +130,7 @@ MANIFEST: tuple[Notebook, ...] = (
         largest_full_run=LargestRun("dcgan", 32, {"image_size": 64, "channels": 3, "nz": 100, "g_width": 64,
                                                   "d_width": 64, "d_norm": "spectral"}),
         builds="colour paintings at 64–256 px, balancing G and D", measures="FID/KID in a paintings feature space",
-        times=Times("2 min 40 s (measured); 9 min 40 s with compare (measured)", "about 30 min"),
+        times=Times("2 min 26 s (measured); 9 min 40 s with compare (measured)", "about 30 min"),
     ),
     Notebook(
         "03_mode_collapse.ipynb", "Mode collapse", datasets=(("mnist", {}), ("stacked-mnist", {})),
@@ -151,7 +151,7 @@ MANIFEST: tuple[Notebook, ...] = (
         largest_full_run=LargestRun("wgan-gp", 64, {"channels": 3, "d_width": 8, "lr_g": 1e-3, "lr_d": 2e-4,
                                                     "n_critic": 2, "track_grad_norm": False}),
         builds="collapse on purpose, then cures", measures="modes covered, KL, precision/recall",
-        times=Times("4 min 38 s (measured)", "about 15 min"),
+        times=Times("3 min 43 s (measured)", "about 15 min"),
     ),
     Notebook(
         "04_wgan_gp.ipynb", "WGAN and WGAN-GP", datasets=(("mnist", {}),), lessons=("critic_plots",),
@@ -169,7 +169,7 @@ MANIFEST: tuple[Notebook, ...] = (
                    Task("WGAN-GP training step", "check_critic_step", "WGANGP")),
         largest_full_run=LargestRun("wgan-gp", 64),
         builds="a critic, clipping vs gradient penalty", measures="critic estimate vs FID correlation",
-        times=Times("4 min 45 s (measured)", "about 50 min"),
+        times=Times("4 min 5 s (measured)", "about 50 min"),
     ),
     Notebook(
         "05_quickdraw_cgan.ipynb", "Quick Draw cGAN", datasets=(("quickdraw", {"categories": "COURSE"}),),
@@ -187,7 +187,7 @@ MANIFEST: tuple[Notebook, ...] = (
                    Task("projection discriminator's logits", "check_projection_logits", "projection_logits")),
         largest_full_run=LargestRun("cgan", 64, {"n_classes": 10}),
         builds="a conditional GAN on data larger than memory", measures="conditional accuracy per class",
-        times=Times("92 s (measured)", "a few min"),
+        times=Times("66 s (measured)", "a few min"),
     ),
     Notebook(
         "06_monet_cyclegan.ipynb", "Monet ↔ photo CycleGAN", datasets=(("monet2photo", {}),),
@@ -207,7 +207,7 @@ MANIFEST: tuple[Notebook, ...] = (
         largest_full_run=LargestRun("cyclegan", 1, {"domain_a": "monet", "domain_b": "photo",
                                                     "constant_steps": 5000, "decay_steps": 5000}),
         builds="unpaired translation", measures="FID of translated photos",
-        times=Times("5 min 4 s (measured); 10 min 22 s with baseline (measured)", "20–30 min"),
+        times=Times("4 min 35 s (measured); 10 min 22 s with baseline (measured)", "20–30 min"),
     ),
     Notebook(
         "07_hyperparameter_sweeps.ipynb", "Hyperparameter sweeps", datasets=(("fashion-mnist", {}),),
@@ -216,7 +216,7 @@ MANIFEST: tuple[Notebook, ...] = (
         # trains through its sweep target: the widest generator of its grids
         largest_full_run=LargestRun("dcgan", 64, {"g_width": 128, "d_width": 64, "dropout": 0.5}),
         builds="a papermill grid scored by metrics", measures="metric ranking vs eye scores",
-        times=Times("4 min 42 s (measured)", "5–10 min"),
+        times=Times("4 min 1 s (measured)", "5–10 min"),
     ),
     Notebook(  # notebook 07's sweep target: one run per combination
         "sweep_targets/fashion_dcgan.ipynb", "Fashion-MNIST DCGAN (a sweep target)",

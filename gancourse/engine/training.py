@@ -340,6 +340,9 @@ class Training:
 
     def step(self) -> None:
         """One step of the recipe; a non-finite loss stops the run before anything of it is saved."""
+        # GANCOURSE_THREADS=adaptive: threads follow the cores others leave free. Asked before every step (it looks
+        # at the load every 2 s): beside a busy program a step on too many threads can take seconds.
+        govern_threads()
         with self.networks.active():
             scalars = self.recipe.step(self.stream.next())
         distributed.sync_extra_state(self.recipe)
@@ -353,7 +356,6 @@ class Training:
     @timed("logging")
     def log(self) -> None:
         """The losses averaged over the logging window (and the ranks) into history.jsonl and the bar."""
-        govern_threads()  # GANCOURSE_THREADS=adaptive: threads follow the cores others leave free
         means = distributed.mean_over_ranks({k: v / self.count for k, v in self.sums.items()})
         if self.main:
             self.run.append_history({"step": self.step_count, "time": round(self.now, 3),

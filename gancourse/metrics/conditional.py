@@ -162,6 +162,10 @@ class ConditionalEvaluator:
             self.real_spread.append(mean_distance(features))
             self.real_accuracy[name] = float((pred == c).float().mean())
             self.floor_features.append(self._embed(train, _class_rows(train, c, len(test_rows), g))[0])
+        # The floors (real against real) are the same at every evaluation: computed once.
+        self.fid_floors = {name: fid_from_features(real, floor) for name, real, floor
+                           in zip(self.class_names, self.real_features, self.floor_features, strict=True)}
+        self.fid_floor = fid_from_features(torch.cat(self.real_features), torch.cat(self.floor_features))
         self.n_per_class = n_per_class
         self.seed = seed
         if not 0.0 <= collapse_below < 1.0:
@@ -184,22 +188,21 @@ class ConditionalEvaluator:
         """Scores float images in [-1, 1] drawn for ``labels``."""
         features, predicted = self.judge.embed(images)
         accuracy, per_class, confusion = conditional_accuracy(predicted, labels, self.num_classes)
-        fids, floors, precision, recall, spread = {}, {}, {}, {}, {}
+        fids, precision, recall, spread = {}, {}, {}, {}
         for c, name in enumerate(self.class_names):
             mine = features[labels == c]
             fids[name] = fid_from_features(self.real_features[c], mine) if len(mine) > 1 else float("nan")
-            floors[name] = fid_from_features(self.real_features[c], self.floor_features[c])
             enough = len(mine) > 3 and len(self.real_features[c]) > 3  # k = 3 neighbours define the manifolds
             precision[name], recall[name] = (precision_recall(self.real_features[c], mine) if enough
                                              else (float("nan"), float("nan")))
             spread[name] = mean_distance(mine) / self.real_spread[c] if len(mine) > 1 else float("nan")
-        real_all = torch.cat(self.real_features)
         return ConditionalReport(
             class_names=self.class_names, accuracy=accuracy,
             per_class_accuracy=dict(zip(self.class_names, map(float, per_class), strict=True)),
-            per_class_fid=fids, per_class_fid_floor=floors, real_accuracy=dict(self.real_accuracy),
-            fid=fid_from_features(real_all, features),
-            fid_floor=fid_from_features(real_all, torch.cat(self.floor_features)),
+            per_class_fid=fids, per_class_fid_floor=dict(self.fid_floors),
+            real_accuracy=dict(self.real_accuracy),
+            fid=fid_from_features(torch.cat(self.real_features), features),
+            fid_floor=self.fid_floor,
             confusion=confusion, per_class_precision=precision, per_class_recall=recall,
             per_class_spread=spread, collapse_below=self.collapse_below)
 

@@ -38,7 +38,10 @@ class Evaluator:
 
     def score(self, fake: torch.Tensor) -> dict[str, float]:
         """Metrics for float images in [-1, 1] (N, C, H, W)."""
-        features, pred = self.judge.embed(fake)
+        return self.score_embedded(*self.judge.embed(fake))
+
+    def score_embedded(self, features: torch.Tensor, pred: torch.Tensor) -> dict[str, float]:
+        """Metrics for samples the judge has embedded already: their features and predicted classes."""
         precision, recall = precision_recall(self.real_features, features)
         scores = {"fid": fid_from_features(self.real_features, features),
                   "kid": kid_from_features(self.real_features, features),

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
 import torch
 from scipy import linalg
 
+from ..cpu_threads import one_blas_thread
+
+# Up to this many features the BLAS work is too small for a thread pool of its own, which would only wait on
+# torch's threads (docs/performance.md, "CPU threads"); Inception's 2048 features are worth the pool.
+SMALL_FEATURES = 512
+
 
 def _np64(x: torch.Tensor | np.ndarray) -> np.ndarray:
     return x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, np.float64)
 
 
+def _blas_threads_for(features: int) -> contextlib.AbstractContextManager:
+    return one_blas_thread() if features <= SMALL_FEATURES else contextlib.nullcontext()
+
+
 def fid_from_features(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (Heusel et al. 2017)."""
     a, b = _np64(a), _np64(b)
+    with _blas_threads_for(a.shape[1]):
+        return _frechet(a, b)
+
+
+def _frechet(a: np.ndarray, b: np.ndarray) -> float:
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     with warnings.catch_warnings():
@@ -43,12 +59,13 @@ def kid_from_features(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray
     m = min(subset_size, len(a), len(b))
     d = a.shape[1]
     scores = []
-    for _ in range(subsets):
-        x = a[rng.choice(len(a), m, replace=False)]
-        y = b[rng.choice(len(b), m, replace=False)]
-        kxx, kyy, kxy = [(p @ q.T / d + 1) ** 3 for p, q in ((x, x), (y, y), (x, y))]
-        mmd = ((kxx.sum() - np.trace(kxx)) + (kyy.sum() - np.trace(kyy))) / (m * (m - 1)) - 2 * kxy.mean()
-        scores.append(mmd)
+    with _blas_threads_for(d):
+        for _ in range(subsets):
+            x = a[rng.choice(len(a), m, replace=False)]
+            y = b[rng.choice(len(b), m, replace=False)]
+            kxx, kyy, kxy = [(p @ q.T / d + 1) ** 3 for p, q in ((x, x), (y, y), (x, y))]
+            mmd = ((kxx.sum() - np.trace(kxx)) + (kyy.sum() - np.trace(kyy))) / (m * (m - 1)) - 2 * kxy.mean()
+            scores.append(mmd)
     return float(np.mean(scores))
 
 

@@ -58,8 +58,8 @@ class StackedMnistEvaluator(Evaluator):
         self.floor["kl_floor"] = kl_from_uniform(real_modes, judge.num_classes)
 
     def score(self, fake: torch.Tensor) -> dict[str, float]:
-        scores = super().score(fake[: self.n])
-        _, modes = self.judge.embed(fake)
+        features, modes = self.judge.embed(fake)  # once: FID and the rest use the first n of them
+        scores = self.score_embedded(features[: self.n], modes[: self.n])
         scores["modes"] = float(modes_covered(modes, self.num_classes, min_count=1))
         scores["kl_uniform"] = kl_from_uniform(modes, self.num_classes)
         # Per-channel digit spread: a generator can keep all ten digits in each channel yet few combinations.
