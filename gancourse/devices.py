@@ -113,7 +113,10 @@ def settle_threads(work: Callable[[], object], seconds: float = 0.3) -> None:
 
 def _governor() -> ThreadGovernor | None:
     """This process's governor under ``GANCOURSE_THREADS=adaptive`` on Linux (made on first use), else None."""
-    if configure_cpu_threads().mode != "adaptive" or not Path("/proc/stat").is_file():
+    setting = configure_cpu_threads()
+    if "governed" not in _threads:  # decided once per configuration: the training loop asks before every step
+        _threads["governed"] = setting.mode == "adaptive" and Path("/proc/stat").is_file()
+    if not _threads["governed"]:
         return None
     if "governor" not in _threads:
         _threads["governor"] = ThreadGovernor(torch.get_num_threads(), torch.set_num_threads, torch.get_num_threads)
