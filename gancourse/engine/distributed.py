@@ -19,6 +19,7 @@ All communication goes through torch.distributed: DDP for gradients, its collect
 from __future__ import annotations
 
 import contextlib
+import gc
 import inspect
 import os
 from collections.abc import Callable, Iterator
@@ -96,7 +97,11 @@ def barrier() -> None:
 
 
 def cleanup() -> None:
+    """Leave the process group. Networks that were wrapped in DDP hold it through their reducers; they are
+    collected first, while the group and the interpreter are whole: gloo's threads torn down later, at
+    interpreter exit, can abort the process (SIGABRT, "terminate called without an active exception")."""
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
 
 
