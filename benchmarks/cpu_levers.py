@@ -48,7 +48,7 @@ from course_time import busy_neighbour  # noqa: E402
 from gancourse.cpu_threads import usable_cores  # noqa: E402
 from gancourse.data import Batch  # noqa: E402
 from gancourse.data.unpaired import UnpairedBatch  # noqa: E402
-from gancourse.devices import cpu_bf16_requested, cpu_bf16_supported, govern_threads, seed_everything  # noqa: E402
+from gancourse.devices import cpu_bf16_enabled, cpu_bf16_supported, govern_threads, seed_everything  # noqa: E402
 from gancourse.lessons.cyclegan_presets import preset  # noqa: E402
 from gancourse.recipes import DCGAN, WGANGP, CycleGAN, CycleGANConfig, GANConfig, WGANGPConfig  # noqa: E402
 
@@ -62,13 +62,14 @@ SHOWN_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx
 
 def settings(lever: str, cores: int) -> list[dict]:
     """The settings of ``lever``, first the baseline: a name, the process's environment, the step's options."""
-    all_cores = {"GANCOURSE_THREADS": "auto"}
+    all_cores = {"GANCOURSE_THREADS": "auto", "GANCOURSE_CPU_BF16": "0"}  # fp32 unless the bf16 lever says
     if lever == "threads":
-        return [_setting("1 thread", {"GANCOURSE_THREADS": "1"}), _setting(f"all {cores} cores (auto)", all_cores),
-                _setting("adaptive", {"GANCOURSE_THREADS": "adaptive"})]
+        return [_setting("1 thread", {**all_cores, "GANCOURSE_THREADS": "1"}),
+                _setting(f"all {cores} cores (auto)", all_cores),
+                _setting("adaptive", {**all_cores, "GANCOURSE_THREADS": "adaptive"})]
     if lever == "wait":
         return [_setting("spinning (runtime default)", all_cores),
-                _setting("OMP_WAIT_POLICY=PASSIVE", {"GANCOURSE_THREADS": "auto,passive"}),
+                _setting("OMP_WAIT_POLICY=PASSIVE", {**all_cores, "GANCOURSE_THREADS": "auto,passive"}),
                 _setting("GOMP_SPINCOUNT=0", {**all_cores, "GOMP_SPINCOUNT": "0", "KMP_BLOCKTIME": "0"})]
     if lever == "bf16":
         return [_setting("fp32", all_cores), _setting("bf16 autocast", {**all_cores, "GANCOURSE_CPU_BF16": "1"})]
@@ -122,9 +123,10 @@ def in_channels_last(batch):
 
 def measure(options: dict) -> dict:
     """Warm-up seconds and steps/s per repeat of one setting (the environment is already this process's)."""
-    if options["env"].get("GANCOURSE_CPU_BF16") == "1" and not cpu_bf16_requested():
+    if options["env"].get("GANCOURSE_CPU_BF16") == "1" and not cpu_bf16_enabled():
         return {"skipped": "not supported (no AVX512_BF16/AMX)"}
     model, batches = build(options["recipe"], options["seed"])
+    model.cpu_bf16 = True  # whatever the recipe's default: the setting's GANCOURSE_CPU_BF16 decides
     if options["channels_last"]:
         for module in model.modules.values():
             module.to(memory_format=torch.channels_last)

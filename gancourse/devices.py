@@ -155,13 +155,13 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
-def cpu_bf16_requested() -> bool:
-    """``GANCOURSE_CPU_BF16=1`` asks for bfloat16 autocast on the CPU; granted only where the CPU supports it
-    (:func:`cpu_bf16_supported`), so elsewhere the same setting trains in fp32. Off by default until measured
-    no worse in quality (issue 31; benchmarks/cpu_levers.py measures its speed)."""
-    asked = os.environ.get("GANCOURSE_CPU_BF16", "0")
+def cpu_bf16_enabled() -> bool:
+    """bfloat16 autocast on the CPU, for the recipes measured faster and no worse with it (``Recipe.cpu_bf16``):
+    on where the CPU computes bfloat16 natively (:func:`cpu_bf16_supported`); ``GANCOURSE_CPU_BF16=0`` keeps fp32."""
+    asked = os.environ.get("GANCOURSE_CPU_BF16", "1")
     if asked not in ("0", "1"):
-        raise UserError(f"GANCOURSE_CPU_BF16={asked!r}: use 1 (bfloat16 autocast where the CPU supports it) or 0")
+        raise UserError(f"GANCOURSE_CPU_BF16={asked!r}: use 1 (bfloat16 autocast where the CPU supports it, the "
+                        "default) or 0 (fp32)")
     return asked == "1" and cpu_bf16_supported()
 
 
@@ -178,12 +178,12 @@ def seed_everything(seed: int) -> None:
     torch.backends.cudnn.deterministic = True
 
 
-def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
-    """bfloat16 autocast on CUDA (bf16 needs no loss scaler); on the CPU only when ``GANCOURSE_CPU_BF16=1`` and the
-    CPU supports it (:func:`cpu_bf16_requested`); never on MPS, where it costs more than it saves."""
+def autocast(device: torch.device, enabled: bool = True, cpu: bool = True) -> contextlib.AbstractContextManager:
+    """bfloat16 autocast on CUDA (bf16 needs no loss scaler) and, with ``cpu``, on CPUs that compute it natively
+    (:func:`cpu_bf16_enabled`); never on MPS, where it costs more than it saves."""
     if enabled and device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
-    if enabled and device.type == "cpu" and cpu_bf16_requested():
+    if enabled and cpu and device.type == "cpu" and cpu_bf16_enabled():
         return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

@@ -338,6 +338,13 @@ def blob_scorer():
                                       n_per_class=30)
 
 
+@pytest.fixture
+def fp32_steps(monkeypatch) -> None:
+    """Training steps in fp32 on every CPU: a test that checks a step's arithmetic against fp32 computed by hand
+    would otherwise, on a CPU with bfloat16, check bfloat16 autocast (``Recipe.cpu_bf16``) instead."""
+    monkeypatch.setenv("GANCOURSE_CPU_BF16", "0")
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread() -> Iterator[None]:
     """Toy networks gain nothing from a second thread, and on a busy CI machine oversubscribed threads make

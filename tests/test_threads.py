@@ -26,8 +26,9 @@ from gancourse.cpu_threads import (
     read_cpu_times,
 )
 from gancourse.errors import UserError
+from gancourse.recipes import RECIPES
 
-from .helpers import CLI_TINY, fit_blobs
+from .helpers import CLI_TINY, blob_images, fit_blobs, toy_recipe, toy_unpaired
 
 # -- the setting -------------------------------------------------------------------------------------------------
 
@@ -300,17 +301,36 @@ def _matmul_dtype() -> torch.dtype:
         return (torch.ones(4, 4) @ torch.ones(4, 4)).dtype
 
 
-def test_cpu_autocast_falls_back_to_fp32_without_the_flag(monkeypatch):
+def test_cpu_autocast_is_on_where_the_cpu_has_bf16_and_falls_back_to_fp32_elsewhere(monkeypatch):
     monkeypatch.setenv("GANCOURSE_CPU_BF16", "1")
     monkeypatch.setattr(devices, "_cpu_flags", lambda: {"sse4_2", "avx2"})
     assert _matmul_dtype() == torch.float32
     monkeypatch.setattr(devices, "_cpu_flags", lambda: {"avx2", "avx512_bf16"})
     assert _matmul_dtype() == torch.bfloat16
     monkeypatch.setenv("GANCOURSE_CPU_BF16", "0")
-    assert _matmul_dtype() == torch.float32  # off unless asked for
+    assert _matmul_dtype() == torch.float32  # fp32 when asked for
+    monkeypatch.delenv("GANCOURSE_CPU_BF16")
+    assert _matmul_dtype() == torch.bfloat16  # on by default where the CPU has it
     monkeypatch.setenv("GANCOURSE_CPU_BF16", "yes")
     with pytest.raises(UserError, match="GANCOURSE_CPU_BF16='yes'"):
         _matmul_dtype()
+
+
+def test_on_a_bf16_cpu_only_the_recipes_measured_with_it_train_in_bf16(monkeypatch):
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: {"avx2", "avx512_bf16"})
+    monkeypatch.delenv("GANCOURSE_CPU_BF16", raising=False)
+    recipes = {name: RECIPES[name](RECIPES[name].config_for(blob_images(size=32, channels=3)))
+               for name in ("dcgan", "wgan-gp", "wgan", "cgan")} | {"cyclegan": toy_recipe(toy_unpaired())}
+
+    def step_dtype(recipe) -> torch.dtype:
+        with recipe.autocast():
+            return (torch.ones(4, 4) @ torch.ones(4, 4)).dtype
+
+    assert {name: step_dtype(r) for name, r in recipes.items()} == {
+        "dcgan": torch.bfloat16, "wgan-gp": torch.bfloat16,  # measured faster and no worse (docs/performance.md)
+        "wgan": torch.float32, "cgan": torch.float32, "cyclegan": torch.float32}
+    monkeypatch.setenv("GANCOURSE_CPU_BF16", "0")
+    assert step_dtype(recipes["dcgan"]) == torch.float32
 
 
 def test_the_mnist_benchmarks_bf16_trainings_step_under_autocast_and_the_others_do_not(monkeypatch):

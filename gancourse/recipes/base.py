@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from typing import Any, ClassVar
@@ -10,6 +11,7 @@ import torch
 import torch.nn as nn
 
 from ..data import Batch, ImageSet
+from ..devices import autocast
 
 
 class Recipe:
@@ -22,6 +24,9 @@ class Recipe:
     name: ClassVar[str] = "recipe"
     Config: ClassVar[type]
     conditional: bool = False
+    # bfloat16 autocast on CPUs that have it (``devices.cpu_bf16_enabled``): only for recipes measured faster and
+    # no worse in quality with it over 3 seeds (docs/performance.md); the others train in fp32 on every CPU
+    cpu_bf16: ClassVar[bool] = False
 
     def __init__(self, config: Any, device: torch.device) -> None:
         self.config = config
@@ -51,6 +56,11 @@ class Recipe:
 
     def step(self, batch: Batch) -> dict[str, float]:
         raise NotImplementedError
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The mixed precision the training step runs under: bfloat16 on CUDA with ``config.amp``, and on a CPU
+        with bfloat16 when the recipe's ``cpu_bf16`` says so; otherwise fp32."""
+        return autocast(self.device, getattr(self.config, "amp", False), cpu=self.cpu_bf16)
 
     def update(self, name: str, loss: torch.Tensor) -> None:
         """One optimiser step of network ``name`` on ``loss``: clear its gradients, backpropagate, step."""

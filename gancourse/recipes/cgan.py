@@ -67,6 +67,7 @@ class CGAN(DCGAN):
     name = "cgan"
     Config = CGANConfig
     conditional = True  # Recipe.config_for sets n_classes from the dataset
+    cpu_bf16 = False  # not measured with bfloat16: its class accuracy and variety are the lesson's claims
     class_head = True
     # The label embedding's initial scale next to z ~ N(0, 1): DCGAN's N(0, 0.02) makes the label a whisper G
     # ignores, N(0, 1) makes G ignore z instead; 0.3 trained best (benchmarks/cgan_accuracy.py).

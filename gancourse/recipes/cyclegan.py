@@ -36,7 +36,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data import DATASETS, to_unit_range
-from ..devices import autocast
 from ..ema import EMA, check_ema
 from ..losses import get_loss
 from ..models.cyclegan import CYCLEGAN_NORMS, GENERATORS, PatchDiscriminator, ResnetGenerator, UnetGenerator
@@ -163,7 +162,7 @@ class CycleGANConfig:
     beta2: float = 0.999
     constant_steps: int = 0  # steps at the full learning rate...
     decay_steps: int = 0  # ...then linear decay to zero over this many steps (0: never decay)
-    amp: bool = True  # bfloat16 autocast, CUDA only
+    amp: bool = True  # bfloat16 autocast on CUDA, and on a CPU where the recipe's cpu_bf16 allows it
 
     def __post_init__(self) -> None:
         get_loss(self.loss)
@@ -274,7 +273,7 @@ class CycleGAN(Recipe):
         def l1(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
             return F.l1_loss(x.float(), target)
 
-        with autocast(self.device, c.amp):
+        with self.autocast():
             fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
             parts = {"adversarial": adversarial(self.D_B(self.seen_by_d(fake_b)).float())
                      + adversarial(self.D_A(self.seen_by_d(fake_a)).float()),
@@ -289,7 +288,7 @@ class CycleGAN(Recipe):
                              fake_b: torch.Tensor) -> dict[str, torch.Tensor]:
         """D_A and D_B's losses on real images and on (detached) fakes."""
         see = self.seen_by_d
-        with autocast(self.device, self.config.amp):
+        with self.autocast():
             return {"A": self.loss.discriminator(self.D_A(see(real_a)).float(), self.D_A(see(fake_a.detach())).float()),
                     "B": self.loss.discriminator(self.D_B(see(real_b)).float(), self.D_B(see(fake_b.detach())).float())}
 

@@ -8,7 +8,6 @@ from typing import Any
 import torch
 
 from ..data import Batch
-from ..devices import autocast
 from ..ema import EMA, check_ema
 from ..losses import get_loss, zero_centred_penalty
 from ..models import Discriminator, Generator
@@ -50,7 +49,7 @@ class GANConfig:
     # backward costs 1/k as much
     penalty_every: int = 1
     upsample: str = "transposed"  # how G doubles its maps: transposed | nearest | bilinear (resize + 3x3 conv)
-    amp: bool = True  # bfloat16 autocast, CUDA only
+    amp: bool = True  # bfloat16 autocast on CUDA, and on a CPU where the recipe's cpu_bf16 allows it
 
     def __post_init__(self) -> None:
         get_loss(self.loss)  # fails early, naming the choices
@@ -95,6 +94,7 @@ class DCGAN(Recipe):
     name = "dcgan"
     Config = GANConfig
     class_head = False  # whether D can carry an AC-GAN class head (``aux_weight``): cgan's alone
+    cpu_bf16 = True
 
     @classmethod
     def defaults_for(cls, device: torch.device, dataset: str) -> dict[str, Any]:
@@ -175,7 +175,7 @@ class DCGAN(Recipe):
         """One update of D on a real batch and detached fakes, then one of G against the updated D."""
         real, labels = batch.images, self.labels_of(batch)
         z, fake_labels = self.noise(real.shape[0]), self.fake_labels(labels)
-        with autocast(self.device, self.config.amp):
+        with self.autocast():
             fake = self.G(z, fake_labels)
         logs: dict[str, float] = {}
         train_d = self.d_should_train()  # the gate may skip D's update while G is far behind
@@ -198,7 +198,7 @@ class DCGAN(Recipe):
         # R1 and R2 differentiate D's output with respect to its input images (before augmentation)
         real = real.detach().requires_grad_(True) if r1 else real
         fake = fake.requires_grad_(True) if r2 else fake
-        with autocast(self.device, c.amp):
+        with self.autocast():
             d_real, heads_real = self.judge(real, labels)
             d_fake, heads_fake = self.judge(fake, fake_labels)
             loss = self.loss.discriminator(d_real.float(), d_fake.float(), c.label_smoothing)
@@ -217,7 +217,7 @@ class DCGAN(Recipe):
     def g_loss(self, real: torch.Tensor, fake: torch.Tensor, z: torch.Tensor, labels: torch.Tensor | None,
                fake_labels: torch.Tensor | None, logs: dict[str, float]) -> torch.Tensor:
         """G's loss on the updated D's logits of its fakes, plus the recipe's own terms (``g_terms``)."""
-        with autocast(self.device, self.config.amp):
+        with self.autocast():
             d_gen, heads = self.judge(fake, fake_labels)
             d_real = None
             if self.loss.relativistic:  # G's fakes are scored against the updated D's view of the real batch

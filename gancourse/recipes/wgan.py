@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import torch
 
 from ..data import Batch
-from ..devices import autocast
 from ..losses import gradient_penalty
 from .dcgan import DCGAN, GANConfig
 
@@ -108,6 +107,7 @@ class WGAN(DCGAN):
 
     name = "wgan"
     Config = WGANConfig
+    cpu_bf16 = False  # weight clipping: not measured with bfloat16
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
@@ -132,10 +132,10 @@ class WGAN(DCGAN):
         """One critic update on a real batch and fresh fakes; returns its loss terms."""
         c = self.config
         real, labels = batch.images, self._labels(batch)
-        with torch.no_grad(), autocast(self.device, c.amp):
+        with torch.no_grad(), self.autocast():
             fake = self.G(self.noise(real.shape[0]), labels)
         real, fake = self.seen_by_d(real), self.seen_by_d(fake)  # DiffAugment: the penalty sees these too
-        with autocast(self.device, c.amp):
+        with self.autocast():
             d_real = self.D(real, labels).float()
             d_fake = self.D(fake, labels).float()
         loss = self.loss.discriminator(d_real, d_fake)  # E[f(fake)] - E[f(real)] = -(W estimate)
@@ -168,7 +168,7 @@ class WGAN(DCGAN):
                 fake = self.G(self.noise(b), labels)
             scalars["grad_norm"] = float(critic_gradient_norms(self.D, batch.images, fake, labels).mean())
 
-        with autocast(self.device, c.amp):
+        with self.autocast():
             loss_g = self.loss.generator(self.D(self.seen_by_d(self.G(self.noise(b), labels)), labels).float())
         self.optimizers["G"].zero_grad(set_to_none=True)
         loss_g.backward()
@@ -183,3 +183,4 @@ class WGAN(DCGAN):
 class WGANGP(WGAN):
     name = "wgan-gp"
     Config = WGANGPConfig
+    cpu_bf16 = True

@@ -56,8 +56,9 @@ FAMILIES = [("dcgan", lambda: images(28, 1), {"g_width": 8, "d_width": 8}),
 
 
 @pytest.mark.parametrize(("recipe", "data", "options"), FAMILIES)
-def test_the_estimate_from_the_config_matches_the_probe_step(recipe, data, options):
-    """The calibration: the config-only estimate against one real training step's layer outputs."""
+def test_the_estimate_from_the_config_matches_the_probe_step(recipe, data, options, fp32_steps):
+    """The calibration: the config-only estimate against one real fp32 training step's layer outputs (bfloat16
+    autocast only makes a step smaller)."""
     data = data()
     config = recipe_class(recipe).config_for(data, **options)
     estimated = memory.estimate(recipe, config, 16)

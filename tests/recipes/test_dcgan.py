@@ -38,7 +38,7 @@ def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-def test_the_losses_are_the_papers_d_on_real_and_detached_fakes_then_g_against_the_updated_d():
+def test_the_losses_are_the_papers_d_on_real_and_detached_fakes_then_g_against_the_updated_d(fp32_steps):
     """loss_D = BCE(D(x), 1 - smoothing) + BCE(D(G(z)), 0); loss_G = BCE(D'(G(z)), 1) with D' after D's update."""
     recipe = tiny_dcgan(label_smoothing=0.1)
     twin = copy.deepcopy(recipe)  # the same weights and optimiser state: computed by hand below
@@ -269,7 +269,7 @@ def test_dcgan_r1_adds_half_gamma_times_the_penalty_to_d():
         GANConfig(r1=-1.0)
 
 
-def test_dcgan_adds_exactly_half_gamma_times_each_penalty_to_ds_gradient():
+def test_dcgan_adds_exactly_half_gamma_times_each_penalty_to_ds_gradient(fp32_steps):
     # Two copies from the same state take one D update on the same batch; the one with r1 = r2 = gamma must
     # end where plain SGD on loss_D + gamma/2 (R1 + R2) takes it: the penalties are added once, with gamma / 2.
     small = dict(image_size=16, channels=3, nz=8, g_width=8, d_width=8, d_norm="none", lr_d=0.1, beta1=0.0)
