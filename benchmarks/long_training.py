@@ -42,15 +42,19 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gancourse.checkpoints import generator_from_export  # noqa: E402
+from monet_small_data import C2ST_SIZE, centre, resized  # noqa: E402  (benchmarks/, the script's own folder)
+
+from gancourse.checkpoints import generator_from_export, translators_from_export  # noqa: E402
 from gancourse.data import load_dataset, to_unit_range  # noqa: E402
 from gancourse.engine.restore import last_checkpoint_export  # noqa: E402
 from gancourse.engine.sampling import sample_generator  # noqa: E402
+from gancourse.lessons.cyclegan_presets import preset  # noqa: E402
 from gancourse.metrics.artifacts import checkerboard_energy  # noqa: E402
 from gancourse.metrics.features import feature_evaluator  # noqa: E402
 from gancourse.metrics.scores import kid_from_features  # noqa: E402
-from gancourse.metrics.two_sample import two_sample_accuracy  # noqa: E402
-from gancourse.pretrained import PREFIX, load_pretrained  # noqa: E402
+from gancourse.metrics.translation import translation_evaluator  # noqa: E402
+from gancourse.metrics.two_sample import palette_matched, two_sample_accuracy  # noqa: E402
+from gancourse.pretrained import PREFIX, load_pretrained, load_pretrained_translators  # noqa: E402
 from gancourse.runs import RunDir  # noqa: E402
 from gancourse.viz.grids import save_grid  # noqa: E402
 
@@ -61,6 +65,14 @@ def load_source(source: str) -> tuple[torch.nn.Module, str]:
         return load_pretrained(source), source
     export, step = last_checkpoint_export(source)
     return generator_from_export(export, source), f"{source} at step {step}"
+
+
+def load_translator(source: str, direction: str) -> tuple[torch.nn.Module, str]:
+    """The CycleGAN generator of ``direction`` that ``source`` names, and where it came from."""
+    if source.startswith(PREFIX):
+        return load_pretrained_translators(source)[direction], source
+    export, step = last_checkpoint_export(source)
+    return translators_from_export(export, source)[direction], f"{source} at step {step}"
 
 
 class RandomResNet:
@@ -85,6 +97,56 @@ class RandomResNet:
 
     def kid(self, images: torch.Tensor) -> float:
         return kid_from_features(self.reference, self._raw(images) / self.scale)
+
+
+class MonetTranslations:
+    """Photos translated to Monet (notebook 06), scored by three yardsticks: the course's translation features
+    (FID, KID of the 30 test photos translated against the 25 held-out Monets, ``metrics.translation``), the
+    random ResNet-18 above (KID of all 300 photos translated against all 250 Monets), and the two-sample test at
+    64 px against the Monets (0.5: they pass for Monets), again with each image's colour statistics taken out
+    (``palette=False``: strokes, edges and texture left to tell), and against the photos they came from (1.0:
+    visibly changed), over ``seeds``."""
+
+    def __init__(self, size: int, feature_steps: int) -> None:
+        self.data, self.size = load_dataset("monet2photo", size=size), size
+        self.evaluator = translation_evaluator(self.data, feature_steps=feature_steps, progress=False)
+        monets = torch.cat([centre(self.data.a.images, size), centre(self.data.preview.a.images, size)])
+        self.monets = monets
+        self.photos = to_unit_range(torch.cat([centre(self.data.b.images, size),
+                                               centre(self.data.preview.b.images, size)]))
+        self.monets_small, self.photos_small = resized(monets, C2ST_SIZE), resized(self.photos, C2ST_SIZE)
+        self.resnet = RandomResNet(to_unit_range(monets))
+        a, b = self.data.domains
+        self.direction = f"{b}2{a}"
+
+    def score(self, g: torch.nn.Module, seeds: list[int]) -> dict:
+        translated = self.evaluator.translate_with(g, self.photos)
+        return {**{k: v for k, v in self.evaluator(g).items() if k in ("fid", "kid")},
+                **self._yardsticks(translated, seeds)}
+
+    def references(self, seeds: list[int]) -> dict[str, dict]:
+        """The same yardsticks for what a translation must beat: the photos as they are, and the photos with
+        Monet's palette (``metrics.two_sample.palette_matched``: every colour moved, no stroke)."""
+        test_photos = to_unit_range(centre(self.data.preview.b.images, self.size))
+        rows = {}
+        for name, change in (("photos as they are", lambda x: x),
+                             ("photos with Monet's palette", lambda x: to_unit_range(palette_matched(x, self.monets)))):
+            scores = self.evaluator.score(change(test_photos))
+            rows[name] = {"fid": scores["fid"], "kid": scores["kid"], **self._yardsticks(change(self.photos), seeds)}
+        return rows
+
+    def _yardsticks(self, images: torch.Tensor, seeds: list[int]) -> dict:
+        small = resized(images, C2ST_SIZE)
+        row = {"resnet_kid": self.resnet.kid(images)}
+        # vs Monet, and vs Monet with each image's own colour statistics taken out (palette=False: strokes, edges
+        # and texture left to tell); vs the photos the images came from
+        for name, real, palette in (("vs_monet", self.monets_small, True),
+                                    ("vs_monet_strokes", self.monets_small, False),
+                                    ("vs_photos", self.photos_small, True)):
+            accuracies = [two_sample_accuracy(real, small, seed=s, palette=palette)["c2st_acc"] for s in seeds]
+            row[f"c2st_{name}"] = statistics.mean(accuracies)
+            row[f"c2st_{name}_sd"] = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
+        return row
 
 
 def nearest_distance(queries: torch.Tensor, references: torch.Tensor) -> float:
@@ -130,6 +192,46 @@ def table(rows: list[dict], floor: dict) -> str:
     return "\n".join(lines)
 
 
+def monet_table(rows: list[dict], references: dict[str, dict]) -> str:
+    lines = ["| translations | FID (course) | KID (course) | KID (random ResNet) | two-sample accuracy vs Monet "
+             "(0.5 best) | the same, colour statistics taken out | vs their photos (1.0 = visibly changed) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in [{"generator": name, **row} for name, row in references.items()] + rows:
+        lines.append(f"| {r['generator']} | {r['fid']:.3f} | {r['kid']:.4f} | {r['resnet_kid']:.4f} | "
+                     + " | ".join(f"{r[f'c2st_{k}']:.3f} ± {r[f'c2st_{k}_sd']:.3f}"
+                                  for k in ("vs_monet", "vs_monet_strokes", "vs_photos")) + " |")
+    return "\n".join(lines)
+
+
+def record(row: dict, out: Path, line: str) -> None:
+    with open(out / "results.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(line, flush=True)
+
+
+def how_measured(args: argparse.Namespace, where: str) -> str:
+    return (f"\n{' '.join(sys.argv)}\n{platform.machine()} {platform.system()}, {os.cpu_count()} cores, torch "
+            f"{torch.__version__}, two-sample seeds {args.seeds}; {where}\n")
+
+
+def score_monet(args: argparse.Namespace, out: Path) -> None:
+    """``--dataset monet``: each source's photo -> Monet generator on the 300 photos, beside the photos."""
+    translations = MonetTranslations(args.size, preset("quick")["feature_steps"])
+    references = translations.references(args.seeds)
+    rows = []
+    for item in args.generators:
+        label, source = item.split("=", 1)
+        g, origin = load_translator(source, translations.direction)
+        row = {"generator": label, "source": origin, **translations.score(g, args.seeds)}
+        some = translations.photos[:8]
+        pairs = torch.stack([some, translations.evaluator.translate_with(g, some)], dim=1).flatten(0, 1)
+        save_grid(pairs, out / f"{label}.png", 4)  # each photo beside its translation
+        rows.append(row)
+        record(row, out, f"{label}: {origin}")
+    print(how_measured(args, f"photo | translation grids in {out}"))
+    print(monet_table(rows, references))
+
+
 def progress_figure(run_dir: str, steps: list[int], path: Path) -> None:
     """The first row of ``run_dir``'s sample grid at each of ``steps``, one above the other, labelled with
     the wall-clock time of training up to that step."""
@@ -158,8 +260,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("generators", nargs="+", metavar="LABEL=SOURCE",
                    help="a label and a run directory or pretrained:NAME, e.g. shipped=pretrained:wikiart64")
+    p.add_argument("--dataset", choices=("wikiart", "monet"), default="wikiart",
+                   help="wikiart: generators of paintings; monet: CycleGANs' photo -> Monet translators")
     p.add_argument("--style", default="Impressionism")
-    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--size", type=int, default=0, help="image size (default 64 for wikiart, 128 for monet)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the two-sample test")
     p.add_argument("--out", default="runs/benchmarks/long_training")
     p.add_argument("--progress", metavar="RUN", help="also draw RUN's samples at the steps --at (progress.jpg)")
@@ -170,6 +274,10 @@ def main() -> None:
         sys.exit("long_training.py: error: give each generator as LABEL=SOURCE, e.g. shipped=pretrained:wikiart64")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    args.size = args.size or (64 if args.dataset == "wikiart" else preset("quick")["size"])
+    if args.dataset == "monet":
+        score_monet(args, out)
+        return
     options = {"style": args.style, "size": args.size}
     paintings = load_dataset("wikiart", "train", **options)
     held_out = load_dataset("wikiart", "test", **options)
@@ -193,11 +301,8 @@ def main() -> None:
         row = {**score(label, fakes, real, args.seeds), "source": origin,
                "seconds": round(time.perf_counter() - start, 1)}
         rows.append(row)
-        with open(out / "results.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
-        print(f"{label}: {origin}, scored in {row['seconds']} s", flush=True)
-    print(f"\n{' '.join(sys.argv)}\n{platform.machine()} {platform.system()}, {os.cpu_count()} cores, torch "
-          f"{torch.__version__}, two-sample seeds {args.seeds}; grids in {out}\n")
+        record(row, out, f"{label}: {origin}, scored in {row['seconds']} s")
+    print(how_measured(args, f"grids in {out}"))
     print(table(rows, floor))
     if args.progress:
         progress_figure(args.progress, args.at, out / "progress.jpg")

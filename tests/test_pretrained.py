@@ -146,9 +146,13 @@ def test_nothing_is_listed_that_is_not_in_the_package():
 def test_the_readmes_commands_on_shipped_generators_run(tmp_path, monkeypatch):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     commands = [line.split("#")[0].split()[1:] for line in readme.splitlines()
-                if line.startswith("gancourse sample pretrained:")]
-    assert commands, "the README shows how to sample a shipped generator"
+                if line.startswith(("gancourse sample pretrained:", "gancourse translate pretrained:"))]
+    assert {c[0] for c in commands} == {"sample", "translate"}, "the README shows how to use each kind"
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "photos").mkdir()  # the photos the README's translate command reads
+    for i, colour in enumerate(("darkgreen", "skyblue")):
+        Image.new("RGB", (160, 120), colour).save(tmp_path / "photos" / f"photo{i}.jpg")
     for command in commands:
         assert command[1].removeprefix(pretrained.PREFIX) in pretrained.SHIPPED, command
         assert main(command) == 0, command
+    assert len(list((tmp_path / "monets").glob("*.png"))) == 2
