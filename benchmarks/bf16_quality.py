@@ -103,13 +103,20 @@ class CycleGan:
 PARTS = {"wgan-gp": WganGp, "cyclegan": CycleGan}
 
 
+def either_precision(part, steps: int):
+    """``part``'s recipe for ``steps``, with bfloat16 allowed whatever the recipe's default (``cpu_bf16``):
+    ``bf16_steps`` (``GANCOURSE_CPU_BF16``) then decides each side's precision."""
+    recipe = part.build(steps)
+    recipe.cpu_bf16 = True
+    return recipe
+
+
 def bf16_cost_ratio(part, rounds: int, steps: int) -> float:
     """The CPU time of a bf16 step over an fp32 one, measured side by side (median over interleaved rounds)."""
     with torch.random.fork_rng(devices=[]):
         steppers = {}
         for side in SIDES:
-            recipe, stream = part.build(1000), part.stream(0)
-            recipe.cpu_bf16 = True  # bf16_steps decides
+            recipe, stream = either_precision(part, 1000), part.stream(0)
 
             def step(recipe=recipe, stream=stream, side=side) -> None:
                 with bf16_steps(side):
@@ -191,8 +198,7 @@ def main() -> None:
             if (side, seed) in done:
                 continue
             seed_everything(seed)
-            recipe = part.build(steps[side])
-            recipe.cpu_bf16 = True  # whatever the recipe's default: GANCOURSE_CPU_BF16 (bf16_steps) decides
+            recipe = either_precision(part, steps[side])
             with bf16_steps(side):
                 result = fit(recipe, part.data, out / f"{side}-seed{seed}",
                              Loop(steps=steps[side], batch_size=part.batch_size, seed=seed,

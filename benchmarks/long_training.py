@@ -110,12 +110,11 @@ class MonetTranslations:
     def __init__(self, size: int, feature_steps: int) -> None:
         self.data, self.size = load_dataset("monet2photo", size=size), size
         self.evaluator = translation_evaluator(self.data, feature_steps=feature_steps, progress=False)
-        monets = torch.cat([centre(self.data.a.images, size), centre(self.data.preview.a.images, size)])
-        self.monets = monets
+        self.monets = torch.cat([centre(self.data.a.images, size), centre(self.data.preview.a.images, size)])
         self.photos = to_unit_range(torch.cat([centre(self.data.b.images, size),
                                                centre(self.data.preview.b.images, size)]))
-        self.monets_small, self.photos_small = resized(monets, C2ST_SIZE), resized(self.photos, C2ST_SIZE)
-        self.resnet = RandomResNet(to_unit_range(monets))
+        self.monets_small, self.photos_small = resized(self.monets, C2ST_SIZE), resized(self.photos, C2ST_SIZE)
+        self.resnet = RandomResNet(to_unit_range(self.monets))
         a, b = self.data.domains
         self.direction = f"{b}2{a}"
 
