@@ -8,7 +8,9 @@ TEST_ENV := GANCOURSE_PROFILE=smoke GANCOURSE_HEADLESS=1 MPLBACKEND=Agg
 # One pytest worker per core, each on one torch thread: the cores stay busy through the tests' Python and file
 # work, and a busy neighbour slows one worker instead of stalling every parallel region (docs/performance.md).
 PARALLEL := GANCOURSE_THREADS=1
-XDIST := -n auto --dist load --maxschedchunk 1
+# Tests are handed out a few at a time; those that share a costly fixture (an xdist_group mark) go to one worker
+# together, so the fixture is built once.
+XDIST := -n auto --dist loadgroup
 
 .PHONY: install test test-snippets test-offline test-full-profile test-colab course lint benchmarks clean-runs
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import socket
 import threading
 import time
@@ -44,9 +45,9 @@ FIXED_VARIABLES = {"GANCOURSE_OFFLINE": "1", "GANCOURSE_PROFILE": "smoke", "GANC
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The notebooks (up to two minutes each) first, then everything else in its order: with
-    pytest-xdist handing out one test at a time (``--maxschedchunk 1``, the Makefile), the workers start on the
-    long ones and the short ones fill the gaps, instead of one worker ending the run alone on a row of
-    notebooks it was handed together."""
+    pytest-xdist handing out a few tests at a time (``--dist loadgroup``, the Makefile; it puts the groups of
+    tests that share a fixture first), the workers start on the long ones and the short ones fill the gaps,
+    instead of one worker ending the run alone on a row of notebooks it was handed together."""
     items.sort(key=lambda item: item.get_closest_marker("notebook") is None)  # a stable sort: order kept within
 
 
@@ -312,13 +313,28 @@ def closed_port_url(monkeypatch: pytest.MonkeyPatch) -> str:
     return f"http://127.0.0.1:{port}/"
 
 
+@pytest.fixture(scope="session")
+def drawn_stand_in_cache(tmp_path_factory) -> Path:
+    """A cache holding MNIST's stand-in training split, drawn once per test process (its 12,000 digits take
+    seconds to draw): ``offline_root`` starts each test's cache as a copy of it."""
+    from gancourse.data import standins
+
+    cache = tmp_path_factory.mktemp("stand-in-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANCOURSE_CACHE", str(cache))
+        standins.make("mnist", "train")
+    return cache
+
+
 @pytest.fixture
-def offline_root(tmp_path, monkeypatch) -> Path:
-    """An empty data root, offline: the CLI trains on stand-ins (``--allow-stand-in``) as a new user would."""
+def offline_root(tmp_path, monkeypatch, drawn_stand_in_cache) -> Path:
+    """An empty data root, offline: the CLI trains on stand-ins (``--allow-stand-in``) as a new user would.
+    Its cache holds MNIST's stand-in already, as it would after a first run."""
     root = tmp_path / "empty-data"
     root.mkdir()
+    cache = Path(shutil.copytree(drawn_stand_in_cache, tmp_path / "cache"))
     monkeypatch.setenv("GANCOURSE_DATA", str(root))
-    monkeypatch.setenv("GANCOURSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANCOURSE_CACHE", str(cache))
     monkeypatch.setenv("GANCOURSE_OFFLINE", "1")
     return root
 

@@ -39,7 +39,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..course.profiles import ParameterError
+from ..course.parameters import ParameterError
 from ..cpu_threads import affinity_cores
 from .processes import kill_group, start_worker
 

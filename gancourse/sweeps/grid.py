@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from ..course.profiles import ParameterError
+from ..course.parameters import ParameterError
 from ..errors import MissingInput, UserError
 
 RUN_DIR_PARAMETER = "run_dir"

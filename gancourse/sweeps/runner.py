@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..course.profiles import ParameterError, resolve_profile
+from ..course.parameters import ParameterError
 from ..cpu_threads import affinity_cores
 from ..errors import RunDirectoryBusy, UserError
 from ..files import FileLock, write_json_atomic
@@ -110,7 +110,10 @@ def plan_sweep(notebook: str | Path, grid: Grid, out: str | Path) -> SweepPlan:
     defaults = check_against_notebook(grid, notebook)
     fixed = dict(grid.fixed)
     if "profile" in defaults and "profile" not in grid.names:
-        # record the profile the runs will actually use: a later resume must not switch it silently
+        # record the profile the runs will actually use: a later resume must not switch it silently. Imported
+        # here: it loads torch, which the worker process of every combination (it imports this package) does not need
+        from ..course.profiles import resolve_profile
+
         fixed["profile"] = resolve_profile(str(defaults["profile"] or ""))
     combinations = []
     for values in grid.expand():

@@ -84,6 +84,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# The tests that read these runs share one pytest-xdist worker (their xdist_group; `make test` schedules with
+# --dist loadgroup), so the runs are made once.
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("ddp")
@@ -109,6 +111,7 @@ def _losses(run_dir):
     return [{k: v for k, v in r.items() if k != "time"} for r in RunDir(run_dir).losses()]
 
 
+@pytest.mark.xdist_group("distributed-runs")
 def test_two_processes_write_one_run_directory_from_rank_0(runs):
     straight, single = runs / "straight", runs / "one_process"
     assert _files(straight) == _files(single)  # same files, no duplicates or leftovers from rank 1
@@ -121,6 +124,7 @@ def test_two_processes_write_one_run_directory_from_rank_0(runs):
     assert config["distributed"] == {"world_size": 2, "backend": "gloo"} and config["batch_size"] == BATCH
 
 
+@pytest.mark.xdist_group("distributed-runs")
 def test_loss_curve_has_the_shape_of_one_process(runs):
     two, one = _losses(runs / "straight"), _losses(runs / "one_process")
     assert [r["step"] for r in two] == [r["step"] for r in one]
@@ -131,6 +135,7 @@ def test_loss_curve_has_the_shape_of_one_process(runs):
         assert 0.5 < mean_a / mean_b < 2.0, f"{key}: 2 processes {a} vs 1 process {b}"
 
 
+@pytest.mark.xdist_group("distributed-runs")
 def test_ranks_share_the_networks_but_not_the_noise(runs):
     ranks = [torch.load(runs / f"rank{r}.pt", weights_only=True) for r in range(WORLD)]
     for name, state in ranks[0]["weights"].items():
@@ -142,6 +147,7 @@ def test_ranks_share_the_networks_but_not_the_noise(runs):
                                                       "mismatch": True}  # a mismatch found by rank 0 stops all
 
 
+@pytest.mark.xdist_group("distributed-runs")
 def test_resume_under_the_same_world_size_is_bit_for_bit(runs):
     resumed = load_checkpoint(runs / "resumed/checkpoints/last.pt")
     straight = load_checkpoint(runs / "straight/checkpoints/last.pt")
@@ -152,6 +158,7 @@ def test_resume_under_the_same_world_size_is_bit_for_bit(runs):
     assert len(straight["ranks"]) == WORLD and straight["stream"]["pos"] % WORLD == 0
 
 
+@pytest.mark.xdist_group("distributed-runs")
 def test_a_one_process_run_resumes_on_two(runs):
     history = _losses(runs / "from_one")
     assert [r["step"] for r in history] == [5, 10, 15, 20, 25, 30]
@@ -159,6 +166,7 @@ def test_a_one_process_run_resumes_on_two(runs):
     assert RunDir(runs / "from_one").read_config()["distributed"]["world_size"] == 2
 
 
+@pytest.mark.xdist_group("distributed-runs")
 def test_a_two_process_run_resumes_on_one(runs, tmp_path):
     run_dir = tmp_path / "two_then_one"
     shutil.copytree(runs / "straight", run_dir)

@@ -46,7 +46,8 @@ GRID = {"parameters": {"a": [1, 2], "b": [0.5, 1.5]}, "combinations": [{"a": 3, 
 
 @pytest.fixture(scope="session")
 def swept(tmp_path_factory):
-    """A 2x2 grid plus one explicit combination that fails, run with two jobs; once, for test_runner and test_report."""
+    """A 2x2 grid plus one explicit combination that fails, run with two jobs; once, for test_runner and
+    test_report (the tests that use it share one pytest-xdist worker, their xdist_group "swept")."""
     tmp = tmp_path_factory.mktemp("sweep")
     notebook = make_notebook(tmp / "tiny.ipynb")
     out = tmp / "sweeps" / "tiny"

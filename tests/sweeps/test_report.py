@@ -10,6 +10,7 @@ import pytest
 from gancourse.sweeps import collect, combination_name, write_report
 
 
+@pytest.mark.xdist_group("swept")
 def test_collect_gives_one_row_per_combination(swept):
     _, out, _ = swept
     df = collect(out)
@@ -29,6 +30,7 @@ def test_collect_gives_one_row_per_combination(swept):
     assert paths["markdown"].read_text().count("\n| ") == 5 + 1  # header row + one row per combination
 
 
+@pytest.mark.xdist_group("swept")
 def test_cli_collect_prints_the_table(swept, capsys):
     from gancourse.cli import main
 

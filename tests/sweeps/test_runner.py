@@ -14,6 +14,7 @@ from gancourse.sweeps import combination_name, parse_grid, plan_sweep, run_sweep
 from .conftest import GRID, executions, make_notebook
 
 
+@pytest.mark.xdist_group("swept")
 def test_sweep_runs_every_combination_and_records_the_failure(swept):
     _, out, result = swept
     assert result.count("ok") == 4
@@ -30,6 +31,7 @@ def test_sweep_runs_every_combination_and_records_the_failure(swept):
     assert executed.metadata["gancourse"]["sweep"]["metrics"]["fid"] == pytest.approx(21.5)
 
 
+@pytest.mark.xdist_group("swept")
 def test_rerun_skips_complete_combinations_and_retries_the_rest(swept):
     notebook, out, _ = swept
     before = {n: (out / n / "status.json").stat().st_mtime_ns for n in ("a-1_b-0.5", "a-2_b-1.5")}

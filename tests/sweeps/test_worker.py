@@ -174,3 +174,11 @@ def test_a_kernel_that_never_starts_fails_after_a_few_tries(tmp_path, monkeypatc
     assert status["status"] == "failed"
     assert "Kernel died" in status["error"]
     assert len((tmp_path / "starts.txt").read_text()) == KERNEL_START_TRIES
+
+
+def test_the_worker_process_loads_no_torch():
+    """Every combination starts a worker process (and its kernel): torch's two seconds of import belong to the
+    notebook's kernel, not to the worker that only drives papermill."""
+    code = "import sys, gancourse.sweeps.worker; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr[-2000:]
