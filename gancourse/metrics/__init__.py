@@ -13,7 +13,9 @@ from .samples import draw_samples
 from .scores import (
     fid_from_features,
     kid_from_features,
+    kid_within_terms,
     kl_from_uniform,
+    knn_radii,
     mode_histogram,
     modes_covered,
     precision_recall,
@@ -29,4 +31,5 @@ __all__ = ["EVALUATORS", "ChannelJudge", "FeatureNet", "StackedMnistEvaluator", 
            "get_feature_net", "register_evaluator", "stacked_mnist_evaluator", "train_feature_net",
            "TranslationEvaluator", "translation_evaluator", "draw_samples",
            "Evaluator", "Judge", "evaluator_for", "fid_from_features", "get_judge", "kid_from_features",
-           "kl_from_uniform", "mode_histogram", "modes_covered", "precision_recall", "train_judge"]
+           "kid_within_terms", "kl_from_uniform", "knn_radii", "mode_histogram", "modes_covered", "precision_recall",
+           "train_judge"]

@@ -7,11 +7,20 @@ import torch
 from ..data import ImageSet, to_unit_range
 from .judge import Judge
 from .samples import draw_samples
-from .scores import fid_from_features, kid_from_features, kl_from_uniform, modes_covered, precision_recall
+from .scores import (
+    fid_from_features,
+    kid_from_features,
+    kid_within_terms,
+    kl_from_uniform,
+    knn_radii,
+    modes_covered,
+    precision_recall,
+)
 
 
 class Evaluator:
-    """Holds the real features once; each call samples ``n`` images from a recipe and scores them.
+    """Holds the real features once (and the parts of KID and precision/recall that depend on them alone); each
+    call samples ``n`` images from a recipe and scores them.
 
     ``fid_floor`` is the FID between two disjoint real sets of the same size: the best a perfect
     generator could score with this judge and this ``n``. Read FID as a multiple of it.
@@ -25,6 +34,8 @@ class Evaluator:
         index = torch.randperm(len(reference), generator=g)[: self.n]
         self.real_features, real_pred = self._embed_uint8(reference, index)
         self.real_modes = modes_covered(real_pred, self.num_classes) if self.num_classes else None
+        self.real_radii = knn_radii(self.real_features)
+        self._kid_terms: dict[int, list[float]] = {}  # by the number of samples scored
         self.floor: dict[str, float] = {}
         if floor_reference is not None:
             other = torch.randperm(len(floor_reference), generator=g)[: self.n]
@@ -42,9 +53,11 @@ class Evaluator:
 
     def score_embedded(self, features: torch.Tensor, pred: torch.Tensor) -> dict[str, float]:
         """Metrics for samples the judge has embedded already: their features and predicted classes."""
-        precision, recall = precision_recall(self.real_features, features)
+        precision, recall = precision_recall(self.real_features, features, real_radii=self.real_radii)
+        if len(features) not in self._kid_terms:
+            self._kid_terms[len(features)] = kid_within_terms(self.real_features, len(features))
         scores = {"fid": fid_from_features(self.real_features, features),
-                  "kid": kid_from_features(self.real_features, features),
+                  "kid": kid_from_features(self.real_features, features, a_terms=self._kid_terms[len(features)]),
                   "precision": precision, "recall": recall, **self.floor}
         if self.num_classes:
             scores["modes"] = modes_covered(pred, self.num_classes)

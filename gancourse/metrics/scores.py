@@ -49,45 +49,80 @@ def _frechet(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def kid_from_features(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray, subsets: int = 10,
-                      subset_size: int = 1000, seed: int = 0) -> float:
+                      subset_size: int = 1000, seed: int = 0, *, a_terms: list[float] | None = None) -> float:
     """Kernel Inception Distance (Bińkowski et al. 2018): unbiased MMD² with a cubic polynomial kernel.
 
     Unlike FID it is unbiased, so it can be compared across sample sizes; it is averaged over subsets.
+    ``a_terms``: :func:`kid_within_terms` of ``a`` for ``len(b)`` samples, when the caller keeps them (an evaluator
+    scores every evaluation's samples against one real set); the result is the same.
     """
     a, b = _np64(a), _np64(b)
-    rng = np.random.default_rng(seed)
-    m = min(subset_size, len(a), len(b))
     d = a.shape[1]
     scores = []
     with _blas_threads_for(d):
-        for _ in range(subsets):
-            x = a[rng.choice(len(a), m, replace=False)]
-            y = b[rng.choice(len(b), m, replace=False)]
-            kxx, kyy, kxy = [(p @ q.T / d + 1) ** 3 for p, q in ((x, x), (y, y), (x, y))]
-            mmd = ((kxx.sum() - np.trace(kxx)) + (kyy.sum() - np.trace(kyy))) / (m * (m - 1)) - 2 * kxy.mean()
+        if a_terms is None:
+            a_terms = _within_terms(a, len(b), subsets, subset_size, seed)
+        for a_term, (index_a, index_b) in zip(a_terms, _kid_subsets(len(a), len(b), subsets, subset_size, seed),
+                                              strict=True):
+            x, y = a[index_a], b[index_b]
+            mmd = a_term + _within(y) - 2 * _kernel(x, y).mean()
             scores.append(mmd)
     return float(np.mean(scores))
 
 
-def precision_recall(real: torch.Tensor | np.ndarray, fake: torch.Tensor | np.ndarray, k: int = 3
-                     ) -> tuple[float, float]:
+def kid_within_terms(a: torch.Tensor | np.ndarray, n_b: int, subsets: int = 10, subset_size: int = 1000,
+                     seed: int = 0) -> list[float]:
+    """The part of :func:`kid_from_features` that depends on ``a`` alone, for a ``b`` of ``n_b`` samples."""
+    a = _np64(a)
+    with _blas_threads_for(a.shape[1]):
+        return _within_terms(a, n_b, subsets, subset_size, seed)
+
+
+def _kid_subsets(n_a: int, n_b: int, subsets: int, subset_size: int, seed: int):
+    """The rows of ``a`` and of ``b`` each subset compares: the same for the same sizes and seed."""
+    rng = np.random.default_rng(seed)
+    m = min(subset_size, n_a, n_b)
+    for _ in range(subsets):
+        yield rng.choice(n_a, m, replace=False), rng.choice(n_b, m, replace=False)
+
+
+def _within_terms(a: np.ndarray, n_b: int, subsets: int, subset_size: int, seed: int) -> list[float]:
+    return [_within(a[index_a]) for index_a, _ in _kid_subsets(len(a), n_b, subsets, subset_size, seed)]
+
+
+def _kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return (x @ y.T / x.shape[1] + 1) ** 3
+
+
+def _within(x: np.ndarray) -> float:
+    """The kernel's mean over pairs of distinct rows of ``x`` (the unbiased within-set term of MMD²)."""
+    k, m = _kernel(x, x), len(x)
+    return (k.sum() - np.trace(k)) / (m * (m - 1))
+
+
+def precision_recall(real: torch.Tensor | np.ndarray, fake: torch.Tensor | np.ndarray, k: int = 3, *,
+                     real_radii: torch.Tensor | None = None) -> tuple[float, float]:
     """Improved precision and recall (Kynkäänniemi et al. 2019).
 
     Precision: the share of fake samples inside the real manifold (balls of each real point's k-th
     neighbour distance); low precision = poor quality. Recall: the share of real samples inside the fake
-    manifold; low recall = missing variety (mode collapse).
+    manifold; low recall = missing variety (mode collapse). ``real_radii``: ``knn_radii(real, k)``, when the
+    caller keeps it.
     """
     real_t = torch.as_tensor(_np64(real), dtype=torch.float64)
     fake_t = torch.as_tensor(_np64(fake), dtype=torch.float64)
 
-    def radii(x: torch.Tensor) -> torch.Tensor:
-        dist = torch.cdist(x, x)
-        return dist.kthvalue(k + 1, dim=1).values  # +1: the distance to itself is 0
-
     def coverage(points: torch.Tensor, centres: torch.Tensor, r: torch.Tensor) -> float:
         return float((torch.cdist(points, centres) <= r[None, :]).any(dim=1).double().mean())
 
-    return coverage(fake_t, real_t, radii(real_t)), coverage(real_t, fake_t, radii(fake_t))
+    real_radii = knn_radii(real_t, k) if real_radii is None else real_radii
+    return coverage(fake_t, real_t, real_radii), coverage(real_t, fake_t, knn_radii(fake_t, k))
+
+
+def knn_radii(features: torch.Tensor | np.ndarray, k: int = 3) -> torch.Tensor:
+    """Each point's distance to its k-th nearest neighbour among ``features``: the balls of precision and recall."""
+    x = torch.as_tensor(_np64(features), dtype=torch.float64)
+    return torch.cdist(x, x).kthvalue(k + 1, dim=1).values  # +1: the distance to itself is 0
 
 
 def mode_histogram(predicted: torch.Tensor | np.ndarray, num_modes: int) -> np.ndarray:

@@ -9,7 +9,9 @@ from gancourse.metrics import (
     Evaluator,
     fid_from_features,
     kid_from_features,
+    kid_within_terms,
     kl_from_uniform,
+    knn_radii,
     modes_covered,
     precision_recall,
     train_judge,
@@ -36,6 +38,16 @@ def test_kid_is_near_zero_for_same_distribution_and_positive_for_different():
     a, b = rng.normal(size=(600, 8)), rng.normal(size=(600, 8))
     assert abs(kid_from_features(a, b, subset_size=300)) < 0.05
     assert kid_from_features(a, b + 1.5, subset_size=300) > 0.5
+
+
+def test_kid_and_precision_take_the_real_side_computed_once():
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(300, 8)), rng.normal(size=(200, 8)) + 0.5
+    kept = kid_within_terms(real, len(fake), subset_size=100)
+    assert kid_from_features(real, fake, subset_size=100, a_terms=kept) == pytest.approx(
+        kid_from_features(real, fake, subset_size=100), rel=1e-12)
+    assert precision_recall(real, fake, real_radii=knn_radii(real)) == precision_recall(real, fake)
+    assert precision_recall(real, fake, real_radii=knn_radii(real) * 0) != precision_recall(real, fake)
 
 
 def test_precision_recall_separate_quality_from_coverage():
@@ -77,3 +89,8 @@ def test_judge_learns_and_evaluator_ranks_real_above_noise():
     assert real["fid"] < noise["fid"] and real["modes"] == 4 and real["kl_uniform"] < 0.05
     assert real["precision"] > noise["precision"]
     assert "fid_floor" in real and real["fid"] < 10 * max(real["fid_floor"], 1e-3) + 1
+    # the real side it keeps between evaluations gives what the score functions compute afresh
+    for sampler, scores in ((Real(), real), (Noise(), noise)):
+        features, _ = evaluator.judge.embed(evaluator.sample(sampler))
+        assert scores["kid"] == pytest.approx(kid_from_features(evaluator.real_features, features), rel=1e-12)
+        assert (scores["precision"], scores["recall"]) == precision_recall(evaluator.real_features, features)
