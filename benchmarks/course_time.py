@@ -184,7 +184,10 @@ def machine() -> str:
             f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
 
 
-# -- the markdown file: one table of rows keyed by notebook, profile, caches and load, and the invocations --
+# -- the markdown file: one table of rows keyed by notebook, profile, caches and load, notes written by hand, and
+# the invocations --
+
+NOTES = "## Notes"
 
 INTRO = """# Where the course's time goes
 
@@ -271,9 +274,21 @@ def row_order(key: tuple[str, ...]) -> tuple:
     return notebook, profile, caches != "warm", load != "idle", caches, load
 
 
+def read_notes(path: Path) -> list[str]:
+    """The lines of the file's ``## Notes`` section (written by hand, kept by every rewrite), heading included."""
+    lines = path.read_text().splitlines() if path.is_file() else []
+    if NOTES not in lines:
+        return []
+    start = lines.index(NOTES)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return lines[start:end]
+
+
 def write_markdown(path: Path, measured: list[Measurement], invocation: str | None) -> None:
-    """Replace the rows of ``measured`` in ``path``'s table (keeping the others) and add ``invocation``."""
+    """Replace the rows of ``measured`` in ``path``'s table (keeping the others and the notes) and add
+    ``invocation``."""
     rows, invocations = read_markdown(path)
+    notes = read_notes(path)
     rows = {**placeholder_rows(course_notebooks()), **rows}
     for m in measured:
         cells = m.cells()
@@ -282,7 +297,7 @@ def write_markdown(path: Path, measured: list[Measurement], invocation: str | No
         invocations.append(invocation)
     lines = [INTRO, "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(cells) + " |" for _, cells in sorted(rows.items(), key=lambda kv: row_order(kv[0]))]
-    lines += ["", *before_after(rows), "## Invocations", ""] + (invocations or ["(none yet)"])
+    lines += ["", *before_after(rows), *notes, "## Invocations", ""] + (invocations or ["(none yet)"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
 

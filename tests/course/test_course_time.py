@@ -87,6 +87,20 @@ def test_the_markdown_table_keeps_other_rows_and_replaces_the_measured_ones(tmp_
     assert read_markdown(path)[0][("03_mode_collapse", "quick", "warm", "idle")][5] == "45.0"
 
 
+def test_notes_written_by_hand_survive_the_next_measurement(tmp_path):
+    path = tmp_path / "course_time.md"
+    write_markdown(path, [], "- d1: `python benchmarks/course_time.py` on a machine")
+    text = path.read_text()
+    notes = "## Notes\n\nThe 05 rows were measured twice.\n\n"
+    path.write_text(text.replace("## Invocations", notes + "## Invocations"))
+    measured = Measurement("05_quickdraw_cgan", "quick", "warm", "idle", "ok", 66.0, {"steps": 46.0})
+    write_markdown(path, [measured], "- d2: `python benchmarks/course_time.py --only 05` on a machine")
+    text = path.read_text()
+    assert text.count("The 05 rows were measured twice.") == 1 and text.index("## Notes") < text.index("## Invoc")
+    assert read_markdown(path)[0][("05_quickdraw_cgan", "quick", "warm", "idle")][5] == "66.0"
+    assert len(read_markdown(path)[1]) == 2
+
+
 def test_the_before_and_after_table_reads_the_quick_rows(tmp_path):
     path = tmp_path / "course_time.md"
     idle = Measurement("04_wgan_gp", "quick", "warm", "idle", "ok", 239.5, {"steps": 200.0})
