@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -78,7 +79,8 @@ def kid_within_terms(a: torch.Tensor | np.ndarray, n_b: int, subsets: int = 10, 
         return _within_terms(a, n_b, subsets, subset_size, seed)
 
 
-def _kid_subsets(n_a: int, n_b: int, subsets: int, subset_size: int, seed: int):
+def _kid_subsets(n_a: int, n_b: int, subsets: int, subset_size: int, seed: int
+                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The rows of ``a`` and of ``b`` each subset compares: the same for the same sizes and seed."""
     rng = np.random.default_rng(seed)
     m = min(subset_size, n_a, n_b)
