@@ -41,11 +41,18 @@ class Evaluator:
             other = torch.randperm(len(floor_reference), generator=g)[: self.n]
             floor_features, _ = self._embed_uint8(floor_reference, other)
             self.floor = {"fid_floor": fid_from_features(self.real_features, floor_features),
-                          "kid_floor": kid_from_features(self.real_features, floor_features)}
+                          "kid_floor": self._kid(floor_features)}
 
     def _embed_uint8(self, data: ImageSet, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         images, _ = data.rows(index)
         return self.judge.embed(to_unit_range(images))
+
+    def _kid(self, features: torch.Tensor) -> float:
+        """KID against the real features, their own terms computed once per number of samples (the floor's
+        and every evaluation's are the same ``n``)."""
+        if len(features) not in self._kid_terms:
+            self._kid_terms[len(features)] = kid_within_terms(self.real_features, len(features))
+        return kid_from_features(self.real_features, features, a_terms=self._kid_terms[len(features)])
 
     def score(self, fake: torch.Tensor) -> dict[str, float]:
         """Metrics for float images in [-1, 1] (N, C, H, W)."""
@@ -54,10 +61,7 @@ class Evaluator:
     def score_embedded(self, features: torch.Tensor, pred: torch.Tensor) -> dict[str, float]:
         """Metrics for samples the judge has embedded already: their features and predicted classes."""
         precision, recall = precision_recall(self.real_features, features, real_radii=self.real_radii)
-        if len(features) not in self._kid_terms:
-            self._kid_terms[len(features)] = kid_within_terms(self.real_features, len(features))
-        scores = {"fid": fid_from_features(self.real_features, features),
-                  "kid": kid_from_features(self.real_features, features, a_terms=self._kid_terms[len(features)]),
+        scores = {"fid": fid_from_features(self.real_features, features), "kid": self._kid(features),
                   "precision": precision, "recall": recall, **self.floor}
         if self.num_classes:
             scores["modes"] = modes_covered(pred, self.num_classes)
