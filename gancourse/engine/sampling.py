@@ -6,11 +6,11 @@ import torch
 import torch.nn as nn
 
 from ..errors import UserError
-from ..metrics.samples import draw_samples
+from ..metrics.samples import CHUNK, draw_samples
 
 
 def sample_generator(generator: nn.Module, n: int, *, labels: torch.Tensor | None = None, seed: int = 0,
-                     batch_size: int = 500) -> torch.Tensor:
+                     batch_size: int = CHUNK) -> torch.Tensor:
     """``n`` images in [-1, 1] (float32, CPU) from a latent-noise generator; ``labels`` for conditional ones."""
     n_classes = getattr(generator, "n_classes", 0)
     if n_classes and labels is None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..metrics.samples import EVAL_SEED, draw_samples
+from ..metrics.samples import CHUNK, EVAL_SEED, draw_samples
 from ..metrics.scores import mode_histogram
 from ..recipes import RECIPES
 
@@ -132,7 +132,7 @@ def _relative_d_size(options: dict[str, Any]) -> str:
     return "course DCGAN, D as wide as G" if ratio == 1 else f"course DCGAN, D {ratio} of G's width"
 
 
-def predicted_modes(sampler, judge, n: int, seed: int = EVAL_SEED, batch_size: int = 500) -> torch.Tensor:
+def predicted_modes(sampler, judge, n: int, seed: int = EVAL_SEED, batch_size: int = CHUNK) -> torch.Tensor:
     """The judge's mode (class) for ``n`` samples of ``sampler`` (a recipe, or anything with ``sample``)."""
     _, modes = judge.embed(draw_samples(sampler, n, seed=seed, batch_size=batch_size))
     return modes

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from ..data import ImageSet, to_unit_range
 from .judge import Judge, get_judge
-from .samples import EVAL_SEED, draw_samples
+from .samples import CHUNK, EVAL_SEED, draw_samples
 from .scores import fid_from_features, precision_recall
 
 
@@ -178,7 +178,7 @@ class ConditionalEvaluator:
         return self.judge.embed(to_unit_range(images))
 
     @torch.no_grad()
-    def sample(self, recipe, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, recipe, batch_size: int = CHUNK) -> tuple[torch.Tensor, torch.Tensor]:
         """``n_per_class`` images per class from ``recipe`` (fixed noise), and the labels asked for."""
         labels = torch.arange(self.num_classes).repeat_interleave(self.n_per_class)
         images = draw_samples(recipe, len(labels), labels=labels, seed=self.seed + EVAL_SEED, batch_size=batch_size)

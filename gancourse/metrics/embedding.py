@@ -5,11 +5,13 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from .samples import CHUNK
+
 
 class Embeds(nn.Module):
     """A network with ``features(x)`` and a ``classifier`` (or None) embeds images in chunks of ``embed_batch``."""
 
-    embed_batch = 500
+    embed_batch = CHUNK
     classifier: nn.Module | None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ import torch
 
 from ..data import ImageSet, to_unit_range
 from .judge import Judge
-from .samples import draw_samples
+from .samples import CHUNK, draw_samples
 from .scores import (
     fid_from_features,
     kid_from_features,
@@ -68,7 +68,7 @@ class Evaluator:
             scores["kl_uniform"] = kl_from_uniform(pred, self.num_classes)
         return scores
 
-    def sample(self, recipe, batch_size: int = 500) -> torch.Tensor:
+    def sample(self, recipe, batch_size: int = CHUNK) -> torch.Tensor:
         """``n`` images from ``recipe``, the same noise at every evaluation: less jitter in curves."""
         return draw_samples(recipe, self.n, batch_size=batch_size)
 

@@ -39,8 +39,6 @@ class FeatureNet(Embeds):
     :class:`~gancourse.metrics.Evaluator` uses either.
     """
 
-    embed_batch = 250  # its images are larger than the judge's digits
-
     def __init__(self, channels: int = 3, num_classes: int = 0, width: int = 16, feature_dim: int = 64,
                  input_size: int = 64) -> None:
         super().__init__()

@@ -93,7 +93,13 @@ def _within_terms(a: np.ndarray, n_b: int, subsets: int, subset_size: int, seed:
 
 
 def _kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return (x @ y.T / x.shape[1] + 1) ** 3
+    """The cubic polynomial kernel (x.y / d + 1)^3, computed in place: no temporary matrices to allocate."""
+    k = x @ y.T
+    k *= 1 / x.shape[1]
+    k += 1
+    cube = k * k
+    cube *= k
+    return cube
 
 
 def _within(x: np.ndarray) -> float:
@@ -113,12 +119,11 @@ def precision_recall(real: torch.Tensor | np.ndarray, fake: torch.Tensor | np.nd
     """
     real_t = torch.as_tensor(_np64(real), dtype=torch.float64)
     fake_t = torch.as_tensor(_np64(fake), dtype=torch.float64)
-
-    def coverage(points: torch.Tensor, centres: torch.Tensor, r: torch.Tensor) -> float:
-        return float((torch.cdist(points, centres) <= r[None, :]).any(dim=1).double().mean())
-
     real_radii = knn_radii(real_t, k) if real_radii is None else real_radii
-    return coverage(fake_t, real_t, real_radii), coverage(real_t, fake_t, knn_radii(fake_t, k))
+    distance = torch.cdist(fake_t, real_t)  # one matrix serves both directions
+    precision = (distance <= real_radii[None, :]).any(dim=1).double().mean()
+    recall = (distance <= knn_radii(fake_t, k)[:, None]).any(dim=0).double().mean()
+    return float(precision), float(recall)
 
 
 def knn_radii(features: torch.Tensor | np.ndarray, k: int = 3) -> torch.Tensor:

@@ -14,7 +14,7 @@ import torch.nn as nn
 from ..data import ImageSet, load_dataset, to_unit_range
 from .evaluator import Evaluator
 from .judge import Judge, get_judge
-from .samples import draw_samples
+from .samples import CHUNK, draw_samples
 from .scores import kl_from_uniform, modes_covered
 
 
@@ -33,7 +33,7 @@ class ChannelJudge(nn.Module):
         self.num_classes = self.base**channels
 
     @torch.no_grad()
-    def embed(self, images: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    def embed(self, images: torch.Tensor, batch_size: int = CHUNK) -> tuple[torch.Tensor, torch.Tensor]:
         if images.shape[1] != self.channels:
             raise ValueError(f"expected {self.channels}-channel images, got shape {tuple(images.shape)}")
         feats, mode = [], torch.zeros(len(images), dtype=torch.long)
@@ -67,7 +67,7 @@ class StackedMnistEvaluator(Evaluator):
         scores["kl_per_channel"] = float(sum(kl_from_uniform(digits[:, c], 10) for c in range(3)) / 3)
         return scores
 
-    def sample(self, recipe, batch_size: int = 500) -> torch.Tensor:
+    def sample(self, recipe, batch_size: int = CHUNK) -> torch.Tensor:
         return draw_samples(recipe, max(self.n, self.n_modes), batch_size=batch_size)
 
 
