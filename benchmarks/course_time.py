@@ -170,7 +170,7 @@ def text_table(rows: list[list[str]]) -> str:
 
 
 def machine() -> str:
-    """CPU model, cores this process may use (of all), torch version, Python."""
+    """CPU model, cores this process may use (of all), torch version, Python, threads and data settings."""
     model = "unknown CPU"
     with contextlib.suppress(OSError):
         found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
@@ -181,7 +181,9 @@ def machine() -> str:
     except importlib.metadata.PackageNotFoundError:
         torch_version = "not installed"
     return (f"{model}, {usable} of {os.cpu_count()} cores, torch {torch_version}, Python {platform.python_version()}, "
-            f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+            f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+            # where the data came from: without real files each notebook trains on its dataset's stand-in
+            f"GANCOURSE_DATA={os.environ.get('GANCOURSE_DATA', 'unset')}")
 
 
 # -- the markdown file: one table of rows keyed by notebook, profile, caches and load, notes written by hand, and

@@ -1,3 +1,5 @@
+import time
+
 import torch
 
 from gancourse.engine.budget import equal_time_steps, measure_step_rate
@@ -19,3 +21,11 @@ def test_measuring_a_step_rate_does_not_change_the_random_stream():
     assert rate > 0
     assert torch.equal(torch.rand(3), expected)
 
+
+
+def test_a_step_rate_is_timed_for_at_least_the_seconds_asked():
+    data = blob_images(64)
+    start = time.perf_counter()
+    rate = measure_step_rate("dcgan", data, batch_size=16, steps=1, seconds=0.5, device="cpu", **SMALL)
+    assert time.perf_counter() - start >= 0.5  # one step of this tiny DCGAN takes milliseconds
+    assert rate > 0

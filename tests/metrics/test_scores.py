@@ -40,6 +40,26 @@ def test_kid_is_near_zero_for_same_distribution_and_positive_for_different():
     assert kid_from_features(a, b + 1.5, subset_size=300) > 0.5
 
 
+
+def _kid_by_definition(a, b, subsets, m, seed=0):
+    """Unbiased MMD² with the cubic kernel, subset by subset, the subsets drawn as the course draws them."""
+    rng, scores = np.random.default_rng(seed), []
+    for _ in range(subsets):
+        x, y = a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)]
+        kxx, kyy, kxy = ((u @ v.T / u.shape[1] + 1) ** 3 for u, v in ((x, x), (y, y), (x, y)))
+        within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+        scores.append(within - 2 * kxy.mean())
+    return np.mean(scores)
+
+
+@pytest.mark.parametrize("n_a, n_b, subsets", [(150, 120, 10), (400, 300, 3)])  # whole kernels; one per subset
+def test_kid_is_the_unbiased_mmd_averaged_over_subsets(n_a, n_b, subsets):
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(n_a, 8)), rng.normal(size=(n_b, 8)) * 1.2 + 0.3
+    expected = _kid_by_definition(a, b, subsets, 100)
+    assert kid_from_features(a, b, subsets=subsets, subset_size=100) == pytest.approx(expected, rel=1e-9)
+    assert kid_from_features(a, b + 0.01, subsets=subsets, subset_size=100) != pytest.approx(expected, rel=1e-9)
+
 def test_kid_and_precision_take_the_real_side_computed_once():
     rng = np.random.default_rng(0)
     real, fake = rng.normal(size=(300, 8)), rng.normal(size=(200, 8)) + 0.5
