@@ -116,7 +116,7 @@ def _cross_means(x: np.ndarray, y: np.ndarray, rows_x: np.ndarray, rows_y: np.nd
 
 
 def _kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The cubic polynomial kernel (x.y / d + 1)^3, computed in place: no temporary matrices to allocate."""
+    """The cubic polynomial kernel (x.y / d + 1)^3, computed mostly in place: one temporary matrix, not three."""
     k = x @ y.T
     k *= 1 / x.shape[1]
     k += 1
