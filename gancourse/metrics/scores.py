@@ -82,12 +82,6 @@ def _kid_subsets(n_a: int, n_b: int, subsets: int, subset_size: int, seed: int) 
     return np.stack([rows for rows, _ in drawn]), np.stack([rows for _, rows in drawn])
 
 
-def _whole_kernel_is_cheaper(n_x: int, n_y: int, rows: np.ndarray) -> bool:
-    """Whether one kernel over all of x and y has fewer entries than one per subset (2,000 samples: 4 against 10
-    million); it is then computed once and every subset's sum read from it."""
-    return n_x * n_y <= rows.size * rows.shape[1]
-
-
 def _indicator(n: int, rows: np.ndarray) -> np.ndarray:
     """(n, subsets): column s is 1 at subset s's rows."""
     columns = np.zeros((n, len(rows)))
@@ -95,24 +89,27 @@ def _indicator(n: int, rows: np.ndarray) -> np.ndarray:
     return columns
 
 
+def _subset_sums(x: np.ndarray, y: np.ndarray, rows_x: np.ndarray, rows_y: np.ndarray) -> np.ndarray:
+    """Per subset s, the kernel's sum over every pair of a row ``rows_x[s]`` of x and a row ``rows_y[s]`` of y.
+
+    When one kernel over all of x and y has fewer entries than one per subset (2,000 samples: 4 against 10
+    million), it is computed once and each subset's sum read from it by a product with indicator columns.
+    """
+    if len(x) * len(y) > rows_x.size * rows_y.shape[1]:
+        return np.array([_kernel(x[rx], y[ry]).sum() for rx, ry in zip(rows_x, rows_y, strict=True)])
+    return np.einsum("ns,ns->s", _indicator(len(x), rows_x), _kernel(x, y) @ _indicator(len(y), rows_y))
+
+
 def _within_means(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Per subset, the kernel's mean over pairs of distinct rows of ``x`` (the unbiased within-set term of MMD²)."""
     m = rows.shape[1]
-    if not _whole_kernel_is_cheaper(len(x), len(x), rows):
-        kernels = (_kernel(x[r], x[r]) for r in rows)
-        return np.array([k.sum() - np.trace(k) for k in kernels]) / (m * (m - 1))
-    k, subset = _kernel(x, x), _indicator(len(x), rows)
-    sums = np.einsum("ns,ns->s", subset, k @ subset) - np.diagonal(k)[rows].sum(axis=1)
-    return sums / (m * (m - 1))
+    with_itself = (np.einsum("nd,nd->n", x, x) / x.shape[1] + 1) ** 3  # each row's kernel with itself
+    return (_subset_sums(x, x, rows, rows) - with_itself[rows].sum(axis=1)) / (m * (m - 1))
 
 
 def _cross_means(x: np.ndarray, y: np.ndarray, rows_x: np.ndarray, rows_y: np.ndarray) -> np.ndarray:
     """Per subset, the kernel's mean over every pair of a row of ``x`` and a row of ``y``."""
-    m = rows_x.shape[1]
-    if not _whole_kernel_is_cheaper(len(x), len(y), rows_x):
-        return np.array([_kernel(x[rx], y[ry]).mean() for rx, ry in zip(rows_x, rows_y, strict=True)])
-    sums = np.einsum("ns,ns->s", _indicator(len(x), rows_x), _kernel(x, y) @ _indicator(len(y), rows_y))
-    return sums / (m * m)
+    return _subset_sums(x, y, rows_x, rows_y) / rows_x.shape[1] ** 2
 
 
 def _kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
