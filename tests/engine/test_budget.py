@@ -22,7 +22,6 @@ def test_measuring_a_step_rate_does_not_change_the_random_stream():
     assert torch.equal(torch.rand(3), expected)
 
 
-
 def test_a_step_rate_is_timed_for_at_least_the_seconds_asked():
     data = blob_images(64)
     start = time.perf_counter()

@@ -40,7 +40,6 @@ def test_kid_is_near_zero_for_same_distribution_and_positive_for_different():
     assert kid_from_features(a, b + 1.5, subset_size=300) > 0.5
 
 
-
 def _kid_by_definition(a, b, subsets, m, seed=0):
     """Unbiased MMD² with the cubic kernel, subset by subset, the subsets drawn as the course draws them."""
     rng, scores = np.random.default_rng(seed), []
@@ -59,6 +58,7 @@ def test_kid_is_the_unbiased_mmd_averaged_over_subsets(n_a, n_b, subsets):
     expected = _kid_by_definition(a, b, subsets, 100)
     assert kid_from_features(a, b, subsets=subsets, subset_size=100) == pytest.approx(expected, rel=1e-9)
     assert kid_from_features(a, b + 0.01, subsets=subsets, subset_size=100) != pytest.approx(expected, rel=1e-9)
+
 
 def test_kid_and_precision_take_the_real_side_computed_once():
     rng = np.random.default_rng(0)
