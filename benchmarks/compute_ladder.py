@@ -15,7 +15,8 @@ ResNet-18, the two-sample test; an 8x8 grid of samples each) into ``<out>/<minut
 
 The candidates (``--only`` picks some by key): notebook 02's main run (resize-convolution G, EMA of G, batch
 32, width 32), then the same with DiffAugment, with lazy R1 and a D without normalisation, and with R3GAN's
-relativistic loss and lazy R1 + R2 (D without normalisation).
+relativistic loss and lazy R1 + R2 (D without normalisation), and FastGAN-style networks (``--recipe fastgan``:
+skip-layer excitation in G, a D that also redraws the real images) trained as the DiffAugment candidate is.
 """
 
 from __future__ import annotations
@@ -38,13 +39,20 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "r1": ("+ lazy R1 (0.0256), D without norm", {**NOTEBOOK_02, **LAZY, "r1": 0.0256}),
     "r3gan": ("relativistic loss + lazy R1 and R2 (0.0256), D without norm",
               {**NOTEBOOK_02, **LAZY, "loss": "relativistic", "r1": 0.0256, "r2": 0.0256}),
+    # FastGAN's networks (skip-layer excitation, D that redraws the reals) with the DiffAugment candidate's
+    # training: the difference between the two is the architecture
+    "fastgan": ("FastGAN-style G and D + DiffAugment",
+                {"recipe": "fastgan", **{k: v for k, v in NOTEBOOK_02.items() if k != "upsample"},
+                 "diffaugment": "color,translation,cutout"}),
 }
 HERE = Path(__file__).resolve().parent
 
 
 def train_command(key: str, seed: int, minutes: float, out: Path) -> list[str]:
-    sets = [arg for name, value in CANDIDATES[key][1].items() for arg in ("--set", f"{name}={value}")]
-    return [sys.executable, "-m", "gancourse", "train", "--dataset", "wikiart", "--recipe", "dcgan",
+    options = dict(CANDIDATES[key][1])
+    recipe = options.pop("recipe", "dcgan")
+    sets = [arg for name, value in options.items() for arg in ("--set", f"{name}={value}")]
+    return [sys.executable, "-m", "gancourse", "train", "--dataset", "wikiart", "--recipe", recipe,
             "--data-option", "size=64", "--batch-size", "32", "--flip", *sets, "--seed", str(seed),
             "--time-budget", str(round(minutes * 60)), "--no-eval", "--quiet", "--out", str(out)]
 

@@ -36,6 +36,7 @@ import torch.nn as nn
 from ..data import ImageSet
 from ..devices import rng_state, set_rng_state
 from ..errors import NotEnoughMemory
+from ..models import FastDiscriminator
 from ..recipes import WGAN, CycleGAN, build_recipe
 
 PROBE_BATCH = 2  # two images, not one: batch statistics (BatchNorm, minibatch std) need two
@@ -43,7 +44,7 @@ PARAMETER_COPIES = 4  # weights, gradients, Adam's two moments
 GB = 1024 ** 3
 # probe() / estimate() per image: the same for every recipe (same layers, same passes), so 1; a recipe whose step
 # changes shows up in test_memory.py, which compares the two.
-CALIBRATION = {"dcgan": 1.0, "cgan": 1.0, "acgan": 1.0, "wgan": 1.0, "wgan-gp": 1.0, "cyclegan": 1.0}
+CALIBRATION = {"dcgan": 1.0, "cgan": 1.0, "acgan": 1.0, "wgan": 1.0, "wgan-gp": 1.0, "cyclegan": 1.0, "fastgan": 1.0}
 NO_LIMIT = 2 ** 60  # cgroup v1 writes "no limit" as a number near 2**63
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC_CGROUP = Path("/proc/self/cgroup")
@@ -153,9 +154,14 @@ def layer_bytes_per_image(recipe) -> dict[str, int]:
     per_image = {}
     for name, network in recipe.modules.items():
         meta = network if next(network.parameters()).device.type == "meta" else copy.deepcopy(network).to("meta")
+        inputs = _network_inputs(meta, recipe.config, batch)
         with _counting_layer_outputs([meta]) as total, torch.no_grad(), _shapes_only():
-            meta(*_network_inputs(meta, recipe.config, batch))
+            meta(*inputs)
         per_image[name] = total[0] // batch
+        if isinstance(meta, FastDiscriminator) and recipe.config.reconstruction:  # fastgan's D redraws the reals:
+            with _counting_layer_outputs([meta]) as total, torch.no_grad(), _shapes_only():  # one pass, real only
+                meta(*inputs, with_reconstruction=True)
+            per_image[f"{name} redrawing"] = total[0] // batch - per_image[name]
     return per_image
 
 

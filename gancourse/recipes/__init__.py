@@ -8,10 +8,12 @@ from .base import Recipe
 from .cgan import ACGAN, CGAN
 from .cyclegan import CycleGAN, CycleGANConfig
 from .dcgan import DCGAN, GANConfig
+from .fastgan import FastGAN, FastGANConfig
 from .wgan import WGAN, WGANGP, WGANConfig, WGANGPConfig
 
 RECIPES: dict[str, type[Recipe]] = {"dcgan": DCGAN}
 RECIPES.update({"wgan": WGAN, "wgan-gp": WGANGP, "cgan": CGAN, "acgan": ACGAN})
+RECIPES["fastgan"] = FastGAN
 RECIPES["cyclegan"] = CycleGAN
 
 
@@ -25,5 +27,5 @@ def build_recipe(name: str, config, device: torch.device | str = "cpu") -> Recip
     return recipe_class(name)(config, device)
 
 
-__all__ = ["ACGAN", "CGAN", "CycleGAN", "CycleGANConfig", "DCGAN", "GANConfig", "RECIPES", "Recipe", "WGAN",
-           "WGANConfig", "WGANGP", "WGANGPConfig", "build_recipe", "recipe_class"]
+__all__ = ["ACGAN", "CGAN", "CycleGAN", "CycleGANConfig", "DCGAN", "FastGAN", "FastGANConfig", "GANConfig", "RECIPES",
+           "Recipe", "WGAN", "WGANConfig", "WGANGP", "WGANGPConfig", "build_recipe", "recipe_class"]

@@ -115,16 +115,21 @@ class DCGAN(Recipe):
                              "it is the cgan recipe's option (train with recipe cgan), or leave aux_weight at 0")
         super().__init__(config, torch.device(device))
         c = config
-        self.G = Generator(c.image_size, c.channels, c.nz, c.g_width, c.n_classes, c.g_norm,
-                           upsample=c.upsample).to(self.device)
-        self.D = Discriminator(c.image_size, c.channels, c.d_width, c.d_norm, c.dropout, c.n_classes,
-                               c.minibatch_std, c.pack).to(self.device)
+        self.build_networks()
         self.modules = {"G": self.G, "D": self.D}
         self.optimizers = self.build_optimizers()
         self.loss = get_loss(c.loss)
         self.extra_state = {"last_loss_d": 0.0, "last_loss_g": 0.0, "d_skipped": 0, "d_updates": 0}
         self.augment = DiffAugment(c.diffaugment)
         self.G_ema = EMA(self.G, c.ema) if c.ema else None
+
+    def build_networks(self) -> None:
+        """``self.G`` and ``self.D`` for the config, on the recipe's device."""
+        c = self.config
+        self.G = Generator(c.image_size, c.channels, c.nz, c.g_width, c.n_classes, c.g_norm,
+                           upsample=c.upsample).to(self.device)
+        self.D = Discriminator(c.image_size, c.channels, c.d_width, c.d_norm, c.dropout, c.n_classes,
+                               c.minibatch_std, c.pack).to(self.device)
 
     @property
     def sampling_generator(self) -> torch.nn.Module:
@@ -199,7 +204,7 @@ class DCGAN(Recipe):
         real = real.detach().requires_grad_(True) if r1 else real
         fake = fake.requires_grad_(True) if r2 else fake
         with self.autocast():
-            d_real, heads_real = self.judge(real, labels)
+            d_real, heads_real = self.judge_real(real, labels)
             d_fake, heads_fake = self.judge(fake, fake_labels)
             loss = self.loss.discriminator(d_real.float(), d_fake.float(), c.label_smoothing)
             terms = self.d_terms(heads_real, heads_fake, labels, fake_labels, logs)
@@ -255,6 +260,12 @@ class DCGAN(Recipe):
         if self.D.classifier is None:
             return self.D(images, labels), None
         return self.D(images, labels, with_classes=True)
+
+    def judge_real(self, images: torch.Tensor, labels: torch.Tensor | None
+                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``judge`` of the real batch in D's update; a recipe whose D learns something from real images alone
+        (fastgan: redrawing them) returns that beside the logits."""
+        return self.judge(images, labels)
 
     def conditional_on(self, batch: Batch) -> bool:
         return bool(self.config.n_classes) and batch.labels is not None

@@ -30,6 +30,11 @@ def labelled_toy(n: int = 64, classes: int = 4) -> ImageSet:
     return ImageSet("toy", images, labels, [f"c{k}" for k in range(classes)])
 
 
+def unlabelled_toy(n: int = 64) -> ImageSet:
+    images = torch.randint(0, 256, (n, 3, 32, 32), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    return ImageSet("toy", images)
+
+
 def relative_distance(average: torch.nn.Module, live: torch.nn.Module) -> float:
     a = torch.cat([p.detach().flatten() for p in average.parameters()])
     b = torch.cat([p.detach().flatten() for p in live.parameters()])
@@ -44,7 +49,7 @@ def trained(name: str) -> list[tuple[torch.nn.Module, torch.nn.Module, torch.nn.
         stream = data.stream(4, seed=0)
         live = [recipe.G_AB, recipe.G_BA]
     else:
-        data = labelled_toy()
+        data = unlabelled_toy() if name == "fastgan" else labelled_toy()  # fastgan: unconditional, 32 px at least
         seed_everything(0)
         cls = RECIPES[name]
         recipe = cls(cls.config_for(data, ema=DECAY, g_width=8, d_width=8, nz=8, lr_g=LR, lr_d=LR))
