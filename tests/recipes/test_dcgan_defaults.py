@@ -37,7 +37,7 @@ def test_datasets_nobody_measured_keep_the_base_defaults(dataset):
     assert DCGAN.defaults_for(CPU, dataset) == Recipe.defaults_for(CPU, dataset)
 
 
-@pytest.mark.parametrize("recipe", ["wgan", "wgan-gp", "cgan", "acgan"])
+@pytest.mark.parametrize("recipe", ["wgan", "wgan-gp", "cgan", "acgan", "fastgan"])
 def test_recipes_built_on_the_dcgan_step_do_not_inherit_its_mnist_measurements(recipe):
     assert issubclass(RECIPES[recipe], DCGAN)
     assert RECIPES[recipe].defaults_for(CPU, "mnist") == Recipe.defaults_for(CPU, "mnist")
