@@ -8,9 +8,9 @@ Two ideas, each a few lines:
   map eight times larger (32x32, 64x64). The layout decided early reaches the fine layers directly, at the
   cost of a channel-wise product instead of a skip connection's extra convolutions.
 - **A discriminator that also reconstructs**: from its 8x8 features a small decoder redraws the image it
-  saw at half size. D then has to keep features that describe the whole painting, not only the few that
-  tell real from fake today, which is what lets it overfit a small dataset. The recipe trains the decoder
-  on real images only (``recipes.fastgan``).
+  saw at half size. A D that keeps only the few features that tell real from fake today memorises a small
+  dataset quickly; redrawing makes it keep features that describe the whole painting. The recipe trains the
+  decoder on real images only (``recipes.fastgan``).
 
 Simplified from the paper for 64 px and a CPU: no noise injection, a plain L1 reconstruction instead of a
 perceptual one, one decoder on the whole image instead of a second one on a random crop.
@@ -95,7 +95,7 @@ class FastDiscriminator(nn.Module):
     The encoder is the DCGAN discriminator's (stride-2 4x4 convolutions, ``norm`` after all but the first).
     """
 
-    classifier = None  # no class head: the recipe's judge never asks for one
+    classifier = None  # no class head (DCGAN's judge asks)
 
     def __init__(self, image_size: int = 64, channels: int = 3, width: int = 32, norm: str = "batch") -> None:
         super().__init__()

@@ -19,8 +19,8 @@ from .dcgan import DCGAN, GANConfig
 
 @dataclass
 class FastGANConfig(GANConfig):
-    """GANConfig's knobs (``g_norm`` aside: FastGAN's generator always uses batch norm) plus the weight of D's
-    reconstruction term, for 64 px colour images by default."""
+    """GANConfig's knobs, but for the DCGAN networks' own (``g_norm``, ``upsample``, ``dropout``: FastGAN's G
+    always resizes and uses batch norm), plus the weight of D's reconstruction term; 64 px colour by default."""
 
     image_size: int = 64
     channels: int = 3
@@ -33,6 +33,9 @@ class FastGANConfig(GANConfig):
         if self.n_classes or self.aux_weight or self.minibatch_std or self.pack > 1:
             raise ValueError("the fastgan recipe is unconditional, with one image per logit: leave n_classes, "
                              "aux_weight, minibatch_std and pack at their defaults")
+        if self.g_norm != "batch" or self.upsample != "transposed" or self.dropout:
+            raise ValueError("g_norm, upsample and dropout shape the dcgan recipe's networks, not fastgan's: "
+                             "leave them at their defaults")
         if self.reconstruction < 0:
             raise ValueError(f"reconstruction must be >= 0, got {self.reconstruction}")
 

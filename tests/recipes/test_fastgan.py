@@ -69,7 +69,8 @@ def test_the_discriminator_scores_each_image_and_redraws_it_at_half_size(norm):
 @pytest.mark.parametrize(("options", "match"), [({"image_size": 28}, "power of two from 32"),
                                                 ({"n_classes": 10}, "unconditional"),
                                                 ({"minibatch_std": True}, "unconditional"),
-                                                ({"reconstruction": -1.0}, "reconstruction must be >= 0")])
+                                                ({"reconstruction": -1.0}, "reconstruction must be >= 0"),
+                                                ({"upsample": "nearest"}, "not fastgan's")])
 def test_the_config_refuses_what_the_networks_cannot_do(options, match):
     with pytest.raises(ValueError, match=match):
         FastGAN.Config(**{"image_size": 32, **options})
