@@ -129,3 +129,13 @@ def test_the_cli_says_in_one_line_which_sizes_it_draws(offline_root, tmp_path, c
                  "--no-eval", "--quiet", "--device", "cpu", "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert code == 2 and "power of two from 32" in err and "Traceback" not in err
+
+
+def test_the_compute_ladder_trains_its_candidate_with_the_fastgan_recipe(tmp_path):
+    from benchmarks.compute_ladder import train_command
+
+    command = train_command("fastgan", 0, 5, tmp_path)
+    assert command[command.index("--recipe") + 1] == "fastgan"
+    assert "recipe=fastgan" not in command and "upsample=nearest" not in command  # not a --set; not its knob
+    nb02 = train_command("nb02", 0, 5, tmp_path)
+    assert nb02[nb02.index("--recipe") + 1] == "dcgan" and "upsample=nearest" in nb02
